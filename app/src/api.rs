@@ -1,0 +1,145 @@
+//! Server functions: thin adapters from the UI to the [`CustomerStore`] that the
+//! server provides through context.
+//!
+//! [`CustomerStore`]: crate::domain::CustomerStore
+
+use crate::domain::{Customer, CustomerDraft, Page, ValidationErrors};
+use leptos::prelude::*;
+use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
+use serde::{Deserialize, Serialize};
+
+/// Why a UI operation failed, with messages shown to the user as they are.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
+pub enum CustomerError {
+    /// The submitted form broke a rule; `draft` is the input, to show it again.
+    #[error("Please correct the highlighted fields.")]
+    Invalid {
+        errors: ValidationErrors,
+        draft: CustomerDraft,
+    },
+    #[error("There is no customer with ID “{0}”.")]
+    NotFound(String),
+    #[error("The customer store is unavailable right now, so nothing was changed. Please try again in a moment.")]
+    Unavailable,
+    #[error("The customer store failed: {0}")]
+    Failed(String),
+    /// The request itself failed (network, server not reachable, ...).
+    #[error("The request failed: {0}")]
+    Request(String),
+}
+
+impl FromServerFnError for CustomerError {
+    type Encoder = JsonEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        CustomerError::Request(value.to_string())
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::CustomerError;
+    use crate::domain::{CustomerStore, StoreError};
+    use leptos::prelude::use_context;
+    use std::sync::Arc;
+
+    pub fn store() -> Result<Arc<dyn CustomerStore>, CustomerError> {
+        use_context::<Arc<dyn CustomerStore>>()
+            .ok_or_else(|| CustomerError::Failed("no store configured".into()))
+    }
+
+    impl From<StoreError> for CustomerError {
+        fn from(error: StoreError) -> Self {
+            tracing::warn!(%error, "store operation failed");
+            match error {
+                StoreError::Unavailable(_) => CustomerError::Unavailable,
+                StoreError::Failed(message) => CustomerError::Failed(message),
+            }
+        }
+    }
+
+    /// Sends plain form posts (no JavaScript) on to `location`; the hydrated UI
+    /// follows the same redirect client-side.
+    pub fn redirect(location: &str) {
+        leptos_axum::redirect(location);
+    }
+}
+
+/// One page of customers for the list, by search text and cursor.
+#[server(endpoint = "list_customers")]
+pub async fn list_customers(
+    search: Option<String>,
+    after: Option<String>,
+    before: Option<String>,
+) -> Result<Page, CustomerError> {
+    use crate::domain::{Cursor, PageQuery};
+    let cursor = match (after, before) {
+        (Some(after), _) => Cursor::After(after),
+        (None, Some(before)) => Cursor::Before(before),
+        (None, None) => Cursor::Start,
+    };
+    let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT);
+    Ok(ssr::store()?.list(&query).await?)
+}
+
+#[server(endpoint = "get_customer")]
+pub async fn get_customer(id: String) -> Result<Customer, CustomerError> {
+    match ssr::store()?.get(&id).await? {
+        Some(customer) => Ok(customer),
+        None => {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(http::StatusCode::NOT_FOUND);
+            }
+            Err(CustomerError::NotFound(id))
+        }
+    }
+}
+
+/// Creates a customer (`existing` absent) or updates the customer `existing`.
+/// Field names are the JSON API's, so a form posts what `POST /set` takes.
+#[server(endpoint = "save_customer")]
+pub async fn save_customer(
+    #[server(rename = "customerID")] customer_id: Option<String>,
+    #[server(rename = "firstName")] first_name: Option<String>,
+    #[server(rename = "lastName")] last_name: Option<String>,
+    existing: Option<String>,
+) -> Result<(), CustomerError> {
+    use crate::domain::{Field, FieldError};
+    let draft = CustomerDraft {
+        id: existing.clone().or(customer_id),
+        first_name,
+        last_name,
+    };
+    let invalid = |errors| CustomerError::Invalid {
+        errors,
+        draft: draft.clone(),
+    };
+    let customer = draft.validate().map_err(invalid)?;
+    let store = ssr::store()?;
+    let exists = store.get(&customer.id).await?.is_some();
+    match (&existing, exists) {
+        (None, true) => {
+            return Err(invalid(ValidationErrors(vec![FieldError {
+                field: Field::CustomerId,
+                message: format!("customerID “{}” is already taken", customer.id),
+            }])))
+        }
+        (Some(id), false) => return Err(CustomerError::NotFound(id.clone())),
+        _ => {}
+    }
+    store.upsert(&customer).await?;
+    ssr::redirect(&crate::url::with_query("/", &[("saved", Some(&customer.id))]));
+    Ok(())
+}
+
+#[server(endpoint = "delete_customer")]
+pub async fn delete_customer(
+    #[server(rename = "customerID")] customer_id: String,
+) -> Result<(), CustomerError> {
+    if !ssr::store()?.delete(&customer_id).await? {
+        return Err(CustomerError::NotFound(customer_id));
+    }
+    ssr::redirect(&crate::url::with_query("/", &[("deleted", Some(&customer_id))]));
+    Ok(())
+}

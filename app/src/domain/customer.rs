@@ -1,0 +1,300 @@
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Longest accepted `customerID`, in characters.
+pub const MAX_ID_CHARS: usize = 128;
+/// Longest accepted first or last name, in characters after trimming.
+pub const MAX_NAME_CHARS: usize = 200;
+
+/// A customer record. The JSON field names are the original app's and never change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Customer {
+    #[serde(rename = "customerID")]
+    pub id: String,
+    #[serde(rename = "firstName")]
+    pub first_name: String,
+    #[serde(rename = "lastName")]
+    pub last_name: String,
+}
+
+/// The three fields of a customer, in the order they are validated.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Field {
+    CustomerId,
+    FirstName,
+    LastName,
+}
+
+impl Field {
+    pub const ALL: [Field; 3] = [Field::CustomerId, Field::FirstName, Field::LastName];
+
+    /// The field's name in JSON bodies and form posts.
+    pub fn json_name(self) -> &'static str {
+        match self {
+            Field::CustomerId => "customerID",
+            Field::FirstName => "firstName",
+            Field::LastName => "lastName",
+        }
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.json_name())
+    }
+}
+
+/// One field's value as a client sent it, before validation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FieldValue<'a> {
+    /// The field was missing or `null`.
+    Absent,
+    Text(&'a str),
+    /// Present but not a string (a number, an object, ...).
+    NotText,
+}
+
+/// What a client submitted for a customer, kept as typed so a form can be
+/// shown again with the user's input after a validation error.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CustomerDraft {
+    #[serde(rename = "customerID", default)]
+    pub id: Option<String>,
+    #[serde(rename = "firstName", default)]
+    pub first_name: Option<String>,
+    #[serde(rename = "lastName", default)]
+    pub last_name: Option<String>,
+}
+
+impl CustomerDraft {
+    pub fn validate(&self) -> Result<Customer, ValidationErrors> {
+        fn text(value: &Option<String>) -> FieldValue<'_> {
+            value.as_deref().map_or(FieldValue::Absent, FieldValue::Text)
+        }
+        Customer::validate(
+            text(&self.id),
+            text(&self.first_name),
+            text(&self.last_name),
+        )
+    }
+}
+
+impl From<&Customer> for CustomerDraft {
+    fn from(customer: &Customer) -> Self {
+        Self {
+            id: Some(customer.id.clone()),
+            first_name: Some(customer.first_name.clone()),
+            last_name: Some(customer.last_name.clone()),
+        }
+    }
+}
+
+/// A rule one field broke, with a message a user can act on.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub field: Field,
+    pub message: String,
+}
+
+/// Every rule the submitted fields broke, in field order (`customerID` first).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ValidationErrors(pub Vec<FieldError>);
+
+impl ValidationErrors {
+    /// The message for one field, if that field broke a rule.
+    pub fn for_field(&self, field: Field) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|error| error.field == field)
+            .map(|error| error.message.as_str())
+    }
+
+    /// The first error in field order: what the legacy API reports.
+    pub fn first(&self) -> Option<&FieldError> {
+        self.0.first()
+    }
+}
+
+impl fmt::Display for ValidationErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let messages: Vec<&str> = self.0.iter().map(|e| e.message.as_str()).collect();
+        f.write_str(&messages.join("; "))
+    }
+}
+
+impl std::error::Error for ValidationErrors {}
+
+impl Customer {
+    /// The one validation used by the UI, the server functions and the JSON API.
+    ///
+    /// IDs are kept exactly as sent (they are keys clients already use); names are trimmed.
+    pub fn validate(
+        id: FieldValue<'_>,
+        first_name: FieldValue<'_>,
+        last_name: FieldValue<'_>,
+    ) -> Result<Customer, ValidationErrors> {
+        let mut errors = Vec::new();
+        let mut check = |field: Field, value: FieldValue<'_>| -> Option<String> {
+            match check_field(field, value) {
+                Ok(text) => Some(text),
+                Err(message) => {
+                    errors.push(FieldError { field, message });
+                    None
+                }
+            }
+        };
+        let id = check(Field::CustomerId, id);
+        let first_name = check(Field::FirstName, first_name);
+        let last_name = check(Field::LastName, last_name);
+        match (id, first_name, last_name) {
+            (Some(id), Some(first_name), Some(last_name)) => Ok(Customer {
+                id,
+                first_name,
+                last_name,
+            }),
+            _ => Err(ValidationErrors(errors)),
+        }
+    }
+}
+
+/// Checks one field and returns the value to store, or the message to show.
+fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, String> {
+    let text = match value {
+        FieldValue::Absent => return Err(format!("{field} required")),
+        FieldValue::NotText => return Err(format!("{field} must be a string")),
+        FieldValue::Text(text) => text,
+    };
+    if text.trim().is_empty() {
+        return Err(format!("{field} required"));
+    }
+    if text.chars().any(char::is_control) {
+        return Err(format!("{field} must not contain control characters"));
+    }
+    match field {
+        Field::CustomerId => {
+            if text.contains('/') {
+                return Err(format!("{field} must not contain '/'"));
+            }
+            if text.chars().count() > MAX_ID_CHARS {
+                return Err(format!("{field} must be at most {MAX_ID_CHARS} characters"));
+            }
+            Ok(text.to_owned())
+        }
+        Field::FirstName | Field::LastName => {
+            let trimmed = text.trim();
+            if trimmed.chars().count() > MAX_NAME_CHARS {
+                return Err(format!(
+                    "{field} must be at most {MAX_NAME_CHARS} characters"
+                ));
+            }
+            Ok(trimmed.to_owned())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use FieldValue::{Absent, NotText, Text};
+
+    fn messages(id: FieldValue, first: FieldValue, last: FieldValue) -> Vec<String> {
+        match Customer::validate(id, first, last) {
+            Ok(_) => vec![],
+            Err(errors) => errors.0.into_iter().map(|e| e.message).collect(),
+        }
+    }
+
+    #[test]
+    fn accepts_a_valid_customer_and_trims_names_only() {
+        let customer = Customer::validate(Text(" a b "), Text("  James "), Text("Baker")).unwrap();
+        assert_eq!(customer.id, " a b ");
+        assert_eq!(customer.first_name, "James");
+        assert_eq!(customer.last_name, "Baker");
+    }
+
+    #[test]
+    fn missing_null_and_blank_fields_are_required_in_field_order() {
+        assert_eq!(
+            messages(Absent, Absent, Absent),
+            ["customerID required", "firstName required", "lastName required"]
+        );
+        assert_eq!(messages(Text("a"), Text("   "), Text("x")), ["firstName required"]);
+        assert_eq!(messages(Text(""), Text("x"), Text("\t")), ["customerID required", "lastName required"]);
+        assert_eq!(messages(Text("a"), Text("b"), Absent), ["lastName required"]);
+    }
+
+    #[test]
+    fn non_strings_are_rejected_by_name() {
+        assert_eq!(
+            messages(NotText, NotText, NotText),
+            [
+                "customerID must be a string",
+                "firstName must be a string",
+                "lastName must be a string"
+            ]
+        );
+    }
+
+    #[test]
+    fn id_rules() {
+        assert_eq!(messages(Text("a/b"), Text("x"), Text("y")), ["customerID must not contain '/'"]);
+        assert_eq!(
+            messages(Text("a\nb"), Text("x"), Text("y")),
+            ["customerID must not contain control characters"]
+        );
+        assert_eq!(
+            messages(Text("a\u{7f}"), Text("x"), Text("y")),
+            ["customerID must not contain control characters"]
+        );
+        let longest = "é".repeat(MAX_ID_CHARS);
+        assert!(messages(Text(&longest), Text("x"), Text("y")).is_empty());
+        let too_long = "a".repeat(MAX_ID_CHARS + 1);
+        assert_eq!(
+            messages(Text(&too_long), Text("x"), Text("y")),
+            ["customerID must be at most 128 characters"]
+        );
+    }
+
+    #[test]
+    fn name_rules() {
+        let longest = format!("  {}  ", "ß".repeat(MAX_NAME_CHARS));
+        assert!(messages(Text("a"), Text(&longest), Text(&longest)).is_empty());
+        let too_long = "n".repeat(MAX_NAME_CHARS + 1);
+        assert_eq!(
+            messages(Text("a"), Text(&too_long), Text("y")),
+            ["firstName must be at most 200 characters"]
+        );
+        assert_eq!(
+            messages(Text("a"), Text("x"), Text("y\u{0}")),
+            ["lastName must not contain control characters"]
+        );
+        // A slash is fine in a name.
+        assert!(messages(Text("a"), Text("A/B"), Text("Ünïcödé 名前")).is_empty());
+    }
+
+    #[test]
+    fn draft_validation_uses_the_same_rules() {
+        let draft = CustomerDraft {
+            id: Some("x".into()),
+            first_name: None,
+            last_name: Some("y".into()),
+        };
+        let errors = draft.validate().unwrap_err();
+        assert_eq!(errors.for_field(Field::FirstName), Some("firstName required"));
+        assert_eq!(errors.for_field(Field::CustomerId), None);
+        assert_eq!(errors.first().unwrap().message, "firstName required");
+    }
+
+    #[test]
+    fn json_field_names_are_the_original_ones() {
+        let customer = Customer {
+            id: "a".into(),
+            first_name: "James".into(),
+            last_name: "Baker".into(),
+        };
+        assert_eq!(
+            serde_json::to_string(&customer).unwrap(),
+            r#"{"customerID":"a","firstName":"James","lastName":"Baker"}"#
+        );
+    }
+}

@@ -1,0 +1,12 @@
+//! The customer domain: what a customer is, which customers are valid, and
+//! what a store of customers must do. Nothing here knows about Redis, files or HTTP.
+
+mod customer;
+mod page;
+#[cfg(feature = "ssr")]
+mod store;
+
+pub use customer::{Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors};
+pub use page::{matches, Cursor, Page, PageQuery};
+#[cfg(feature = "ssr")]
+pub use store::{CustomerStore, StoreError};

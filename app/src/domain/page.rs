@@ -1,0 +1,140 @@
+use super::Customer;
+use serde::{Deserialize, Serialize};
+
+/// Where a page starts. Pages are keyed by customer ID (not by offset) so that
+/// any page costs the same with 10 or 100,000 customers.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Cursor {
+    #[default]
+    Start,
+    /// The page of IDs strictly greater than this one.
+    After(String),
+    /// The page of IDs strictly smaller than this one (for "previous").
+    Before(String),
+}
+
+/// A request for one page of customers in ID order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageQuery {
+    /// Case-insensitive text matched against the ID and both names; `None` lists all.
+    pub search: Option<String>,
+    pub cursor: Cursor,
+    pub limit: usize,
+}
+
+impl PageQuery {
+    pub const DEFAULT_LIMIT: usize = 25;
+    pub const MAX_LIMIT: usize = 1000;
+
+    /// Builds a query, normalising what a client may send: blank search means none,
+    /// and the limit is kept between 1 and [`Self::MAX_LIMIT`].
+    pub fn new(search: Option<&str>, cursor: Cursor, limit: usize) -> Self {
+        let search = search
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned);
+        Self {
+            search,
+            cursor,
+            limit: limit.clamp(1, Self::MAX_LIMIT),
+        }
+    }
+
+    /// The lower-cased search needle, if any.
+    pub fn needle(&self) -> Option<String> {
+        self.search.as_deref().map(str::to_lowercase)
+    }
+}
+
+/// Does this customer match a lower-cased search needle?
+pub fn matches(customer: &Customer, needle: &str) -> bool {
+    [&customer.id, &customer.first_name, &customer.last_name]
+        .iter()
+        .any(|text| text.to_lowercase().contains(needle))
+}
+
+/// One page of customers in ID order.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Page {
+    pub customers: Vec<Customer>,
+    /// How many customers match the query in all (all customers when there is no search).
+    pub total: u64,
+    /// Cursor for the previous page, when there are customers before this one.
+    pub before: Option<String>,
+    /// Cursor for the next page, when there are customers after this one.
+    pub after: Option<String>,
+}
+
+impl Page {
+    /// Builds a page from matches fetched in ID order *in the cursor's direction*,
+    /// with at most `limit + 1` items: the extra one only says there is more.
+    pub fn from_window(
+        cursor: &Cursor,
+        limit: usize,
+        mut window: Vec<Customer>,
+        total: u64,
+    ) -> Page {
+        let more_in_direction = window.len() > limit;
+        window.truncate(limit);
+        if matches!(cursor, Cursor::Before(_)) {
+            window.reverse();
+        }
+        let first = window.first().map(|c| c.id.clone());
+        let last = window.last().map(|c| c.id.clone());
+        let (has_before, has_after) = match cursor {
+            Cursor::Start => (false, more_in_direction),
+            Cursor::After(_) => (true, more_in_direction),
+            Cursor::Before(_) => (more_in_direction, true),
+        };
+        Page {
+            customers: window,
+            total,
+            before: first.filter(|_| has_before),
+            after: last.filter(|_| has_after),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn customer(id: &str) -> Customer {
+        Customer {
+            id: id.into(),
+            first_name: "F".into(),
+            last_name: "L".into(),
+        }
+    }
+
+    #[test]
+    fn query_normalises_search_and_limit() {
+        let query = PageQuery::new(Some("  "), Cursor::Start, 0);
+        assert_eq!(query.search, None);
+        assert_eq!(query.limit, 1);
+        let query = PageQuery::new(Some(" Ab "), Cursor::Start, 1_000_000);
+        assert_eq!(query.needle().as_deref(), Some("ab"));
+        assert_eq!(query.limit, PageQuery::MAX_LIMIT);
+    }
+
+    #[test]
+    fn window_before_is_reversed_and_links_both_ways() {
+        let page = Page::from_window(
+            &Cursor::Before("d".into()),
+            2,
+            vec![customer("c"), customer("b"), customer("a")],
+            4,
+        );
+        let ids: Vec<_> = page.customers.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["b", "c"]);
+        assert_eq!(page.before.as_deref(), Some("b"));
+        assert_eq!(page.after.as_deref(), Some("c"));
+    }
+
+    #[test]
+    fn first_page_has_no_previous() {
+        let page = Page::from_window(&Cursor::Start, 2, vec![customer("a"), customer("b")], 2);
+        assert_eq!(page.before, None);
+        assert_eq!(page.after, None);
+    }
+}

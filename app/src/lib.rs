@@ -1,0 +1,71 @@
+//! Customer records: the domain, the web UI and the server functions behind it.
+
+pub mod api;
+pub mod domain;
+mod routes;
+mod url;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes, A};
+use leptos_router::StaticSegment;
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light dark"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/customer-records.css"/>
+        <Title formatter=|page: String| format!("{page} · Customer records")/>
+        <Router>
+            <a class="skip-link" href="#main">"Skip to content"</a>
+            <header class="site-header">
+                <A href="/" attr:class="brand">"Customer records"</A>
+                <nav aria-label="Main">
+                    <A href="/new" attr:class="button primary">"New customer"</A>
+                </nav>
+            </header>
+            <main id="main">
+                <Routes fallback=routes::NotFound>
+                    <Route path=StaticSegment("") view=routes::list::CustomerList/>
+                    <Route path=StaticSegment("new") view=routes::edit::NewCustomer/>
+                    <Route path=StaticSegment("edit") view=routes::edit::EditCustomer/>
+                    <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(App);
+    // Lets tests (and curious users) tell a hydrated page from a server-rendered one.
+    if let Some(root) = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.document_element())
+    {
+        let _ = root.set_attribute("data-hydrated", "");
+    }
+}

@@ -1,0 +1,51 @@
+//! Deleting a customer after an explicit confirmation (a page of its own, so it
+//! works the same with and without JavaScript).
+
+use super::{error_fallback, use_customer_id, ErrorNotice};
+use crate::api::{get_customer, CustomerError, DeleteCustomer};
+use crate::url::with_query;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::A;
+
+#[component]
+pub fn DeleteCustomer() -> impl IntoView {
+    let id = use_customer_id();
+    let customer = Resource::new(move || id.get(), |id| async move {
+        match id {
+            Some(id) => get_customer(id).await,
+            None => Err(CustomerError::NotFound(String::new())),
+        }
+    });
+    let delete = ServerAction::<DeleteCustomer>::new();
+    let pending = delete.pending();
+    let failure = move || delete.value().get().and_then(Result::err);
+
+    view! {
+        <Title text="Delete customer"/>
+        <h1>"Delete customer"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Loading customer…"</p> }>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    customer.await.map(|customer| {
+                        let edit = with_query("/edit", &[("id", Some(&customer.id))]);
+                        view! {
+                            <p>"Delete " <strong>{format!("{} {}", customer.first_name, customer.last_name)}</strong>
+                               " (ID " <code>{customer.id.clone()}</code> ")? This cannot be undone."</p>
+                            <ActionForm action=delete attr:class="confirm-delete">
+                                {move || failure().map(|error| view! { <ErrorNotice error/> })}
+                                <input type="hidden" name="customerID" value=customer.id.clone()/>
+                                <div class="form-actions">
+                                    <button type="submit" class="button danger" disabled=move || pending.get()>
+                                        {move || if pending.get() { "Deleting…" } else { "Yes, delete" }}
+                                    </button>
+                                    <A href=edit attr:class="button">"Cancel"</A>
+                                </div>
+                            </ActionForm>
+                        }
+                    })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

@@ -1,0 +1,137 @@
+//! The customer list: search, keyset pagination, count and empty state.
+
+use super::error_fallback;
+use crate::api::list_customers;
+use crate::domain::{Customer, Page};
+use crate::url::with_query;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::components::{Form, A};
+use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::NavigateOptions;
+
+#[component]
+pub fn CustomerList() -> impl IntoView {
+    let query = use_query_map();
+    let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
+    let search = Memo::new(move |_| param("q"));
+    let page = Resource::new(
+        move || (search.get(), param("after"), param("before")),
+        |(search, after, before)| list_customers(search, after, before),
+    );
+    let navigate = use_navigate();
+    // Once hydrated, search as the user types; the form still works without JS.
+    let search_as_you_type = move |ev: leptos::ev::Event| {
+        // Not trimmed: the input's value follows the URL, and must keep a space just typed.
+        let text = event_target_value(&ev);
+        let href = with_query("/", &[("q", Some(text.as_str()).filter(|t| !t.is_empty()))]);
+        navigate(&href, NavigateOptions { replace: true, ..Default::default() });
+    };
+
+    view! {
+        <Title text="Customers"/>
+        <div class="page-heading">
+            <h1>"Customers"</h1>
+        </div>
+        <Notices/>
+        <Form method="GET" action="/" attr:role="search" attr:class="search">
+            <label for="search">"Search by ID or name"</label>
+            <div class="search-row">
+                <input id="search" type="search" name="q" autocomplete="off"
+                    prop:value=move || search.get().unwrap_or_default()
+                    on:input=search_as_you_type/>
+                <button type="submit" class="button">"Search"</button>
+            </div>
+        </Form>
+        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    page.await.map(|page| view! { <CustomerTable page search=search.get_untracked()/> })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// The "saved"/"deleted" confirmations that writes redirect to.
+#[component]
+fn Notices() -> impl IntoView {
+    let query = use_query_map();
+    let notice = move || {
+        let query = query.read();
+        if let Some(id) = query.get("saved") {
+            Some(format!("Saved customer “{id}”."))
+        } else {
+            query.get("deleted").map(|id| format!("Deleted customer “{id}”."))
+        }
+    };
+    view! {
+        <div aria-live="polite">
+            {move || notice().map(|text| view! { <p class="notice success" role="status">{text}</p> })}
+        </div>
+    }
+}
+
+#[component]
+fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
+    let Page { customers, total, before, after } = page;
+    let count = match (&search, total) {
+        (None, 1) => "1 customer".to_owned(),
+        (None, n) => format!("{n} customers"),
+        (Some(q), 1) => format!("1 customer matches “{q}”"),
+        (Some(q), n) => format!("{n} customers match “{q}”"),
+    };
+    if customers.is_empty() {
+        let empty = match &search {
+            Some(q) => format!("No customers match “{q}”."),
+            None => "No customers yet.".to_owned(),
+        };
+        return view! {
+            <div class="empty-state">
+                <p>{empty}</p>
+                <A href="/new" attr:class="button primary">"Create a customer"</A>
+            </div>
+        }
+        .into_any();
+    }
+    let q = search.as_deref();
+    let previous = before.map(|id| with_query("/", &[("q", q), ("before", Some(&id))]));
+    let next = after.map(|id| with_query("/", &[("q", q), ("after", Some(&id))]));
+    view! {
+        <p class="count" role="status">{count}</p>
+        <div class="table-wrap">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">"ID"</th>
+                        <th scope="col">"First name"</th>
+                        <th scope="col">"Last name"</th>
+                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                    </tr>
+                </thead>
+                <tbody>
+                    {customers.into_iter().map(|customer| view! { <CustomerRow customer/> }).collect_view()}
+                </tbody>
+            </table>
+        </div>
+        <nav class="pager" aria-label="Pages">
+            {previous.map(|href| view! { <A href=href attr:rel="prev">"← Previous"</A> })}
+            {next.map(|href| view! { <A href=href attr:rel="next">"Next →"</A> })}
+        </nav>
+    }
+    .into_any()
+}
+
+#[component]
+fn CustomerRow(customer: Customer) -> impl IntoView {
+    let edit = with_query("/edit", &[("id", Some(&customer.id))]);
+    let label = format!("Edit {} {}", customer.first_name, customer.last_name);
+    view! {
+        <tr>
+            <td class="id">{customer.id}</td>
+            <td>{customer.first_name}</td>
+            <td>{customer.last_name}</td>
+            <td class="actions"><A href=edit attr:aria-label=label>"Edit"</A></td>
+        </tr>
+    }
+}

@@ -1,0 +1,52 @@
+//! One module per page.
+
+pub mod delete;
+pub mod edit;
+pub mod list;
+
+use crate::api::CustomerError;
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+/// The `id` query parameter that the edit and delete pages are about.
+fn use_customer_id() -> Memo<Option<String>> {
+    let query = use_query_map();
+    Memo::new(move |_| query.read().get("id").filter(|id| !id.is_empty()))
+}
+
+/// A failed operation, said plainly; `role=alert` so screen readers announce it.
+#[component]
+fn ErrorNotice(error: CustomerError) -> impl IntoView {
+    view! { <p class="notice error" role="alert">{error.to_string()}</p> }
+}
+
+/// What `ErrorBoundary` shows when loading data failed.
+fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    view! {
+        <div class="notice error" role="alert">
+            <ul>
+                {move || {
+                    errors
+                        .get()
+                        .into_iter()
+                        .map(|(_, error)| view! { <li>{error.to_string()}</li> })
+                        .collect_view()
+                }}
+            </ul>
+        </div>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+        response.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <Title text="Not found"/>
+        <h1>"Page not found"</h1>
+        <p><a href="/">"Back to the customer list"</a></p>
+    }
+}

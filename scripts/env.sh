@@ -1,0 +1,6 @@
+# Sourced by the scripts: where builds go and where the built app is.
+# A target dir outside the clone survives fresh clones (CI makes one per run),
+# so only the first build on a machine is cold. Override with CARGO_TARGET_DIR.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/customer-records/target}"
+export SERVER_BIN="$CARGO_TARGET_DIR/release/customer-records"
+export LEPTOS_SITE_ROOT="${LEPTOS_SITE_ROOT:-$PWD/target/site}"

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Sets up whatever the tests need and runs every test: unit, store contract (file
+# and real Redis Sentinel), JSON API over HTTP, crash safety, and the browser tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh --test
+source scripts/env.sh
+
+echo "[test] building the release app (server + wasm)"
+cargo leptos build --release
+
+echo "[test] Rust tests"
+cargo test --release --workspace
+
+echo "[test] browser tests (headless Chromium)"
+(cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)

@@ -1,0 +1,187 @@
+//! The original app's JSON API, kept byte-compatible for the programs that call it:
+//! `GET /` (for non-browsers), `GET /get/{id}` and `POST /set`.
+
+use super::{ApiError, AppState};
+use crate::customer_json::customer_from_object;
+use app::domain::{Customer, Cursor, CustomerStore, PageQuery};
+use axum::body::{Body, Bytes};
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use futures::stream;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+/// Customers fetched per store call while streaming `GET /`.
+const LIST_CHUNK: usize = 1000;
+
+/// `GET /` answers programs with the JSON listing and browsers with the UI:
+/// only a client that names `text/html` in `Accept` is a browser here, as
+/// curl and requests send `*/*`.
+pub async fn list_for_programs(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let is_root = request.uri().path() == "/"
+        && matches!(*request.method(), Method::GET | Method::HEAD);
+    if !is_root || accepts_html(request.headers()) {
+        return next.run(request).await;
+    }
+    match list_all(state.store).await {
+        Ok(response) => response,
+        Err(error) => error.into_response(),
+    }
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .any(|value| value.contains("text/html"))
+}
+
+/// Streams `{"id": {...}, ...}` page by page, so memory stays bounded however
+/// many customers there are. A store failure before the first byte is a 503.
+async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
+    let first = store
+        .list(&PageQuery::new(None, Cursor::Start, LIST_CHUNK))
+        .await?;
+    // State: the page to send, whether `{` was sent, whether an entry was sent.
+    let chunks = stream::unfold(Some((first, false, false)), move |state| {
+        let store = store.clone();
+        async move {
+            let (page, opened, mut wrote_entry) = state?;
+            let mut chunk = Vec::with_capacity(page.customers.len() * 96 + 2);
+            if !opened {
+                chunk.push(b'{');
+            }
+            for customer in &page.customers {
+                if wrote_entry {
+                    chunk.push(b',');
+                }
+                wrote_entry = true;
+                serde_json::to_writer(&mut chunk, &customer.id).expect("string serialises");
+                chunk.push(b':');
+                serde_json::to_writer(&mut chunk, customer).expect("customer serialises");
+            }
+            let Some(after) = page.after else {
+                chunk.push(b'}');
+                return Some((Ok(Bytes::from(chunk)), None));
+            };
+            let query = PageQuery::new(None, Cursor::After(after), LIST_CHUNK);
+            match store.list(&query).await {
+                Ok(next) => Some((Ok(Bytes::from(chunk)), Some((next, true, wrote_entry)))),
+                Err(error) => {
+                    // Headers are gone already: abort the body so the client sees a broken
+                    // response rather than a silently truncated listing.
+                    tracing::warn!(%error, "GET / stream aborted");
+                    Some((Err(std::io::Error::other(error)), None))
+                }
+            }
+        }
+    });
+    Ok((
+        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        Body::from_stream(chunks),
+    )
+        .into_response())
+}
+
+/// `GET /get/{id}`: the customer, or `{}` with 404.
+pub async fn get_customer(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(match state.store.get(&id).await? {
+        Some(customer) => Json(customer).into_response(),
+        None => (StatusCode::NOT_FOUND, Json(Map::new())).into_response(),
+    })
+}
+
+/// `POST /set`: validates the JSON body with the shared rules and upserts it.
+pub async fn set_customer(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<&'static str, ApiError> {
+    if !is_json(&headers) {
+        return Err(ApiError::UnsupportedContentType);
+    }
+    let body = body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::BodyTooLarge
+        } else {
+            ApiError::UnreadableBody(rejection.body_text())
+        }
+    })?;
+    let customer = parse_customer(&body)?;
+    state.store.upsert(&customer).await?;
+    Ok("success")
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
+}
+
+/// Parses a `/set` body into a valid customer; extra fields are ignored.
+fn parse_customer(body: &[u8]) -> Result<Customer, ApiError> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|e| ApiError::MalformedJson(e.to_string()))?;
+    let Value::Object(fields) = value else {
+        return Err(ApiError::NotAnObject);
+    };
+    customer_from_object(&fields).map_err(|errors| {
+        ApiError::Invalid(
+            errors
+                .first()
+                .map(|e| e.message.clone())
+                .unwrap_or_else(|| "invalid customer".into()),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(body: &str) -> String {
+        parse_customer(body.as_bytes()).unwrap_err().to_string()
+    }
+
+    #[test]
+    fn fields_are_checked_in_the_original_order() {
+        assert_eq!(message("{}"), "customerID required");
+        assert_eq!(message(r#"{"customerID":"a"}"#), "firstName required");
+        assert_eq!(message(r#"{"customerID":"a","firstName":"b"}"#), "lastName required");
+        assert_eq!(message(r#"{"customerID":null,"firstName":"b","lastName":"c"}"#), "customerID required");
+        assert_eq!(message(r#"{"customerID":1,"firstName":"b","lastName":"c"}"#), "customerID must be a string");
+    }
+
+    #[test]
+    fn malformed_and_non_object_bodies_say_so() {
+        assert!(message("{").starts_with("malformed JSON"));
+        assert_eq!(message("[]"), "request body must be a JSON object");
+        assert_eq!(message("\"x\""), "request body must be a JSON object");
+    }
+
+    #[test]
+    fn extra_fields_are_ignored() {
+        let customer = parse_customer(br#"{"customerID":"a","firstName":"b","lastName":"c","age":3}"#).unwrap();
+        assert_eq!(customer.id, "a");
+    }
+
+    #[test]
+    fn json_content_types() {
+        let mut headers = HeaderMap::new();
+        assert!(!is_json(&headers));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        assert!(is_json(&headers));
+        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        assert!(!is_json(&headers));
+    }
+}

@@ -1,0 +1,49 @@
+use clap::Parser;
+use server::config::{Command, Config};
+use server::store::{self, OpenedStore};
+use std::process::ExitCode;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info".into()),
+        )
+        .init();
+    let config = Config::parse();
+    match run(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(config: Config) -> Result<(), String> {
+    let choice = config.store_choice()?;
+    let opened = store::open(&choice).await?;
+    match config.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::serve(&config.listen, &config.site_root, opened.store).await,
+        Command::Import { file } => {
+            let count = store::transfer::import(opened.store.as_ref(), &file).await?;
+            println!("imported {count} customers from {}", file.display());
+            Ok(())
+        }
+        Command::Export { file } => {
+            let count = store::transfer::export(opened.store.as_ref(), &file).await?;
+            println!("exported {count} customers to {}", file.display());
+            Ok(())
+        }
+        Command::MigrateLegacy => {
+            let OpenedStore { redis: Some(redis), .. } = opened else {
+                return Err("migrate-legacy needs a Redis store: set REDIS_SENTINELS or REDIS_URL".into());
+            };
+            let report = redis.migrate_legacy().await.map_err(|e| e.to_string())?;
+            println!("{report}");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,36 @@
+//! Why the store could not find a usable master. Returned by `RedisStore::connect`
+//! and, rendered as text, inside `StoreError::Unavailable` at run time.
+
+/// Each message names what to fix: the password, the master name, the sentinel list...
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConnectError {
+    #[error("invalid redis settings: {0}")]
+    InvalidSettings(String),
+    /// AUTH failed (WRONGPASS), or the server wants a password we do not have (NOAUTH).
+    #[error("{server} rejected the credentials ({detail}): wrong or missing password")]
+    WrongPassword { server: String, detail: String },
+    /// At least one sentinel answered, and none knows the name.
+    #[error(
+        "no sentinel knows a master named {master_name:?} (asked {}); check the master name",
+        .sentinels.join(", ")
+    )]
+    UnknownMasterName {
+        master_name: String,
+        sentinels: Vec<String>,
+    },
+    #[error("no sentinel reachable (tried {})", .tried.join(", "))]
+    NoSentinelReachable { tried: Vec<String> },
+    /// The master was named, but could not be reached or confirmed as master (ROLE).
+    #[error("redis master {master} not reachable: {}", .attempts.join("; "))]
+    MasterUnreachable {
+        master: String,
+        attempts: Vec<String>,
+    },
+}
+
+impl ConnectError {
+    /// Worth retrying at connect time: the master may be moving right now.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ConnectError::MasterUnreachable { .. })
+    }
+}

@@ -1,0 +1,288 @@
+//! Customers in Redis, with the master found through Redis Sentinel.
+//!
+//! - `settings`: what to connect to; `error`: why connecting failed.
+//! - `master` + `sentinel`: which server is the master, following failovers.
+//! - `request` + `retry`: one operation, retried with backoff until its deadline.
+//! - `layout`: key names and Lua scripts; `migrate`: import of the legacy layout.
+//!
+//! Everything goes through one multiplexed connection to the master (plus one
+//! for writes when `WAIT` is used): requests share it by pipelining, so there is
+//! no pool to size and a failover replaces exactly one connection.
+
+mod conn;
+mod error;
+mod layout;
+mod master;
+mod migrate;
+mod request;
+mod retry;
+mod sentinel;
+mod settings;
+
+pub use error::ConnectError;
+pub use migrate::{MigrationReport, SkippedKey};
+pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
+
+use app::domain::{matches, Cursor, Customer, CustomerStore, Page, PageQuery, StoreError};
+use async_trait::async_trait;
+use layout::Keys;
+use master::{Target, Tracker};
+use redis::Value;
+use request::{run, Access, OpError};
+use retry::Backoff;
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+/// Fields per `HSCAN` call when searching: bounded work per call keeps a search
+/// from blocking other clients, and 1000 keeps the number of round trips low.
+const SCAN_COUNT: usize = 1000;
+/// How long `connect` waits for the sentinel subscriptions to be in place.
+const SUBSCRIBE_WAIT: Duration = Duration::from_secs(1);
+
+pub struct RedisStore {
+    tracker: Arc<Tracker>,
+    keys: Keys,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for RedisStore {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+impl RedisStore {
+    /// Finds and confirms the master, then starts following it (sentinel events
+    /// plus a 1 s poll). Must be called inside a Tokio runtime.
+    pub async fn connect(settings: RedisSettings) -> Result<RedisStore, ConnectError> {
+        if settings.key_prefix.is_empty() {
+            return Err(ConnectError::InvalidSettings(
+                "the key prefix must not be empty: it keeps the store's keys apart".into(),
+            ));
+        }
+        let keys = Keys::new(&settings.key_prefix);
+        let deadline = Instant::now() + settings.request_deadline;
+        let tracker = Arc::new(Tracker::new(settings)?);
+        // The master may be mid-failover at start-up: retry that (only that) for a while.
+        let mut backoff = Backoff::new();
+        loop {
+            match tracker.resolve().await {
+                Ok(_) => break,
+                Err(e) if e.is_transient() && Instant::now() < deadline => {
+                    tokio::time::sleep(backoff.next_delay()).await;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let mut tasks = Vec::new();
+        if let Target::Sentinel { pool, .. } = &tracker.target {
+            let (ready, mut subscribed) = tokio::sync::mpsc::channel(pool.all().len());
+            for sentinel in pool.all() {
+                let listener =
+                    sentinel::listen(Arc::downgrade(&tracker), sentinel.clone(), ready.clone());
+                tasks.push(tokio::spawn(listener));
+            }
+            drop(ready);
+            // So that a failover right after start-up is not missed; dead sentinels just time out.
+            let all = pool.all().len();
+            let _ = tokio::time::timeout(SUBSCRIBE_WAIT, async {
+                for _ in 0..all {
+                    subscribed.recv().await;
+                }
+            })
+            .await;
+            tasks.push(tokio::spawn(sentinel::poll(Arc::downgrade(&tracker))));
+        }
+        Ok(RedisStore {
+            tracker,
+            keys,
+            tasks,
+        })
+    }
+
+    /// The master in use, as `host:port` (`None` while re-resolving).
+    pub fn master_addr(&self) -> Option<String> {
+        self.tracker.current().map(|m| conn::show(&m.addr))
+    }
+
+    /// Runs a write script (KEYS: records, ids) and, when required, `WAIT` in the
+    /// same pipeline: `WAIT` counts the writes *of its connection*, and a pipeline
+    /// keeps the two adjacent on the shared connection. Returns the script's reply
+    /// of every attempt that ran, since an attempt may run and still fail `WAIT`.
+    async fn write(&self, script: &str, args: &[&str]) -> Result<Vec<Value>, StoreError> {
+        let replies = Mutex::new(Vec::new());
+        let wanted = self.tracker.settings.min_replicas_ack;
+        let wait_ms = self.tracker.wait_timeout().as_millis() as u64;
+        let (keys, replies_ref) = (&self.keys, &replies);
+        run(&self.tracker, Access::Write, |mut conn| async move {
+            let mut pipe = redis::pipe();
+            pipe.cmd("EVAL")
+                .arg(script)
+                .arg(2)
+                .arg(&keys.records)
+                .arg(&keys.ids)
+                .arg(args);
+            if wanted > 0 {
+                pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
+            }
+            let mut reply: Vec<Value> = pipe.query_async(&mut conn).await?;
+            let confirmed = if wanted > 0 { reply.pop() } else { None };
+            let result = reply.into_iter().next().unwrap_or(Value::Nil);
+            replies_ref
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(result);
+            if let Some(confirmed) = confirmed {
+                let got: i64 =
+                    redis::from_redis_value(confirmed).map_err(redis::RedisError::from)?;
+                if got < i64::from(wanted) {
+                    return Err(OpError::NotConfirmed { wanted, got });
+                }
+            }
+            Ok(())
+        })
+        .await?;
+        Ok(replies.into_inner().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let (first, second, direction) = layout::page_range(&query.cursor);
+        let count = query.limit + 1;
+        let keys = &self.keys;
+        let (first, second) = (&first, &second);
+        let (total, window) = run(&self.tracker, Access::Read, |mut conn| async move {
+            let (total, records): (u64, Vec<Option<String>>) = redis::cmd("EVAL")
+                .arg(layout::PAGE)
+                .arg(2)
+                .arg(&keys.records)
+                .arg(&keys.ids)
+                .arg(first)
+                .arg(second)
+                .arg(count)
+                .arg(direction)
+                .query_async(&mut conn)
+                .await?;
+            // A missing record cannot happen (scripts change both keys together); skip it anyway.
+            let window = records
+                .into_iter()
+                .flatten()
+                .map(|json| decode(&json))
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok((total, window))
+        })
+        .await?;
+        Ok(Page::from_window(&query.cursor, query.limit, window, total))
+    }
+
+    /// One pass over all records (`HSCAN`), keeping the matches in ID order.
+    async fn search(&self, query: &PageQuery, needle: &str) -> Result<Page, StoreError> {
+        let records = &self.keys.records;
+        let found = run(&self.tracker, Access::Read, |mut conn| async move {
+            let mut found = BTreeMap::new();
+            let mut cursor: u64 = 0;
+            loop {
+                let (next, flat): (u64, Vec<String>) = redis::cmd("HSCAN")
+                    .arg(records)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(SCAN_COUNT)
+                    .query_async(&mut conn)
+                    .await?;
+                for pair in flat.chunks_exact(2) {
+                    let customer = decode(&pair[1])?;
+                    if matches(&customer, needle) {
+                        // A map also drops the duplicates HSCAN may return.
+                        found.insert(pair[0].clone(), customer);
+                    }
+                }
+                if next == 0 {
+                    return Ok(found);
+                }
+                cursor = next;
+            }
+        })
+        .await?;
+        let take = query.limit + 1;
+        let window: Vec<Customer> = match &query.cursor {
+            Cursor::Start => found.values().take(take).cloned().collect(),
+            Cursor::After(id) => found
+                .range::<str, _>((Bound::Excluded(id.as_str()), Bound::Unbounded))
+                .map(|(_, c)| c.clone())
+                .take(take)
+                .collect(),
+            Cursor::Before(id) => found
+                .range::<str, _>((Bound::Unbounded, Bound::Excluded(id.as_str())))
+                .rev()
+                .map(|(_, c)| c.clone())
+                .take(take)
+                .collect(),
+        };
+        Ok(Page::from_window(
+            &query.cursor,
+            query.limit,
+            window,
+            found.len() as u64,
+        ))
+    }
+}
+
+fn decode(json: &str) -> Result<Customer, OpError> {
+    serde_json::from_str(json)
+        .map_err(|e| OpError::Corrupt(format!("stored record is not a customer: {e}")))
+}
+
+#[async_trait]
+impl CustomerStore for RedisStore {
+    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
+        let records = &self.keys.records;
+        run(&self.tracker, Access::Read, |mut conn| async move {
+            let json: Option<String> = redis::cmd("HGET")
+                .arg(records)
+                .arg(id)
+                .query_async(&mut conn)
+                .await?;
+            json.as_deref().map(decode).transpose()
+        })
+        .await
+    }
+
+    async fn upsert(&self, customer: &Customer) -> Result<(), StoreError> {
+        let json =
+            serde_json::to_string(customer).map_err(|e| StoreError::Failed(e.to_string()))?;
+        self.write(layout::UPSERT, &[&customer.id, &json]).await?;
+        Ok(())
+    }
+
+    /// When an attempt deleted the record but was not confirmed and then retried,
+    /// the retry finds nothing: any attempt's removal counts. (After a lost reply,
+    /// which cannot be told apart from "not run", a retry may still say `false`.)
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        let replies = self.write(layout::DELETE, &[id]).await?;
+        Ok(replies.iter().any(|r| matches!(r, Value::Int(n) if *n > 0)))
+    }
+
+    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        match query.needle() {
+            Some(needle) => self.search(query, &needle).await,
+            None => self.page(query).await,
+        }
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        let ids = &self.keys.ids;
+        run(&self.tracker, Access::Read, |mut conn| async move {
+            Ok(redis::cmd("ZCARD").arg(ids).query_async(&mut conn).await?)
+        })
+        .await
+    }
+
+    fn describe(&self) -> String {
+        self.tracker.describe()
+    }
+}

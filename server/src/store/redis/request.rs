@@ -1,0 +1,120 @@
+//! Running one store operation against the master until it succeeds, fails for
+//! good, or the request deadline passes.
+//!
+//! Every operation is safe to repeat: reads trivially, writes because they are
+//! whole-record upserts and deletes. So any attempt that may not have happened
+//! (I/O error, timeout, READONLY...) is simply tried again, on a freshly resolved
+//! master when the old connection is suspect.
+
+use super::master::Tracker;
+use super::retry::{classify, Backoff, Failure};
+use app::domain::StoreError;
+use redis::aio::MultiplexedConnection;
+use redis::RedisError;
+use std::future::Future;
+use tokio::time::Instant;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    Read,
+    /// Writes wait while a failover is in progress and use the write connection.
+    Write,
+}
+
+/// Why one attempt failed.
+#[derive(Debug)]
+pub enum OpError {
+    Redis(RedisError),
+    /// `WAIT` saw fewer replicas than required.
+    NotConfirmed {
+        wanted: u32,
+        got: i64,
+    },
+    /// Stored data is not what the store wrote: retrying will not fix it.
+    Corrupt(String),
+}
+
+impl From<RedisError> for OpError {
+    fn from(e: RedisError) -> Self {
+        OpError::Redis(e)
+    }
+}
+
+pub async fn run<T, F, Fut>(tracker: &Tracker, access: Access, mut op: F) -> Result<T, StoreError>
+where
+    F: FnMut(MultiplexedConnection) -> Fut,
+    Fut: Future<Output = Result<T, OpError>>,
+{
+    let started = Instant::now();
+    let deadline = started + tracker.settings.request_deadline;
+    let mut backoff = Backoff::new();
+    let mut changes = tracker.changes();
+    loop {
+        changes.borrow_and_update();
+        let failure = match attempt(tracker, access, deadline, &mut op).await {
+            Ok(value) => return Ok(value),
+            Err(Failure::Fatal(message)) => return Err(StoreError::Failed(message)),
+            Err(failure) => failure,
+        };
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(StoreError::Unavailable(format!(
+                "{} (gave up after {} ms)",
+                failure.message(),
+                (now - started).as_millis()
+            )));
+        }
+        tracing::debug!(
+            failure = failure.message(),
+            "redis attempt failed; retrying"
+        );
+        let wake = (now + backoff.next_delay()).min(deadline);
+        // A topology change (e.g. +switch-master) is worth an immediate retry.
+        let _ = tokio::time::timeout_at(wake, changes.changed()).await;
+    }
+}
+
+async fn attempt<T, F, Fut>(
+    tracker: &Tracker,
+    access: Access,
+    deadline: Instant,
+    op: &mut F,
+) -> Result<T, Failure>
+where
+    F: FnMut(MultiplexedConnection) -> Fut,
+    Fut: Future<Output = Result<T, OpError>>,
+{
+    if access == Access::Write {
+        tracker
+            .wait_writable(deadline)
+            .await
+            .map_err(Failure::Busy)?;
+    }
+    let master = tracker.master(deadline).await.map_err(Failure::Stale)?;
+    let conn = match access {
+        Access::Read => master.conn.clone(),
+        Access::Write => master.write_conn.clone(),
+    };
+    let outcome = match tokio::time::timeout_at(deadline, op(conn)).await {
+        Ok(outcome) => outcome,
+        Err(_) => {
+            let failure = Failure::Stale("no answer from the master before the deadline".into());
+            tracker.invalidate(master.generation, failure.message());
+            return Err(failure);
+        }
+    };
+    match outcome {
+        Ok(value) => Ok(value),
+        Err(OpError::Redis(e)) => {
+            let failure = classify(&e);
+            if let Failure::Stale(why) = &failure {
+                tracker.invalidate(master.generation, why);
+            }
+            Err(failure)
+        }
+        Err(OpError::NotConfirmed { wanted, got }) => Err(Failure::Busy(format!(
+            "write not confirmed by {wanted} replicas ({got} confirmed)"
+        ))),
+        Err(OpError::Corrupt(message)) => Err(Failure::Fatal(message)),
+    }
+}

@@ -1,0 +1,289 @@
+//! Talking to sentinels: asking for the master, listening to their events, and
+//! polling as a backstop for events missed while a subscription was down.
+
+use super::conn::{self, show, Addr};
+use super::master::Tracker;
+use super::retry::Backoff;
+use super::settings::RedisSettings;
+use futures::StreamExt;
+use redis::aio::MultiplexedConnection;
+use redis::{Client, RedisResult};
+use std::collections::HashMap;
+use std::sync::{Mutex, Weak};
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How often the master is re-checked when no event arrives.
+pub const POLL_EVERY: Duration = Duration::from_secs(1);
+/// How often an idle subscription is pinged, to notice a sentinel that hangs.
+const PING_EVERY: Duration = Duration::from_secs(5);
+
+/// The configured sentinels, in the order to ask them, with cached connections.
+pub struct SentinelPool {
+    all: Vec<Addr>,
+    order: Mutex<Vec<Addr>>,
+    conns: Mutex<HashMap<Addr, MultiplexedConnection>>,
+}
+
+impl SentinelPool {
+    pub fn new(sentinels: Vec<Addr>) -> Self {
+        Self {
+            order: Mutex::new(sentinels.clone()),
+            all: sentinels,
+            conns: Mutex::default(),
+        }
+    }
+
+    pub fn all(&self) -> &[Addr] {
+        &self.all
+    }
+
+    pub fn order(&self) -> Vec<Addr> {
+        lock(&self.order).clone()
+    }
+
+    /// The sentinel that answered goes first next time.
+    pub fn prefer(&self, sentinel: &Addr) {
+        let mut order = lock(&self.order);
+        if let Some(index) = order.iter().position(|s| s == sentinel) {
+            let first = order.remove(index);
+            order.insert(0, first);
+        }
+    }
+
+    /// `SENTINEL get-master-addr-by-name`: `Ok(None)` when this sentinel does not know the name.
+    pub async fn ask(
+        &self,
+        settings: &RedisSettings,
+        sentinel: &Addr,
+        master_name: &str,
+        timeout: Duration,
+    ) -> RedisResult<Option<Addr>> {
+        let cached = lock(&self.conns).get(sentinel).cloned();
+        let mut conn = match cached {
+            Some(conn) => conn,
+            None => {
+                let conn =
+                    conn::open(conn::sentinel(settings, sentinel)?, timeout, timeout).await?;
+                lock(&self.conns).insert(sentinel.clone(), conn.clone());
+                conn
+            }
+        };
+        let mut query = redis::cmd("SENTINEL");
+        query.arg("get-master-addr-by-name").arg(master_name);
+        let answer = conn::within(timeout, query.query_async(&mut conn)).await;
+        if answer.is_err() {
+            lock(&self.conns).remove(sentinel);
+        }
+        answer
+    }
+
+    /// The first answer from any sentinel, in preference order.
+    pub async fn ask_any(
+        &self,
+        settings: &RedisSettings,
+        master_name: &str,
+        timeout: Duration,
+    ) -> Option<Addr> {
+        for sentinel in self.order() {
+            if let Ok(answer) = self.ask(settings, &sentinel, master_name, timeout).await {
+                return answer;
+            }
+        }
+        None
+    }
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What a sentinel event means for us.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Event {
+    Switch { old: Addr, new: Addr },
+    FailoverStarted,
+    FailoverEnded,
+}
+
+/// Reads a sentinel event about `master_name`; other masters' events give `None`.
+///
+/// Payloads: `+switch-master <name> <old-ip> <old-port> <new-ip> <new-port>`;
+/// others are `master <name> <ip> <port> ...` or
+/// `slave <id> <ip> <port> @ <name> <master-ip> <master-port>`.
+pub fn parse_event(channel: &str, payload: &str, master_name: &str) -> Option<Event> {
+    let words: Vec<&str> = payload.split_whitespace().collect();
+    if channel == "+switch-master" {
+        let [name, old_ip, old_port, new_ip, new_port] = words[..] else {
+            return None;
+        };
+        if name != master_name {
+            return None;
+        }
+        let old = (old_ip.to_owned(), old_port.parse().ok()?);
+        let new = (new_ip.to_owned(), new_port.parse().ok()?);
+        return Some(Event::Switch { old, new });
+    }
+    let name = match words.iter().position(|w| *w == "@") {
+        Some(at) => words.get(at + 1)?,
+        None if words.first() == Some(&"master") => words.get(1)?,
+        None => return None,
+    };
+    if *name != master_name {
+        return None;
+    }
+    let started = matches!(
+        channel,
+        "+try-failover" | "+elected-leader" | "+selected-slave" | "+promoted-slave"
+    ) || channel.starts_with("+failover-state-");
+    if started {
+        Some(Event::FailoverStarted)
+    } else if channel.starts_with("-failover-abort") || channel == "+failover-end-for-timeout" {
+        Some(Event::FailoverEnded)
+    } else {
+        None
+    }
+}
+
+/// Listens to one sentinel's events for as long as the tracker lives, reconnecting
+/// with backoff when the sentinel goes away. `ready` gets a message once subscribed.
+pub async fn listen(tracker: Weak<Tracker>, sentinel: Addr, ready: mpsc::Sender<()>) {
+    let mut backoff = Backoff::new();
+    loop {
+        let Some(strong) = tracker.upgrade() else {
+            return;
+        };
+        let settings = strong.settings.clone();
+        let timeout = strong.sentinel_timeout();
+        drop(strong);
+        match subscribe(&settings, &sentinel, timeout).await {
+            Ok((sink, stream)) => {
+                let _ = ready.try_send(());
+                backoff = Backoff::new();
+                if !relay(&tracker, &sentinel, sink, stream).await {
+                    return;
+                }
+                tracing::debug!(sentinel = %show(&sentinel), "sentinel subscription ended");
+            }
+            Err(e) => tracing::debug!(sentinel = %show(&sentinel), error = %e, "cannot subscribe"),
+        }
+        // Slow retries for a sentinel that is down: at most every ~2 s.
+        let delay = backoff.next_delay() * 4;
+        tokio::time::sleep(delay).await;
+    }
+}
+
+async fn subscribe(
+    settings: &RedisSettings,
+    sentinel: &Addr,
+    timeout: Duration,
+) -> RedisResult<(redis::aio::PubSubSink, redis::aio::PubSubStream)> {
+    let client = Client::open(conn::sentinel(settings, sentinel)?)?;
+    let (mut sink, stream) = conn::within(timeout, client.get_async_pubsub())
+        .await?
+        .split();
+    // Everything: the event names we need vary a little between Redis versions,
+    // and sentinels publish few events.
+    conn::within(timeout, sink.psubscribe("*")).await?;
+    Ok((sink, stream))
+}
+
+/// Passes events to the tracker until the subscription breaks (`true`) or the
+/// tracker is gone (`false`).
+async fn relay(
+    tracker: &Weak<Tracker>,
+    sentinel: &Addr,
+    mut sink: redis::aio::PubSubSink,
+    mut stream: redis::aio::PubSubStream,
+) -> bool {
+    let name = show(sentinel);
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        tokio::select! {
+            message = stream.next() => {
+                let Some(message) = message else { return true };
+                let Some(tracker) = tracker.upgrade() else { return false };
+                let Some(master_name) = tracker.master_name() else { return false };
+                let payload: String = message.get_payload().unwrap_or_default();
+                match parse_event(message.get_channel_name(), &payload, master_name) {
+                    Some(Event::Switch { old, new }) => tracker.on_switch_master(old, new),
+                    Some(Event::FailoverStarted) => tracker.on_failover_started(&name),
+                    Some(Event::FailoverEnded) => tracker.on_failover_ended(&name),
+                    None => {}
+                }
+            }
+            _ = ping.tick() => {
+                let Some(strong) = tracker.upgrade() else { return false };
+                let timeout = strong.sentinel_timeout();
+                drop(strong);
+                if conn::within(timeout, sink.ping::<redis::Value>()).await.is_err() {
+                    return true;
+                }
+            }
+        }
+    }
+}
+
+/// Re-checks the master every [`POLL_EVERY`] for as long as the tracker lives.
+pub async fn poll(tracker: Weak<Tracker>) {
+    loop {
+        tokio::time::sleep(POLL_EVERY).await;
+        let Some(tracker) = tracker.upgrade() else {
+            return;
+        };
+        tracker.check().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_events_that_matter() {
+        assert_eq!(
+            parse_event(
+                "+switch-master",
+                "mymaster 127.0.0.1 1 127.0.0.1 2",
+                "mymaster"
+            ),
+            Some(Event::Switch {
+                old: ("127.0.0.1".into(), 1),
+                new: ("127.0.0.1".into(), 2)
+            })
+        );
+        assert_eq!(
+            parse_event(
+                "+switch-master",
+                "other 127.0.0.1 1 127.0.0.1 2",
+                "mymaster"
+            ),
+            None
+        );
+        assert_eq!(
+            parse_event("+try-failover", "master mymaster 127.0.0.1 1", "mymaster"),
+            Some(Event::FailoverStarted)
+        );
+        assert_eq!(
+            parse_event(
+                "+promoted-slave",
+                "slave 127.0.0.1:2 127.0.0.1 2 @ mymaster 127.0.0.1 1",
+                "mymaster"
+            ),
+            Some(Event::FailoverStarted)
+        );
+        assert_eq!(
+            parse_event(
+                "-failover-abort-not-elected",
+                "master mymaster 127.0.0.1 1",
+                "mymaster"
+            ),
+            Some(Event::FailoverEnded)
+        );
+        assert_eq!(
+            parse_event("+sdown", "master mymaster 127.0.0.1 1", "mymaster"),
+            None
+        );
+    }
+}

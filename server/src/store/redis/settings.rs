@@ -1,0 +1,188 @@
+//! Typed settings for the Redis store. Environment parsing lives in `config.rs`;
+//! this module only knows what the store needs and how to read a sentinel list.
+
+use std::fmt;
+use std::time::Duration;
+
+/// Where the Redis master is found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RedisTarget {
+    /// Ask these sentinels for the master called `master_name` and follow failovers.
+    Sentinel {
+        sentinels: Vec<(String, u16)>,
+        master_name: String,
+    },
+    /// One fixed server, e.g. `redis://127.0.0.1:6379/0` (development only: no failover).
+    Single { url: String },
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct RedisSettings {
+    pub target: RedisTarget,
+    /// ACL user for the data nodes (`None`: the `default` user).
+    pub username: Option<String>,
+    /// Password for the data nodes (`requirepass` / ACL password).
+    pub password: Option<String>,
+    /// Password for the sentinels; `None` means the sentinels need none.
+    pub sentinel_password: Option<String>,
+    pub db: i64,
+    /// Every key the store touches starts with this.
+    pub key_prefix: String,
+    /// Longest wait for one command (and for one connection attempt).
+    pub command_timeout: Duration,
+    /// Longest time one store call may take, retries and failovers included.
+    pub request_deadline: Duration,
+    /// With `n >= 1`, a write is acknowledged only once `n` replicas confirmed it (`WAIT`).
+    pub min_replicas_ack: u32,
+}
+
+impl RedisSettings {
+    pub const DEFAULT_KEY_PREFIX: &'static str = "customers:";
+    pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(1000);
+    pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+
+    /// Settings with defaults for everything but the target.
+    pub fn new(target: RedisTarget) -> Self {
+        Self {
+            target,
+            username: None,
+            password: None,
+            sentinel_password: None,
+            db: 0,
+            key_prefix: Self::DEFAULT_KEY_PREFIX.to_owned(),
+            command_timeout: Self::DEFAULT_COMMAND_TIMEOUT,
+            request_deadline: Self::DEFAULT_REQUEST_DEADLINE,
+            min_replicas_ack: 0,
+        }
+    }
+
+    /// Settings for a sentinel-managed master, with defaults for the rest.
+    pub fn sentinel(sentinels: Vec<(String, u16)>, master_name: impl Into<String>) -> Self {
+        Self::new(RedisTarget::Sentinel {
+            sentinels,
+            master_name: master_name.into(),
+        })
+    }
+
+    /// Settings for one fixed server URL, with defaults for the rest.
+    pub fn single(url: impl Into<String>) -> Self {
+        Self::new(RedisTarget::Single { url: url.into() })
+    }
+}
+
+// Hand-written so passwords never end up in logs.
+impl fmt::Debug for RedisSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let redact = |p: &Option<String>| p.as_ref().map(|_| "<redacted>");
+        f.debug_struct("RedisSettings")
+            .field("target", &self.target)
+            .field("username", &self.username)
+            .field("password", &redact(&self.password))
+            .field("sentinel_password", &redact(&self.sentinel_password))
+            .field("db", &self.db)
+            .field("key_prefix", &self.key_prefix)
+            .field("command_timeout", &self.command_timeout)
+            .field("request_deadline", &self.request_deadline)
+            .field("min_replicas_ack", &self.min_replicas_ack)
+            .finish()
+    }
+}
+
+/// A sentinel list that could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum SentinelListError {
+    #[error("the sentinel list is empty (expected host:port,host:port,...)")]
+    Empty,
+    #[error("sentinel entry {position} ({entry:?}) is not host:port")]
+    NotHostPort { position: usize, entry: String },
+    #[error("sentinel entry {position} ({entry:?}) has no host")]
+    NoHost { position: usize, entry: String },
+    #[error("sentinel entry {position} ({entry:?}) has an invalid port (expected 1-65535)")]
+    BadPort { position: usize, entry: String },
+}
+
+/// Parses `host:port,host:port` (spaces around entries allowed, IPv6 as `[::1]:26379`).
+pub fn parse_sentinels(text: &str) -> Result<Vec<(String, u16)>, SentinelListError> {
+    let entries: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .collect();
+    if entries.is_empty() {
+        return Err(SentinelListError::Empty);
+    }
+    entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| parse_one(index + 1, entry))
+        .collect()
+}
+
+fn parse_one(position: usize, entry: &str) -> Result<(String, u16), SentinelListError> {
+    let entry_text = || entry.to_owned();
+    let not_host_port = || SentinelListError::NotHostPort {
+        position,
+        entry: entry_text(),
+    };
+    let (host, port) = entry.rsplit_once(':').ok_or_else(not_host_port)?;
+    let host = match host.strip_prefix('[') {
+        Some(rest) => rest.strip_suffix(']').ok_or_else(not_host_port)?,
+        // A bare IPv6 address ("::1:26379") is ambiguous; insist on brackets.
+        None if host.contains(':') => return Err(not_host_port()),
+        None => host,
+    };
+    if host.is_empty() {
+        return Err(SentinelListError::NoHost {
+            position,
+            entry: entry_text(),
+        });
+    }
+    match port.parse::<u16>() {
+        Ok(port) if port != 0 => Ok((host.to_owned(), port)),
+        _ => Err(SentinelListError::BadPort {
+            position,
+            entry: entry_text(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_lists_with_spaces_and_ipv6() {
+        assert_eq!(
+            parse_sentinels(" 127.0.0.1:26379, sentinel-b:26380 ,[::1]:1,").unwrap(),
+            vec![
+                ("127.0.0.1".to_owned(), 26379),
+                ("sentinel-b".to_owned(), 26380),
+                ("::1".to_owned(), 1),
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_malformed_entries_by_position() {
+        assert_eq!(parse_sentinels(" , "), Err(SentinelListError::Empty));
+        let message = |text: &str| parse_sentinels(text).unwrap_err().to_string();
+        assert_eq!(
+            message("a:1,b"),
+            "sentinel entry 2 (\"b\") is not host:port"
+        );
+        assert_eq!(message(":1"), "sentinel entry 1 (\":1\") has no host");
+        assert_eq!(
+            message("a:0"),
+            "sentinel entry 1 (\"a:0\") has an invalid port (expected 1-65535)"
+        );
+        assert!(message("a:70000").contains("invalid port"));
+        assert!(message("::1:5").contains("not host:port"));
+    }
+
+    #[test]
+    fn debug_hides_passwords() {
+        let mut settings = RedisSettings::sentinel(vec![("h".into(), 1)], "m");
+        settings.password = Some("secret".into());
+        assert!(!format!("{settings:?}").contains("secret"));
+    }
+}

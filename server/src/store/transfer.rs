@@ -1,0 +1,61 @@
+//! `import` and `export`: moving the original `customers.json` format in and out of any store.
+
+use super::CustomerStore;
+use crate::customer_json::customer_from_object;
+use app::domain::{Customer, Cursor, PageQuery};
+use serde_json::{Map, Value};
+use std::path::Path;
+
+/// Reads an object keyed by `customerID` and upserts every customer, after
+/// checking all of them: an invalid file imports nothing.
+pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, String> {
+    let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+    let value: Value = serde_json::from_slice(&bytes)
+        .map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?;
+    let Value::Object(entries) = value else {
+        return Err(format!("{} must hold a JSON object keyed by customerID", file.display()));
+    };
+    let customers = entries
+        .iter()
+        .map(|(key, value)| customer_entry(key, value).map_err(|e| format!("{}: {e}", file.display())))
+        .collect::<Result<Vec<_>, _>>()?;
+    for customer in &customers {
+        store.upsert(customer).await.map_err(|e| e.to_string())?;
+    }
+    Ok(customers.len())
+}
+
+fn customer_entry(key: &str, value: &Value) -> Result<Customer, String> {
+    let fields: &Map<String, Value> = value
+        .as_object()
+        .ok_or_else(|| format!("entry {key:?} is not an object"))?;
+    let customer = customer_from_object(fields).map_err(|errors| format!("entry {key:?}: {errors}"))?;
+    if customer.id != key {
+        return Err(format!("entry {key:?} has customerID {:?}", customer.id));
+    }
+    Ok(customer)
+}
+
+/// Writes every customer, in ID order, as an object keyed by `customerID`.
+pub async fn export(store: &dyn CustomerStore, file: &Path) -> Result<usize, String> {
+    let mut all = Map::new();
+    let mut cursor = Cursor::Start;
+    loop {
+        let page = store
+            .list(&PageQuery::new(None, cursor, PageQuery::MAX_LIMIT))
+            .await
+            .map_err(|e| e.to_string())?;
+        for customer in page.customers {
+            let value = serde_json::to_value(&customer).expect("customer serialises");
+            all.insert(customer.id, value);
+        }
+        match page.after {
+            Some(after) => cursor = Cursor::After(after),
+            None => break,
+        }
+    }
+    let count = all.len();
+    let json = serde_json::to_vec_pretty(&Value::Object(all)).expect("JSON serialises");
+    std::fs::write(file, json).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
+    Ok(count)
+}

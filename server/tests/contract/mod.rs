@@ -1,0 +1,218 @@
+//! The `CustomerStore` contract, written once and run against every store.
+//! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
+
+use app::domain::{Customer, CustomerStore, Cursor, PageQuery};
+use std::sync::Arc;
+
+/// How the contract gets stores to test.
+pub trait Harness: Sync {
+    /// A new, empty store.
+    fn fresh(&self) -> impl std::future::Future<Output = Arc<dyn CustomerStore>> + Send;
+    /// Another instance over the same data as the most recent `fresh` store, as after a restart.
+    fn reopen_latest(&self) -> impl std::future::Future<Output = Arc<dyn CustomerStore>> + Send;
+}
+
+pub fn customer(id: &str, first: &str, last: &str) -> Customer {
+    Customer {
+        id: id.into(),
+        first_name: first.into(),
+        last_name: last.into(),
+    }
+}
+
+fn ids(customers: &[Customer]) -> Vec<&str> {
+    customers.iter().map(|c| c.id.as_str()).collect()
+}
+
+async fn page(store: &dyn CustomerStore, search: Option<&str>, cursor: Cursor, limit: usize) -> app::domain::Page {
+    store
+        .list(&PageQuery::new(search, cursor, limit))
+        .await
+        .expect("list succeeds")
+}
+
+pub async fn upsert_then_get(h: &impl Harness) {
+    let store = h.fresh().await;
+    assert_eq!(store.get("a").await.unwrap(), None);
+    let a = customer("a", "James", "Baker");
+    store.upsert(&a).await.unwrap();
+    assert_eq!(store.get("a").await.unwrap(), Some(a));
+    assert_eq!(store.count().await.unwrap(), 1);
+}
+
+pub async fn overwrite_replaces(h: &impl Harness) {
+    let store = h.fresh().await;
+    store.upsert(&customer("a", "James", "Baker")).await.unwrap();
+    let newer = customer("a", "Jim", "Baker-Smith");
+    store.upsert(&newer).await.unwrap();
+    assert_eq!(store.get("a").await.unwrap(), Some(newer));
+    assert_eq!(store.count().await.unwrap(), 1);
+    assert_eq!(page(&*store, None, Cursor::Start, 10).await.customers.len(), 1);
+}
+
+pub async fn delete_removes(h: &impl Harness) {
+    let store = h.fresh().await;
+    store.upsert(&customer("a", "A", "A")).await.unwrap();
+    store.upsert(&customer("b", "B", "B")).await.unwrap();
+    assert!(store.delete("a").await.unwrap());
+    assert!(!store.delete("a").await.unwrap(), "second delete finds nothing");
+    assert!(!store.delete("never").await.unwrap());
+    assert_eq!(store.get("a").await.unwrap(), None);
+    assert_eq!(store.count().await.unwrap(), 1);
+    assert_eq!(ids(&page(&*store, None, Cursor::Start, 10).await.customers), ["b"]);
+}
+
+pub async fn pages_walk_in_id_order(h: &impl Harness) {
+    let store = h.fresh().await;
+    // Inserted out of order on purpose.
+    for i in (0..53).rev() {
+        store.upsert(&customer(&format!("c{i:03}"), "F", "L")).await.unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut cursor = Cursor::Start;
+    let mut pages = 0;
+    loop {
+        let p = page(&*store, None, cursor, 10).await;
+        assert_eq!(p.total, 53);
+        assert_eq!(p.before.is_some(), pages > 0, "only the first page has no previous");
+        seen.extend(p.customers.iter().map(|c| c.id.clone()));
+        pages += 1;
+        match p.after {
+            Some(after) => cursor = Cursor::After(after),
+            None => break,
+        }
+    }
+    let expected: Vec<String> = (0..53).map(|i| format!("c{i:03}")).collect();
+    assert_eq!(seen, expected);
+    assert_eq!(pages, 6);
+
+    // Walking back from the end gives the previous page, in ascending order.
+    let back = page(&*store, None, Cursor::Before("c050".into()), 10).await;
+    assert_eq!(ids(&back.customers).first(), Some(&"c040"));
+    assert_eq!(ids(&back.customers).last(), Some(&"c049"));
+    assert_eq!(back.after.as_deref(), Some("c049"));
+    assert_eq!(back.before.as_deref(), Some("c040"));
+    let first = page(&*store, None, Cursor::Before("c005".into()), 10).await;
+    assert_eq!(ids(&first.customers), ["c000", "c001", "c002", "c003", "c004"]);
+    assert_eq!(first.before, None);
+}
+
+pub async fn search_is_case_insensitive_over_id_and_names(h: &impl Harness) {
+    let store = h.fresh().await;
+    store.upsert(&customer("a", "James", "Baker")).await.unwrap();
+    store.upsert(&customer("b", "Jonathan", "D")).await.unwrap();
+    store.upsert(&customer("c", "Aleem", "Janmohamed")).await.unwrap();
+    store.upsert(&customer("bakery-1", "Ivo", "Galic")).await.unwrap();
+
+    let p = page(&*store, Some("BAKER"), Cursor::Start, 10).await;
+    assert_eq!(ids(&p.customers), ["a", "bakery-1"], "matches last name and ID");
+    assert_eq!(p.total, 2);
+    let p = page(&*store, Some("jAn"), Cursor::Start, 10).await;
+    assert_eq!(ids(&p.customers), ["c"]);
+    let p = page(&*store, Some("jo"), Cursor::Start, 10).await;
+    assert_eq!(ids(&p.customers), ["b"]);
+    let p = page(&*store, Some("nobody"), Cursor::Start, 10).await;
+    assert!(p.customers.is_empty());
+    assert_eq!(p.total, 0);
+
+    // Paging within a search.
+    let p = page(&*store, Some("a"), Cursor::Start, 2).await;
+    assert_eq!(p.total, 4);
+    assert_eq!(ids(&p.customers), ["a", "b"]);
+    let p = page(&*store, Some("a"), Cursor::After(p.after.unwrap()), 2).await;
+    assert_eq!(ids(&p.customers), ["bakery-1", "c"]);
+    assert_eq!(p.after, None);
+}
+
+pub async fn unicode_round_trips(h: &impl Harness) {
+    let store = h.fresh().await;
+    let records = [
+        customer("école", "Élodie", "Ångström"),
+        customer("名前", "太郎", "山田"),
+        customer("emoji 🎉", "Zoë", "O'Brien \"Quoted\" \\ back"),
+        customer("with space", "Ñandú", "Łódź"),
+    ];
+    for c in &records {
+        store.upsert(c).await.unwrap();
+    }
+    for c in &records {
+        assert_eq!(store.get(&c.id).await.unwrap().as_ref(), Some(c));
+    }
+    let p = page(&*store, Some("ÉLODIE"), Cursor::Start, 10).await;
+    assert_eq!(ids(&p.customers), ["école"]);
+    let p = page(&*store, Some("山"), Cursor::Start, 10).await;
+    assert_eq!(ids(&p.customers), ["名前"]);
+    // ID order is byte order of the UTF-8 IDs.
+    let all = page(&*store, None, Cursor::Start, 10).await;
+    let mut expected: Vec<&str> = records.iter().map(|c| c.id.as_str()).collect();
+    expected.sort();
+    assert_eq!(ids(&all.customers), expected);
+}
+
+pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
+    let store = h.fresh().await;
+    let writers = (0..8).map(|w| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..25 {
+                store
+                    .upsert(&customer(&format!("w{w}-{i:02}"), "Writer", &format!("{w}")))
+                    .await
+                    .unwrap();
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.unwrap();
+    }
+    assert_eq!(store.count().await.unwrap(), 200);
+    let reopened = h.reopen_latest().await;
+    assert_eq!(reopened.count().await.unwrap(), 200);
+    for w in 0..8 {
+        for i in 0..25 {
+            let id = format!("w{w}-{i:02}");
+            assert!(reopened.get(&id).await.unwrap().is_some(), "{id} was acknowledged but is missing");
+        }
+    }
+}
+
+pub async fn reopen_sees_every_acknowledged_write(h: &impl Harness) {
+    let store = h.fresh().await;
+    store.upsert(&customer("kept", "K", "K")).await.unwrap();
+    store.upsert(&customer("changed", "Old", "Name")).await.unwrap();
+    store.upsert(&customer("changed", "New", "Name")).await.unwrap();
+    store.upsert(&customer("gone", "G", "G")).await.unwrap();
+    assert!(store.delete("gone").await.unwrap());
+    let reopened = h.reopen_latest().await;
+    assert_eq!(reopened.count().await.unwrap(), 2);
+    assert_eq!(reopened.get("changed").await.unwrap().unwrap().first_name, "New");
+    assert_eq!(reopened.get("gone").await.unwrap(), None);
+    assert!(reopened.get("kept").await.unwrap().is_some());
+}
+
+/// One `#[tokio::test]` per contract case, for the harness expression given.
+#[macro_export]
+macro_rules! store_contract_tests {
+    ($harness:expr) => {
+        mod store_contract {
+            use super::*;
+            macro_rules! case {
+                ($name:ident) => {
+                    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                    async fn $name() {
+                        let harness = $harness;
+                        contract::$name(&harness).await;
+                    }
+                };
+            }
+            case!(upsert_then_get);
+            case!(overwrite_replaces);
+            case!(delete_removes);
+            case!(pages_walk_in_id_order);
+            case!(search_is_case_insensitive_over_id_and_names);
+            case!(unicode_round_trips);
+            case!(concurrent_writers_lose_nothing);
+            case!(reopen_sees_every_acknowledged_write);
+        }
+    };
+}

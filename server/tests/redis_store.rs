@@ -1,0 +1,560 @@
+//! The Redis store against real `redis-server` and `redis-sentinel` processes:
+//! the store contract, foreign keys, failovers, sentinel outages, connect errors
+//! and the legacy migration.
+
+mod contract;
+mod support;
+
+use app::domain::{Cursor, Customer, CustomerStore, PageQuery, StoreError};
+use server::store::redis::{ConnectError, RedisSettings, RedisStore};
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use support::{data_conn, free_ports, wait_for, Options, Topology};
+
+fn customer(id: &str) -> Customer {
+    contract::customer(id, "First", "Last")
+}
+
+async fn store(settings: RedisSettings) -> RedisStore {
+    // RUST_LOG=server=debug shows what the store does (failovers, retries).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .with_test_writer()
+        .try_init();
+    RedisStore::connect(settings).await.expect("store connects")
+}
+
+/// Every contract case on its own light topology; each fresh store gets its own prefix.
+struct RedisHarness {
+    topology: tokio::sync::OnceCell<Topology>,
+    latest: Mutex<Option<String>>,
+    stores: AtomicUsize,
+}
+
+impl RedisHarness {
+    fn new() -> Self {
+        Self {
+            topology: tokio::sync::OnceCell::new(),
+            latest: Mutex::new(None),
+            stores: AtomicUsize::new(0),
+        }
+    }
+
+    async fn open(&self, prefix: &str) -> Arc<dyn CustomerStore> {
+        let topology = self
+            .topology
+            .get_or_init(|| Topology::start(Options::light()))
+            .await;
+        Arc::new(store(topology.settings(prefix)).await)
+    }
+}
+
+impl contract::Harness for RedisHarness {
+    async fn fresh(&self) -> Arc<dyn CustomerStore> {
+        let prefix = format!("contract{}:", self.stores.fetch_add(1, Ordering::SeqCst));
+        *self.latest.lock().unwrap() = Some(prefix.clone());
+        self.open(&prefix).await
+    }
+
+    async fn reopen_latest(&self) -> Arc<dyn CustomerStore> {
+        let prefix = self
+            .latest
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a fresh store first");
+        self.open(&prefix).await
+    }
+}
+
+store_contract_tests!(RedisHarness::new());
+
+fn ids(page: &app::domain::Page) -> Vec<&str> {
+    page.customers.iter().map(|c| c.id.as_str()).collect()
+}
+
+async fn list(
+    store: &RedisStore,
+    search: Option<&str>,
+    cursor: Cursor,
+    limit: usize,
+) -> app::domain::Page {
+    store
+        .list(&PageQuery::new(search, cursor, limit))
+        .await
+        .expect("list")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn foreign_keys_change_nothing() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let legacy = r#"{"customerID":"a","firstName":"Legacy","lastName":"Baker"}"#;
+    redis::pipe()
+        .cmd("SET")
+        .arg("a")
+        .arg(legacy)
+        .cmd("SET")
+        .arg("customers")
+        .arg("not ours")
+        .cmd("HSET")
+        .arg("records")
+        .arg("b")
+        .arg(legacy)
+        .cmd("HSET")
+        .arg("ids")
+        .arg("zz")
+        .arg("x")
+        .cmd("RPUSH")
+        .arg("list")
+        .arg("baker")
+        .cmd("ZADD")
+        .arg("zset")
+        .arg(0)
+        .arg("a")
+        .cmd("SADD")
+        .arg("set")
+        .arg("baker")
+        .exec_async(&mut admin)
+        .await
+        .unwrap();
+
+    let ours = store(topology.settings("customers:")).await;
+    let theirs = store(topology.settings("other:")).await;
+    theirs
+        .upsert(&contract::customer("a", "Other", "Baker"))
+        .await
+        .unwrap();
+    ours.upsert(&contract::customer("b", "Bea", "Baker"))
+        .await
+        .unwrap();
+    ours.upsert(&contract::customer("c", "Cy", "Smith"))
+        .await
+        .unwrap();
+
+    assert_eq!(ours.count().await.unwrap(), 2);
+    assert_eq!(ids(&list(&ours, None, Cursor::Start, 10).await), ["b", "c"]);
+    let found = list(&ours, Some("baker"), Cursor::Start, 10).await;
+    assert_eq!((ids(&found), found.total), (vec!["b"], 1));
+    assert_eq!(
+        ours.get("a").await.unwrap(),
+        None,
+        "a legacy key is not a customer of the store"
+    );
+    assert!(!ours.delete("a").await.unwrap());
+    assert_eq!(theirs.count().await.unwrap(), 1);
+
+    let still: (String, String, i64) = redis::pipe()
+        .cmd("GET")
+        .arg("a")
+        .cmd("GET")
+        .arg("customers")
+        .cmd("LLEN")
+        .arg("list")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(still, (legacy.to_owned(), "not ours".to_owned(), 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_and_pages_over_several_scan_batches() {
+    let topology = Topology::start(Options::light()).await;
+    let store = Arc::new(store(topology.settings("big:")).await);
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                for i in (w..2500).step_by(4) {
+                    let c = contract::customer(&format!("id{i:04}"), &format!("N{}", i % 7), "L");
+                    store.upsert(&c).await.unwrap();
+                }
+            })
+        })
+        .collect();
+    for writer in writers {
+        writer.await.unwrap();
+    }
+    assert_eq!(store.count().await.unwrap(), 2500);
+    let expected: Vec<String> = (0..2500)
+        .filter(|i| i % 7 == 3)
+        .map(|i| format!("id{i:04}"))
+        .collect();
+    let page = list(&store, Some("n3"), Cursor::Start, 1000).await;
+    assert_eq!(page.total, expected.len() as u64);
+    assert_eq!(ids(&page), expected);
+    let before = list(&store, Some("n3"), Cursor::Before("id0100".into()), 3).await;
+    assert_eq!(ids(&before), ["id0080", "id0087", "id0094"]);
+    let last = list(&store, None, Cursor::After("id2497".into()), 5).await;
+    assert_eq!(
+        (ids(&last), last.after.as_deref()),
+        (vec!["id2498", "id2499"], None)
+    );
+}
+
+/// What a writer saw during a failover.
+#[derive(Default)]
+struct Load {
+    acked: Vec<String>,
+    errors: Vec<String>,
+    longest: Duration,
+}
+
+/// Upserts new IDs one after the other until `stop`.
+async fn write_steadily(store: Arc<RedisStore>, tag: String, stop: Arc<AtomicBool>) -> Load {
+    let mut load = Load::default();
+    let mut n = 0;
+    while !stop.load(Ordering::SeqCst) {
+        let id = format!("{tag}-{n:06}");
+        n += 1;
+        let started = Instant::now();
+        match store.upsert(&customer(&id)).await {
+            Ok(()) => load.acked.push(id),
+            Err(e) => load.errors.push(e.to_string()),
+        }
+        load.longest = load.longest.max(started.elapsed());
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    load
+}
+
+/// Acknowledged IDs missing from the prefix's records on the master at `port`.
+async fn lost(port: u16, prefix: &str, acked: &[String]) -> usize {
+    let mut admin = data_conn(port).await.unwrap();
+    let stored: HashSet<String> = redis::cmd("HKEYS")
+        .arg(format!("{prefix}records"))
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let ids: usize = redis::cmd("ZCARD")
+        .arg(format!("{prefix}ids"))
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(ids, stored.len(), "the ID index matches the records");
+    acked.iter().filter(|id| !stored.contains(*id)).count()
+}
+
+enum Disruption {
+    SentinelFailover,
+    KillMaster,
+}
+
+/// Two stores (without and with `min_replicas_ack = 1`) write steadily while the
+/// master changes; returns per store (writes, errors, lost, longest stall).
+async fn writes_through(
+    disruption: Disruption,
+) -> Vec<(&'static str, usize, Vec<String>, usize, Duration)> {
+    let mut topology = Topology::start(Options::full()).await;
+    let mut stores = Vec::new();
+    for (prefix, acks) in [("plain:", 0), ("acked:", 1)] {
+        let mut settings = topology.settings(prefix);
+        settings.min_replicas_ack = acks;
+        settings.request_deadline = Duration::from_secs(20);
+        stores.push((prefix, Arc::new(store(settings).await)));
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut writers = Vec::new();
+    for (prefix, store) in &stores {
+        for w in 0..2 {
+            let load = write_steadily(store.clone(), format!("{prefix}{w}"), stop.clone());
+            writers.push((*prefix, tokio::spawn(load)));
+        }
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let old = topology.master_port().await.unwrap();
+    match disruption {
+        Disruption::SentinelFailover => topology.failover().await,
+        Disruption::KillMaster => topology.kill_data(old),
+    }
+    let new = topology.wait_new_master(old, Duration::from_secs(30)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, Ordering::SeqCst);
+
+    let mut results = Vec::new();
+    for (prefix, store) in &stores {
+        let (mut acked, mut errors, mut longest) = (Vec::new(), Vec::new(), Duration::ZERO);
+        for (_, writer) in writers.iter_mut().filter(|(p, _)| p == prefix) {
+            let load = writer.await.unwrap();
+            acked.extend(load.acked);
+            errors.extend(load.errors);
+            longest = longest.max(load.longest);
+        }
+        assert_eq!(
+            store.master_addr().as_deref(),
+            Some(format!("127.0.0.1:{new}").as_str())
+        );
+        let lost = lost(new, prefix, &acked).await;
+        println!(
+            "{prefix} {} writes, {} errors, {lost} lost, longest stall {} ms",
+            acked.len(),
+            errors.len(),
+            longest.as_millis()
+        );
+        results.push((*prefix, acked.len(), errors, lost, longest));
+    }
+    results
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
+    for (prefix, writes, errors, lost, _) in writes_through(Disruption::SentinelFailover).await {
+        assert!(writes > 100, "{prefix} kept writing");
+        assert_eq!(
+            errors,
+            Vec::<String>::new(),
+            "{prefix}: no error (no READONLY) surfaces"
+        );
+        assert_eq!(
+            lost, 0,
+            "{prefix}: writes pause during the failover, so none is lost"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn master_killed_during_writes_surfaces_no_error() {
+    for (prefix, writes, errors, lost, _) in writes_through(Disruption::KillMaster).await {
+        assert!(writes > 100, "{prefix} kept writing");
+        assert_eq!(
+            errors,
+            Vec::<String>::new(),
+            "{prefix}: no error within the deadline"
+        );
+        if prefix == "acked:" {
+            assert_eq!(lost, 0, "every write confirmed by a replica survives");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinel_outages() {
+    let mut topology = Topology::start(Options {
+        replicas: 1,
+        sentinels: 3,
+        down_after_ms: 1000,
+    })
+    .await;
+    let old = topology.data_ports()[0];
+
+    // One sentinel down: connecting and serving still work.
+    topology.stop_sentinel(0);
+    let mut settings = topology.settings("outage:");
+    settings.request_deadline = Duration::from_secs(2);
+    let store = store(settings).await;
+    store.upsert(&customer("one")).await.unwrap();
+
+    // All sentinels down, master healthy: still serving, even after losing the connection.
+    topology.stop_all_sentinels();
+    store.upsert(&customer("two")).await.unwrap();
+    let mut admin = data_conn(old).await.unwrap();
+    let _: i64 = redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    store.upsert(&customer("three")).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await; // a poll round without sentinels
+    assert_eq!(store.count().await.unwrap(), 3);
+
+    // All sentinels down and the master killed: Unavailable within the deadline.
+    topology.kill_data(old);
+    let started = Instant::now();
+    let error = store.upsert(&customer("four")).await.unwrap_err();
+    let took = started.elapsed();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
+    assert!(took < Duration::from_millis(2500), "gave up after {took:?}");
+    assert!(matches!(
+        store.get("one").await,
+        Err(StoreError::Unavailable(_))
+    ));
+    println!(
+        "with nothing reachable: {error} (after {} ms)",
+        took.as_millis()
+    );
+
+    // The sentinels return and promote the replica: the same store recovers.
+    topology.start_all_sentinels().await;
+    let new = topology.wait_new_master(old, Duration::from_secs(40)).await;
+    let recovering = &store;
+    wait_for(
+        Duration::from_secs(10),
+        "the store to recover",
+        || async move { recovering.upsert(&customer("five")).await.ok() },
+    )
+    .await;
+    assert_eq!(store.master_addr(), Some(format!("127.0.0.1:{new}")));
+    assert!(store.get("three").await.unwrap().is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connect_errors_say_what_is_wrong() {
+    let topology = Topology::start(Options::light()).await;
+    let connect = |settings: RedisSettings| async move {
+        RedisStore::connect(settings)
+            .await
+            .err()
+            .expect("connect fails")
+    };
+
+    let mut wrong = topology.settings("x:");
+    wrong.password = Some("wrong".into());
+    let error = connect(wrong).await;
+    assert!(
+        matches!(&error, ConnectError::WrongPassword { server, .. } if server.starts_with("redis ")),
+        "{error}"
+    );
+    println!("{error}");
+
+    let mut missing = topology.settings("x:");
+    missing.password = None;
+    let error = connect(missing).await;
+    assert!(
+        matches!(error, ConnectError::WrongPassword { .. }),
+        "{error}"
+    );
+
+    let mut sentinel_password = topology.settings("x:");
+    sentinel_password.sentinel_password = Some("unexpected".into());
+    let error = connect(sentinel_password).await;
+    assert!(
+        matches!(&error, ConnectError::WrongPassword { server, .. } if server.starts_with("sentinel ")),
+        "{error}"
+    );
+
+    let mut unknown = topology.settings("x:");
+    unknown.target = server::store::redis::RedisTarget::Sentinel {
+        sentinels: topology.sentinel_addrs(),
+        master_name: "nosuchmaster".into(),
+    };
+    let error = connect(unknown).await;
+    assert!(
+        matches!(error, ConnectError::UnknownMasterName { .. }),
+        "{error}"
+    );
+    assert!(error.to_string().contains("\"nosuchmaster\""), "{error}");
+    println!("{error}");
+
+    let nobody: Vec<(String, u16)> = free_ports(2)
+        .into_iter()
+        .map(|p| ("127.0.0.1".into(), p))
+        .collect();
+    let mut unreachable = RedisSettings::sentinel(nobody.clone(), "mymaster");
+    unreachable.command_timeout = Duration::from_millis(300);
+    let error = connect(unreachable).await;
+    assert!(
+        matches!(error, ConnectError::NoSentinelReachable { .. }),
+        "{error}"
+    );
+    for (host, port) in &nobody {
+        assert!(
+            error.to_string().contains(&format!("{host}:{port}")),
+            "{error}"
+        );
+    }
+    println!("{error}");
+
+    // And when all is right: the description names sentinels and master; a
+    // single-server URL works too.
+    let ok = store(topology.settings("x:")).await;
+    let master = topology.data_ports()[0];
+    let sentinel = topology.sentinel_addrs()[0].1;
+    assert_eq!(
+        ok.describe(),
+        format!("redis via sentinel mymaster at 127.0.0.1:{sentinel} (master 127.0.0.1:{master})")
+    );
+    let mut single = RedisSettings::single(format!("redis://127.0.0.1:{master}/"));
+    single.password = Some(support::PASSWORD.into());
+    let single = store(single).await;
+    single.upsert(&customer("s")).await.unwrap();
+    assert_eq!(
+        single.describe(),
+        format!("redis at 127.0.0.1:{master} db 0")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migrate_legacy_imports_bare_customer_keys_once() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let json = |id: &str, first: &str, last: &str| {
+        serde_json::json!({"customerID": id, "firstName": first, "lastName": last}).to_string()
+    };
+    redis::pipe()
+        .cmd("SET")
+        .arg("a")
+        .arg(json("a", "James", "Baker"))
+        .cmd("SET")
+        .arg("b")
+        .arg(json("b", "  Jonathan ", "D"))
+        .cmd("SET")
+        .arg("école")
+        .arg(json("école", "Élodie", "Ångström"))
+        .cmd("SET")
+        .arg("c")
+        .arg(json("x", "Wrong", "Key"))
+        .cmd("SET")
+        .arg("d")
+        .arg(r#"{"customerID":"d","firstName":"No last name"}"#)
+        .cmd("SET")
+        .arg("e")
+        .arg("plain text")
+        .cmd("HSET")
+        .arg("f")
+        .arg("customerID")
+        .arg("f")
+        .cmd("SET")
+        .arg("customers:stray")
+        .arg(json("customers:stray", "Inside", "Prefix"))
+        .exec_async(&mut admin)
+        .await
+        .unwrap();
+    let store = store(topology.settings("customers:")).await;
+
+    let report = store.migrate_legacy().await.unwrap();
+    println!("{report}");
+    assert_eq!((report.imported, report.already_present), (3, 0));
+    let skipped: Vec<(&str, &str)> = report
+        .skipped
+        .iter()
+        .map(|s| (s.key.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(skipped.len(), 4, "{skipped:?}");
+    assert_eq!(skipped[0], ("c", "customerID \"x\" differs from the key"));
+    assert_eq!(skipped[1], ("d", "not a valid customer: lastName required"));
+    assert!(skipped[2].0 == "e" && skipped[2].1.starts_with("not JSON"));
+    assert_eq!(skipped[3], ("f", "not a string key (hash)"));
+
+    assert_eq!(store.count().await.unwrap(), 3);
+    assert_eq!(
+        store.get("b").await.unwrap().unwrap().first_name,
+        "Jonathan"
+    );
+    assert_eq!(
+        ids(&list(&store, None, Cursor::Start, 10).await),
+        ["a", "b", "école"]
+    );
+    let legacy: Option<String> = redis::cmd("GET")
+        .arg("a")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(legacy.is_some(), "legacy keys are kept");
+
+    // Again: nothing new; and a customer edited since is never overwritten.
+    store
+        .upsert(&contract::customer("a", "Jim", "Baker"))
+        .await
+        .unwrap();
+    let again = store.migrate_legacy().await.unwrap();
+    assert_eq!((again.imported, again.already_present), (0, 2));
+    assert!(again
+        .skipped
+        .iter()
+        .any(|s| s.key == "a" && s.reason.contains("different customer")));
+    assert_eq!(store.get("a").await.unwrap().unwrap().first_name, "Jim");
+}

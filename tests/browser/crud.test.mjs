@@ -1,0 +1,124 @@
+// The web UI in real headless Chromium: the whole create → list → search → edit →
+// delete journey with JavaScript, and creating a customer without it.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, launchBrowser, newPage, waitForHydration } from './harness.mjs';
+
+let server;
+let browser;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+});
+
+async function apiGet(id) {
+  const response = await fetch(`${server.base}/get/${encodeURIComponent(id)}`);
+  return { status: response.status, body: await response.json() };
+}
+
+test('create, find, edit and delete a customer with JavaScript', async () => {
+  const { page, problems } = await newPage(browser);
+  await page.goto(server.base + '/');
+  await waitForHydration(page);
+  await page.getByText('7 customers').waitFor();
+
+  // Create.
+  await page.getByRole('link', { name: 'New customer' }).click();
+  await page.getByLabel('Customer ID').fill('ui-1');
+  await page.getByLabel('First name').fill('Ada');
+  await page.getByLabel('Last name').fill('Lovelace');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByText('Saved customer “ui-1”.').waitFor();
+  assert.deepEqual(await apiGet('ui-1'), {
+    status: 200,
+    body: { customerID: 'ui-1', firstName: 'Ada', lastName: 'Lovelace' },
+  });
+
+  // It appears in the list, and the search (as you type) finds it.
+  await page.getByRole('cell', { name: 'Lovelace' }).waitFor();
+  await page.getByLabel('Search by ID or name').pressSequentially('lovel');
+  await page.getByText('1 customer matches “lovel”').waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 1);
+
+  // Edit.
+  await page.getByRole('link', { name: 'Edit Ada Lovelace' }).click();
+  const first = page.getByLabel('First name');
+  await first.waitFor();
+  assert.equal(await page.getByLabel('Customer ID').getAttribute('readonly'), '');
+  await first.fill('Augusta Ada');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved customer “ui-1”.').waitFor();
+  assert.equal((await apiGet('ui-1')).body.firstName, 'Augusta Ada');
+
+  // Validation errors show next to the field, from the shared rules, and nothing is saved.
+  await page.goto(server.base + '/edit?id=ui-1');
+  await waitForHydration(page);
+  await page.getByLabel('Last name').fill('   ');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.locator('#lastName-error').getByText('lastName required').waitFor();
+  assert.equal(await page.getByLabel('Last name').getAttribute('aria-invalid'), 'true');
+  assert.equal((await apiGet('ui-1')).body.lastName, 'Lovelace');
+
+  // Delete, after confirming.
+  await page.getByRole('link', { name: 'Delete this customer…' }).click();
+  await page.getByText('This cannot be undone.').waitFor();
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('Deleted customer “ui-1”.').waitFor();
+  assert.equal((await apiGet('ui-1')).status, 404);
+
+  assert.deepEqual(problems, [], 'no console errors');
+  await page.context().close();
+});
+
+test('a customer saved through the API shows in the UI at once', async () => {
+  const response = await fetch(`${server.base}/set`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ customerID: 'api-1', firstName: 'Grace', lastName: 'Hopper' }),
+  });
+  assert.equal(response.status, 200);
+  const { page, problems } = await newPage(browser);
+  await page.goto(server.base + '/?q=hopper');
+  await waitForHydration(page);
+  await page.getByRole('cell', { name: 'Hopper' }).waitFor();
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('create a customer with JavaScript disabled', async () => {
+  const { page } = await newPage(browser, { javaScriptEnabled: false });
+  await page.goto(server.base + '/new');
+  // A validation error comes back on the form, with the input kept.
+  await page.getByLabel('Customer ID').fill('nojs/1');
+  await page.getByLabel('First name').fill('Alan');
+  await page.getByLabel('Last name').fill('Turing');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByText("customerID must not contain '/'").waitFor();
+  assert.equal(await page.getByLabel('First name').inputValue(), 'Alan');
+
+  await page.getByLabel('Customer ID').fill('nojs-1');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByText('Saved customer “nojs-1”.').waitFor();
+  assert.equal((await apiGet('nojs-1')).body.lastName, 'Turing');
+
+  // Plain GET search works too.
+  await page.getByLabel('Search by ID or name').fill('turing');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await page.getByText('1 customer matches “turing”').waitFor();
+  await page.context().close();
+});
+
+test('pages and the empty state', async () => {
+  const { page, problems } = await newPage(browser);
+  await page.goto(server.base + '/?q=zzz-nobody');
+  await waitForHydration(page);
+  await page.getByText('No customers match “zzz-nobody”.').waitFor();
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -1,0 +1,78 @@
+// Starts the real server binary on a free loopback port with a private data file,
+// and launches Debian's Chromium headless through playwright-core.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repo = join(here, '..', '..');
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHttp(url, deadlineMs = 20000) {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    try {
+      const response = await fetch(url);
+      if (response.ok) return;
+    } catch { /* not listening yet */ }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`server at ${url} did not answer`);
+}
+
+/** Starts the app on the sample data; returns { base, stop }. */
+export async function startServer() {
+  const bin = process.env.SERVER_BIN;
+  if (!bin) throw new Error('SERVER_BIN is not set (scripts/test.sh sets it)');
+  const dir = mkdtempSync(join(tmpdir(), 'customers-ui-'));
+  const dataFile = join(dir, 'customers.json');
+  copyFileSync(join(repo, 'tests', 'fixtures', 'customers.json'), dataFile);
+  const port = await freePort();
+  const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-file', dataFile], {
+    env: { ...process.env, RUST_LOG: 'warn', LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(repo, 'target', 'site') },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  await waitForHttp(`${base}/get/a`);
+  return {
+    base,
+    stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
+  };
+}
+
+export async function launchBrowser() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+      '--no-first-run', '--disable-sync', '--disable-quic'],
+  });
+}
+
+/** A page that records console errors and uncaught exceptions. */
+export async function newPage(browser, { javaScriptEnabled = true } = {}) {
+  const context = await browser.newContext({ javaScriptEnabled });
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (message) => { if (message.type() === 'error') problems.push(message.text()); });
+  page.on('pageerror', (error) => problems.push(String(error)));
+  return { page, problems };
+}
+
+/** Resolves once the wasm app has hydrated (the hydrate() export has run). */
+export async function waitForHydration(page) {
+  await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 20000 });
+}

@@ -1,0 +1,155 @@
+//! Support for the end-to-end tests: starting the real server binary on a free
+//! loopback port with its own data file, and talking to it over real HTTP.
+
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The server binary under test: `SERVER_BIN`, else the newest build in the target dir.
+pub fn server_binary() -> PathBuf {
+    if let Ok(path) = std::env::var("SERVER_BIN") {
+        return PathBuf::from(path);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    ["release", "debug"]
+        .iter()
+        .map(|profile| target.join(profile).join("customer-records"))
+        .filter(|path| path.exists())
+        .max_by_key(|path| path.metadata().and_then(|m| m.modified()).ok())
+        .expect("no server binary: build it first (scripts/test.sh does) or set SERVER_BIN")
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind a free port")
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running server process, killed when dropped.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub data_file: PathBuf,
+    env: Vec<(String, String)>,
+}
+
+impl Server {
+    /// Starts the server on the embedded store with `data_file`.
+    pub fn start(data_file: &Path) -> Server {
+        Server::start_with_env(data_file, &[])
+    }
+
+    pub fn start_with_env(data_file: &Path, env: &[(&str, &str)]) -> Server {
+        let env = env
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Server::spawn(data_file.to_owned(), free_port(), env)
+    }
+
+    fn spawn(data_file: PathBuf, port: u16, env: Vec<(String, String)>) -> Server {
+        let mut command = Command::new(server_binary());
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{port}"))
+            .arg("--data-file")
+            .arg(&data_file)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        if let Ok(site) = std::env::var("LEPTOS_SITE_ROOT") {
+            command.env("LEPTOS_SITE_ROOT", site);
+        }
+        for (key, value) in &env {
+            command.env(key, value);
+        }
+        let mut child = command.spawn().expect("start the server binary");
+        // Forward the server's log so a failing test shows it.
+        let stderr = child.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                eprintln!("[server:{port}] {line}");
+            }
+        });
+        let server = Server {
+            child,
+            port,
+            data_file,
+            env,
+        };
+        server.wait_until_ready();
+        server
+    }
+
+    fn wait_until_ready(&self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        panic!("server did not start listening on port {}", self.port);
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Kills the process with SIGKILL (no chance to clean up) and waits for it.
+    pub fn kill_hard(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same configuration again (same data file and port).
+    pub fn restart(mut self) -> Server {
+        self.kill_hard();
+        let data_file = self.data_file.clone();
+        let env = std::mem::take(&mut self.env);
+        let port = self.port;
+        drop(self);
+        Server::spawn(data_file, port, env)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the server binary as a one-shot command (import, export, ...) and
+/// returns (success, stdout + stderr).
+pub fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let mut command = Command::new(server_binary());
+    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let output = command.args(args).output().expect("run the server binary");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (output.status.success(), text)
+}
+
+/// The sample data of the original app, shipped with the repository.
+pub fn sample_data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/customers.json")
+}
