@@ -59,6 +59,42 @@ mod ssr {
         }
     }
 
+    /// Gives a failed server function its HTTP status (4xx for the client's mistakes,
+    /// 503 when the store is unavailable). Plain form posts keep the redirect back to
+    /// the form that server functions answer them with, which carries the error.
+    pub fn fail(error: CustomerError) -> CustomerError {
+        use http::{header::ACCEPT, StatusCode};
+        let status = match &error {
+            CustomerError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            CustomerError::NotFound(_) => StatusCode::NOT_FOUND,
+            CustomerError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            CustomerError::Failed(_) | CustomerError::Request(_) => {
+                StatusCode::INTERNAL_SERVER_ERROR
+            }
+        };
+        let is_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
+            parts.method == http::Method::POST
+                && parts
+                    .headers
+                    .get(ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+        });
+        if !is_form_post {
+            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
+                response.set_status(status);
+            }
+        }
+        error
+    }
+
+    /// Runs a server function's body, giving its failure the matching status.
+    pub async fn respond<T>(
+        body: impl std::future::Future<Output = Result<T, CustomerError>>,
+    ) -> Result<T, CustomerError> {
+        body.await.map_err(fail)
+    }
+
     /// Sends plain form posts (no JavaScript) on to `location`; the hydrated UI
     /// follows the same redirect client-side.
     pub fn redirect(location: &str) {
@@ -80,20 +116,18 @@ pub async fn list_customers(
         (None, None) => Cursor::Start,
     };
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT);
-    Ok(ssr::store()?.list(&query).await?)
+    ssr::respond(async move { Ok(ssr::store()?.list(&query).await?) }).await
 }
 
 #[server(endpoint = "get_customer")]
 pub async fn get_customer(id: String) -> Result<Customer, CustomerError> {
-    match ssr::store()?.get(&id).await? {
-        Some(customer) => Ok(customer),
-        None => {
-            if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-                response.set_status(http::StatusCode::NOT_FOUND);
-            }
-            Err(CustomerError::NotFound(id))
-        }
-    }
+    ssr::respond(async move {
+        ssr::store()?
+            .get(&id)
+            .await?
+            .ok_or(CustomerError::NotFound(id))
+    })
+    .await
 }
 
 /// Creates a customer (`existing` absent) or updates the customer `existing`.
@@ -111,35 +145,47 @@ pub async fn save_customer(
         first_name,
         last_name,
     };
-    let invalid = |errors| CustomerError::Invalid {
-        errors,
-        draft: draft.clone(),
-    };
-    let customer = draft.validate().map_err(invalid)?;
-    let store = ssr::store()?;
-    let exists = store.get(&customer.id).await?.is_some();
-    match (&existing, exists) {
-        (None, true) => {
-            return Err(invalid(ValidationErrors(vec![FieldError {
-                field: Field::CustomerId,
-                message: format!("customerID “{}” is already taken", customer.id),
-            }])))
+    ssr::respond(async move {
+        let invalid = |errors| CustomerError::Invalid {
+            errors,
+            draft: draft.clone(),
+        };
+        let customer = draft.validate().map_err(invalid)?;
+        let store = ssr::store()?;
+        let exists = store.get(&customer.id).await?.is_some();
+        match (&existing, exists) {
+            (None, true) => {
+                return Err(invalid(ValidationErrors(vec![FieldError {
+                    field: Field::CustomerId,
+                    message: format!("customerID “{}” is already taken", customer.id),
+                }])))
+            }
+            (Some(id), false) => return Err(CustomerError::NotFound(id.clone())),
+            _ => {}
         }
-        (Some(id), false) => return Err(CustomerError::NotFound(id.clone())),
-        _ => {}
-    }
-    store.upsert(&customer).await?;
-    ssr::redirect(&crate::url::with_query("/", &[("saved", Some(&customer.id))]));
-    Ok(())
+        store.upsert(&customer).await?;
+        ssr::redirect(&crate::url::with_query(
+            "/",
+            &[("saved", Some(&customer.id))],
+        ));
+        Ok(())
+    })
+    .await
 }
 
 #[server(endpoint = "delete_customer")]
 pub async fn delete_customer(
     #[server(rename = "customerID")] customer_id: String,
 ) -> Result<(), CustomerError> {
-    if !ssr::store()?.delete(&customer_id).await? {
-        return Err(CustomerError::NotFound(customer_id));
-    }
-    ssr::redirect(&crate::url::with_query("/", &[("deleted", Some(&customer_id))]));
-    Ok(())
+    ssr::respond(async move {
+        if !ssr::store()?.delete(&customer_id).await? {
+            return Err(CustomerError::NotFound(customer_id));
+        }
+        ssr::redirect(&crate::url::with_query(
+            "/",
+            &[("deleted", Some(&customer_id))],
+        ));
+        Ok(())
+    })
+    .await
 }

@@ -8,7 +8,7 @@ mod url;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes, A};
-use leptos_router::StaticSegment;
+use leptos_router::{SsrMode, StaticSegment};
 
 /// The HTML document around the app, rendered on the server only.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -45,11 +45,12 @@ pub fn App() -> impl IntoView {
                 </nav>
             </header>
             <main id="main">
+                // Async: pages arrive complete, so they work without JavaScript.
                 <Routes fallback=routes::NotFound>
-                    <Route path=StaticSegment("") view=routes::list::CustomerList/>
-                    <Route path=StaticSegment("new") view=routes::edit::NewCustomer/>
-                    <Route path=StaticSegment("edit") view=routes::edit::EditCustomer/>
-                    <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer/>
+                    <Route path=StaticSegment("") view=routes::list::CustomerList ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("new") view=routes::edit::NewCustomer ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("edit") view=routes::edit::EditCustomer ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>

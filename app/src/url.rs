@@ -34,7 +34,10 @@ mod tests {
     #[test]
     fn encodes_reserved_and_unicode() {
         assert_eq!(encode("a b?c&d#é%"), "a%20b%3Fc%26d%23%C3%A9%25");
-        assert_eq!(with_query("/edit", &[("id", Some("x y")), ("q", None)]), "/edit?id=x%20y");
+        assert_eq!(
+            with_query("/edit", &[("id", Some("x y")), ("q", None)]),
+            "/edit?id=x%20y"
+        );
         assert_eq!(with_query("/", &[("q", None)]), "/");
     }
 }

@@ -8,18 +8,37 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 #[derive(Debug, Parser)]
-#[command(name = "customer-records", version, about = "Customer records: web UI and JSON API")]
+#[command(
+    name = "customer-records",
+    version,
+    about = "Customer records: web UI and JSON API"
+)]
 pub struct Config {
     /// Address to listen on.
-    #[arg(long, env = "LISTEN_ADDR", default_value = "127.0.0.1:3000", global = true)]
+    #[arg(
+        long,
+        env = "LISTEN_ADDR",
+        default_value = "127.0.0.1:3000",
+        global = true
+    )]
     pub listen: SocketAddr,
 
     /// Data file of the embedded store (used when no Redis is configured).
-    #[arg(long, env = "DATA_FILE", default_value = "./customers.json", global = true)]
+    #[arg(
+        long,
+        env = "DATA_FILE",
+        default_value = "./customers.json",
+        global = true
+    )]
     pub data_file: PathBuf,
 
     /// Folder holding the compiled site (the `pkg/` bundle and public assets).
-    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site", global = true)]
+    #[arg(
+        long,
+        env = "LEPTOS_SITE_ROOT",
+        default_value = "target/site",
+        global = true
+    )]
     pub site_root: String,
 
     #[command(flatten)]
@@ -48,7 +67,12 @@ pub struct RedisArgs {
     #[arg(long, env = "REDIS_SENTINELS", global = true)]
     pub redis_sentinels: Option<String>,
     /// Name of the master the sentinels monitor.
-    #[arg(long, env = "REDIS_MASTER_NAME", default_value = "mymaster", global = true)]
+    #[arg(
+        long,
+        env = "REDIS_MASTER_NAME",
+        default_value = "mymaster",
+        global = true
+    )]
     pub redis_master_name: String,
     /// A single Redis without Sentinel, e.g. `redis://127.0.0.1:6379`.
     #[arg(long, env = "REDIS_URL", global = true)]
@@ -57,20 +81,40 @@ pub struct RedisArgs {
     pub redis_username: Option<String>,
     #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, global = true)]
     pub redis_password: Option<String>,
-    #[arg(long, env = "REDIS_SENTINEL_PASSWORD", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "REDIS_SENTINEL_PASSWORD",
+        hide_env_values = true,
+        global = true
+    )]
     pub redis_sentinel_password: Option<String>,
     #[arg(long, env = "REDIS_DB", default_value_t = 0, global = true)]
     pub redis_db: i64,
-    #[arg(long, env = "REDIS_KEY_PREFIX", default_value = "customers:", global = true)]
+    #[arg(
+        long,
+        env = "REDIS_KEY_PREFIX",
+        default_value = "customers:",
+        global = true
+    )]
     pub redis_key_prefix: String,
     /// Timeout of one Redis command, in milliseconds.
     #[arg(long, env = "REDIS_TIMEOUT_MS", default_value_t = 1000, global = true)]
     pub redis_timeout_ms: u64,
     /// Total time one operation may spend retrying, in milliseconds.
-    #[arg(long, env = "REDIS_REQUEST_DEADLINE_MS", default_value_t = 10_000, global = true)]
+    #[arg(
+        long,
+        env = "REDIS_REQUEST_DEADLINE_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
     pub redis_request_deadline_ms: u64,
     /// Replicas that must confirm each write (`WAIT`); 0 disables the check.
-    #[arg(long, env = "REDIS_MIN_REPLICAS_ACK", default_value_t = 0, global = true)]
+    #[arg(
+        long,
+        env = "REDIS_MIN_REPLICAS_ACK",
+        default_value_t = 0,
+        global = true
+    )]
     pub redis_min_replicas_ack: u32,
 }
 
@@ -86,7 +130,8 @@ impl Config {
         let redis = &self.redis;
         let target = if let Some(sentinels) = redis.redis_sentinels.as_deref() {
             RedisTarget::Sentinel {
-                sentinels: parse_sentinels(sentinels).map_err(|e| format!("REDIS_SENTINELS: {e}"))?,
+                sentinels: parse_sentinels(sentinels)
+                    .map_err(|e| format!("REDIS_SENTINELS: {e}"))?,
                 master_name: redis.redis_master_name.clone(),
             }
         } else if let Some(url) = redis.redis_url.clone() {

@@ -7,8 +7,7 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| "info".into()),
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .init();
     let config = Config::parse();
@@ -38,8 +37,13 @@ async fn run(config: Config) -> Result<(), String> {
             Ok(())
         }
         Command::MigrateLegacy => {
-            let OpenedStore { redis: Some(redis), .. } = opened else {
-                return Err("migrate-legacy needs a Redis store: set REDIS_SENTINELS or REDIS_URL".into());
+            let OpenedStore {
+                redis: Some(redis), ..
+            } = opened
+            else {
+                return Err(
+                    "migrate-legacy needs a Redis store: set REDIS_SENTINELS or REDIS_URL".into(),
+                );
             };
             let report = redis.migrate_legacy().await.map_err(|e| e.to_string())?;
             println!("{report}");

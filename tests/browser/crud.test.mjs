@@ -41,7 +41,7 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
   });
 
   // It appears in the list, and the search (as you type) finds it.
-  await page.getByRole('cell', { name: 'Lovelace' }).waitFor();
+  await page.getByRole('cell', { name: 'Lovelace', exact: true }).waitFor();
   await page.getByLabel('Search by ID or name').pressSequentially('lovel');
   await page.getByText('1 customer matches “lovel”').waitFor();
   assert.equal(await page.locator('tbody tr').count(), 1);
@@ -56,7 +56,10 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
   await page.getByText('Saved customer “ui-1”.').waitFor();
   assert.equal((await apiGet('ui-1')).body.firstName, 'Augusta Ada');
 
+  assert.deepEqual(problems, [], 'no console errors so far');
+
   // Validation errors show next to the field, from the shared rules, and nothing is saved.
+  // (The rejected save is a 400, which Chromium logs; nothing else may be logged.)
   await page.goto(server.base + '/edit?id=ui-1');
   await waitForHydration(page);
   await page.getByLabel('Last name').fill('   ');
@@ -72,7 +75,7 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
   await page.getByText('Deleted customer “ui-1”.').waitFor();
   assert.equal((await apiGet('ui-1')).status, 404);
 
-  assert.deepEqual(problems, [], 'no console errors');
+  assert.deepEqual(problems.filter((p) => !p.includes('status of 400')), [], 'no console errors');
   await page.context().close();
 });
 
@@ -86,7 +89,7 @@ test('a customer saved through the API shows in the UI at once', async () => {
   const { page, problems } = await newPage(browser);
   await page.goto(server.base + '/?q=hopper');
   await waitForHydration(page);
-  await page.getByRole('cell', { name: 'Hopper' }).waitFor();
+  await page.getByRole('cell', { name: 'Hopper', exact: true }).waitFor();
   assert.deepEqual(problems, []);
   await page.context().close();
 });

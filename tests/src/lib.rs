@@ -136,7 +136,9 @@ impl Drop for Server {
 /// returns (success, stdout + stderr).
 pub fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     let mut command = Command::new(server_binary());
-    command.env_clear().env("PATH", std::env::var("PATH").unwrap_or_default());
+    command
+        .env_clear()
+        .env("PATH", std::env::var("PATH").unwrap_or_default());
     for (key, value) in env {
         command.env(key, value);
     }

@@ -24,11 +24,17 @@ async fn get_json(client: &Client, url: &str) -> (StatusCode, String, Value) {
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
     let body = response.text().await.unwrap();
-    let value = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {body}"));
+    let value =
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: not JSON ({e}): {body}"));
     (status, content_type, value)
 }
 
-async fn post_set(client: &Client, body: impl Into<reqwest::Body>, content_type: Option<&str>, url: &str) -> (StatusCode, String) {
+async fn post_set(
+    client: &Client,
+    body: impl Into<reqwest::Body>,
+    content_type: Option<&str>,
+    url: &str,
+) -> (StatusCode, String) {
     let mut request = client.post(url).body(body);
     if let Some(content_type) = content_type {
         request = request.header(CONTENT_TYPE, content_type);
@@ -43,13 +49,24 @@ async fn list_returns_every_customer_keyed_by_id() {
     let client = Client::new();
     let (status, content_type, body) = get_json(&client, &server.url("/")).await;
     assert_eq!(status, 200);
-    assert!(content_type.starts_with("application/json"), "{content_type}");
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
     let expected: Value = serde_json::from_slice(&std::fs::read(sample_data()).unwrap()).unwrap();
     assert_eq!(body, expected);
 
     // What curl and requests send gets JSON too.
-    let response = client.get(server.url("/")).header(ACCEPT, "*/*").send().await.unwrap();
-    assert!(response.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("application/json"));
+    let response = client
+        .get(server.url("/"))
+        .header(ACCEPT, "*/*")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
 }
 
 #[tokio::test]
@@ -68,7 +85,10 @@ async fn list_streams_thousands_of_customers_as_one_object() {
     let many: serde_json::Map<String, Value> = (0..2500)
         .map(|i| {
             let id = format!("id{i:05}");
-            (id.clone(), json!({"customerID": id, "firstName": "F", "lastName": "L"}))
+            (
+                id.clone(),
+                json!({"customerID": id, "firstName": "F", "lastName": "L"}),
+            )
         })
         .collect();
     std::fs::write(&data, serde_json::to_vec(&many).unwrap()).unwrap();
@@ -82,12 +102,18 @@ async fn a_browser_asking_for_html_gets_the_ui() {
     let (_dir, server) = start_with_sample();
     let response = Client::new()
         .get(server.url("/"))
-        .header(ACCEPT, "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+        .header(
+            ACCEPT,
+            "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8",
+        )
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    assert!(response.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+    assert!(response.headers()[CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
     let html = response.text().await.unwrap();
     assert!(html.contains("Janmohamed"), "the list is server-rendered");
 }
@@ -99,7 +125,10 @@ async fn get_one_customer_or_404_with_empty_object() {
     let (status, content_type, body) = get_json(&client, &server.url("/get/a")).await;
     assert_eq!(status, 200);
     assert!(content_type.starts_with("application/json"));
-    assert_eq!(body, json!({"customerID": "a", "firstName": "James", "lastName": "Baker"}));
+    assert_eq!(
+        body,
+        json!({"customerID": "a", "firstName": "James", "lastName": "Baker"})
+    );
 
     let (status, content_type, body) = get_json(&client, &server.url("/get/nobody")).await;
     assert_eq!(status, 404);
@@ -111,15 +140,32 @@ async fn get_one_customer_or_404_with_empty_object() {
 async fn set_stores_and_answers_success() {
     let (_dir, server) = start_with_sample();
     let client = Client::new();
-    let body = json!({"customerID": "h", "firstName": "Grace", "lastName": "Hopper", "extra": [1, 2]});
-    let (status, text) = post_set(&client, body.to_string(), Some("application/json"), &server.url("/set")).await;
+    let body =
+        json!({"customerID": "h", "firstName": "Grace", "lastName": "Hopper", "extra": [1, 2]});
+    let (status, text) = post_set(
+        &client,
+        body.to_string(),
+        Some("application/json"),
+        &server.url("/set"),
+    )
+    .await;
     assert_eq!((status.as_u16(), text.as_str()), (200, "success"));
     let (_, _, stored) = get_json(&client, &server.url("/get/h")).await;
-    assert_eq!(stored, json!({"customerID": "h", "firstName": "Grace", "lastName": "Hopper"}), "extra fields are ignored");
+    assert_eq!(
+        stored,
+        json!({"customerID": "h", "firstName": "Grace", "lastName": "Hopper"}),
+        "extra fields are ignored"
+    );
 
     // Overwrite.
     let body = json!({"customerID": "h", "firstName": "Grace B.", "lastName": "Hopper"});
-    let (status, _) = post_set(&client, body.to_string(), Some("application/json; charset=utf-8"), &server.url("/set")).await;
+    let (status, _) = post_set(
+        &client,
+        body.to_string(),
+        Some("application/json; charset=utf-8"),
+        &server.url("/set"),
+    )
+    .await;
     assert_eq!(status, 200);
     let (_, _, stored) = get_json(&client, &server.url("/get/h")).await;
     assert_eq!(stored["firstName"], "Grace B.");
@@ -133,11 +179,23 @@ async fn url_encoded_ids_work() {
     let client = Client::new();
     for id in ["with space", "ünïcødé", "a?b#c&d", "100%", "名前"] {
         let body = json!({"customerID": id, "firstName": "F", "lastName": "L"});
-        let (status, _) = post_set(&client, body.to_string(), Some("application/json"), &server.url("/set")).await;
+        let (status, _) = post_set(
+            &client,
+            body.to_string(),
+            Some("application/json"),
+            &server.url("/set"),
+        )
+        .await;
         assert_eq!(status, 200, "{id}");
         let encoded: String = id
             .bytes()
-            .map(|b| if b.is_ascii_alphanumeric() { (b as char).to_string() } else { format!("%{b:02X}") })
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02X}")
+                }
+            })
             .collect();
         let (status, _, stored) = get_json(&client, &server.url(&format!("/get/{encoded}"))).await;
         assert_eq!(status, 200, "{id}");
@@ -153,16 +211,34 @@ async fn missing_fields_are_reported_in_the_original_order() {
     let client = Client::new();
     let cases = [
         (json!({}), "customerID required"),
-        (json!({"firstName": "a", "lastName": "b"}), "customerID required"),
-        (json!({"customerID": "x", "lastName": "b"}), "firstName required"),
-        (json!({"customerID": "x", "firstName": "a"}), "lastName required"),
+        (
+            json!({"firstName": "a", "lastName": "b"}),
+            "customerID required",
+        ),
+        (
+            json!({"customerID": "x", "lastName": "b"}),
+            "firstName required",
+        ),
+        (
+            json!({"customerID": "x", "firstName": "a"}),
+            "lastName required",
+        ),
         (json!({"customerID": "x"}), "firstName required"),
     ];
     for (body, message) in cases {
-        let (status, text) = post_set(&client, body.to_string(), Some("application/json"), &server.url("/set")).await;
+        let (status, text) = post_set(
+            &client,
+            body.to_string(),
+            Some("application/json"),
+            &server.url("/set"),
+        )
+        .await;
         assert_eq!((status.as_u16(), text.as_str()), (400, message), "{body}");
     }
 }
+
+/// (what is wrong, body, content type, expected status, expected message prefix)
+type BadInput<'a> = (&'a str, Vec<u8>, Option<&'a str>, u16, &'a str);
 
 /// Bad inputs: each gets a 4xx with a plain message, and nothing stored changes.
 #[tokio::test]
@@ -174,34 +250,192 @@ async fn bad_inputs_get_a_clear_4xx_and_change_nothing() {
     let long_name = "n".repeat(201);
     let huge = json!({"customerID": "big", "firstName": "a", "lastName": "b", "pad": "x".repeat(70 * 1024)}).to_string();
     let deep = format!("{}{}", "[".repeat(5000), "]".repeat(5000));
-    let cases: Vec<(&str, Vec<u8>, Option<&str>, u16, &str)> = vec![
-        ("truncated object", b"{\"customerID\": \"x\"".to_vec(), json_type, 400, "malformed JSON"),
-        ("lone brace", b"{".to_vec(), json_type, 400, "malformed JSON"),
+    let cases: Vec<BadInput> = vec![
+        (
+            "truncated object",
+            b"{\"customerID\": \"x\"".to_vec(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
+        (
+            "lone brace",
+            b"{".to_vec(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
         ("empty body", b"".to_vec(), json_type, 400, "malformed JSON"),
-        ("trailing garbage", b"{} x".to_vec(), json_type, 400, "malformed JSON"),
-        ("single quotes", b"{'customerID': 'x'}".to_vec(), json_type, 400, "malformed JSON"),
-        ("invalid UTF-8", b"{\"customerID\": \"\xff\xfe\"}".to_vec(), json_type, 400, "malformed JSON"),
-        ("deeply nested", deep.into_bytes(), json_type, 400, "malformed JSON"),
-        ("null body", b"null".to_vec(), json_type, 400, "request body must be a JSON object"),
-        ("array body", b"[]".to_vec(), json_type, 400, "request body must be a JSON object"),
-        ("string body", b"\"a\"".to_vec(), json_type, 400, "request body must be a JSON object"),
-        ("number body", b"42".to_vec(), json_type, 400, "request body must be a JSON object"),
-        ("numeric ID", br#"{"customerID": 7, "firstName": "a", "lastName": "b"}"#.to_vec(), json_type, 400, "customerID must be a string"),
-        ("object first name", br#"{"customerID": "x", "firstName": {}, "lastName": "b"}"#.to_vec(), json_type, 400, "firstName must be a string"),
-        ("array last name", br#"{"customerID": "x", "firstName": "a", "lastName": ["b"]}"#.to_vec(), json_type, 400, "lastName must be a string"),
-        ("boolean last name", br#"{"customerID": "x", "firstName": "a", "lastName": true}"#.to_vec(), json_type, 400, "lastName must be a string"),
-        ("null ID", br#"{"customerID": null, "firstName": "a", "lastName": "b"}"#.to_vec(), json_type, 400, "customerID required"),
-        ("blank ID", br#"{"customerID": "   ", "firstName": "a", "lastName": "b"}"#.to_vec(), json_type, 400, "customerID required"),
-        ("blank first name", br#"{"customerID": "x", "firstName": "", "lastName": "b"}"#.to_vec(), json_type, 400, "firstName required"),
-        ("slash in ID", br#"{"customerID": "a/b", "firstName": "a", "lastName": "b"}"#.to_vec(), json_type, 400, "customerID must not contain '/'"),
-        ("control character in ID", br#"{"customerID": "a\u0007", "firstName": "a", "lastName": "b"}"#.to_vec(), json_type, 400, "customerID must not contain control characters"),
-        ("newline in last name", br#"{"customerID": "x", "firstName": "a", "lastName": "b\nc"}"#.to_vec(), json_type, 400, "lastName must not contain control characters"),
-        ("ID too long", format!(r#"{{"customerID": "{long_id}", "firstName": "a", "lastName": "b"}}"#).into_bytes(), json_type, 400, "customerID must be at most 128 characters"),
-        ("name too long", format!(r#"{{"customerID": "x", "firstName": "{long_name}", "lastName": "b"}}"#).into_bytes(), json_type, 400, "firstName must be at most 200 characters"),
-        ("body over 64 KiB", huge.into_bytes(), json_type, 413, "request body exceeds 64 KiB"),
-        ("no content type", br#"{"customerID": "x", "firstName": "a", "lastName": "b"}"#.to_vec(), None, 415, "Content-Type must be application/json"),
-        ("text/plain", br#"{"customerID": "x", "firstName": "a", "lastName": "b"}"#.to_vec(), Some("text/plain"), 415, "Content-Type must be application/json"),
-        ("form encoding", b"customerID=x&firstName=a&lastName=b".to_vec(), Some("application/x-www-form-urlencoded"), 415, "Content-Type must be application/json"),
+        (
+            "trailing garbage",
+            b"{} x".to_vec(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
+        (
+            "single quotes",
+            b"{'customerID': 'x'}".to_vec(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
+        (
+            "invalid UTF-8",
+            b"{\"customerID\": \"\xff\xfe\"}".to_vec(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
+        (
+            "deeply nested",
+            deep.into_bytes(),
+            json_type,
+            400,
+            "malformed JSON",
+        ),
+        (
+            "null body",
+            b"null".to_vec(),
+            json_type,
+            400,
+            "request body must be a JSON object",
+        ),
+        (
+            "array body",
+            b"[]".to_vec(),
+            json_type,
+            400,
+            "request body must be a JSON object",
+        ),
+        (
+            "string body",
+            b"\"a\"".to_vec(),
+            json_type,
+            400,
+            "request body must be a JSON object",
+        ),
+        (
+            "number body",
+            b"42".to_vec(),
+            json_type,
+            400,
+            "request body must be a JSON object",
+        ),
+        (
+            "numeric ID",
+            br#"{"customerID": 7, "firstName": "a", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "customerID must be a string",
+        ),
+        (
+            "object first name",
+            br#"{"customerID": "x", "firstName": {}, "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "firstName must be a string",
+        ),
+        (
+            "array last name",
+            br#"{"customerID": "x", "firstName": "a", "lastName": ["b"]}"#.to_vec(),
+            json_type,
+            400,
+            "lastName must be a string",
+        ),
+        (
+            "boolean last name",
+            br#"{"customerID": "x", "firstName": "a", "lastName": true}"#.to_vec(),
+            json_type,
+            400,
+            "lastName must be a string",
+        ),
+        (
+            "null ID",
+            br#"{"customerID": null, "firstName": "a", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "customerID required",
+        ),
+        (
+            "blank ID",
+            br#"{"customerID": "   ", "firstName": "a", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "customerID required",
+        ),
+        (
+            "blank first name",
+            br#"{"customerID": "x", "firstName": "", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "firstName required",
+        ),
+        (
+            "slash in ID",
+            br#"{"customerID": "a/b", "firstName": "a", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "customerID must not contain '/'",
+        ),
+        (
+            "control character in ID",
+            br#"{"customerID": "a\u0007", "firstName": "a", "lastName": "b"}"#.to_vec(),
+            json_type,
+            400,
+            "customerID must not contain control characters",
+        ),
+        (
+            "newline in last name",
+            br#"{"customerID": "x", "firstName": "a", "lastName": "b\nc"}"#.to_vec(),
+            json_type,
+            400,
+            "lastName must not contain control characters",
+        ),
+        (
+            "ID too long",
+            format!(r#"{{"customerID": "{long_id}", "firstName": "a", "lastName": "b"}}"#)
+                .into_bytes(),
+            json_type,
+            400,
+            "customerID must be at most 128 characters",
+        ),
+        (
+            "name too long",
+            format!(r#"{{"customerID": "x", "firstName": "{long_name}", "lastName": "b"}}"#)
+                .into_bytes(),
+            json_type,
+            400,
+            "firstName must be at most 200 characters",
+        ),
+        (
+            "body over 64 KiB",
+            huge.into_bytes(),
+            json_type,
+            413,
+            "request body exceeds 64 KiB",
+        ),
+        (
+            "no content type",
+            br#"{"customerID": "x", "firstName": "a", "lastName": "b"}"#.to_vec(),
+            None,
+            415,
+            "Content-Type must be application/json",
+        ),
+        (
+            "text/plain",
+            br#"{"customerID": "x", "firstName": "a", "lastName": "b"}"#.to_vec(),
+            Some("text/plain"),
+            415,
+            "Content-Type must be application/json",
+        ),
+        (
+            "form encoding",
+            b"customerID=x&firstName=a&lastName=b".to_vec(),
+            Some("application/x-www-form-urlencoded"),
+            415,
+            "Content-Type must be application/json",
+        ),
     ];
     assert!(cases.len() >= 20);
 
@@ -210,7 +444,10 @@ async fn bad_inputs_get_a_clear_4xx_and_change_nothing() {
     for (name, body, content_type, status, message) in cases {
         let (got_status, text) = post_set(&client, body, content_type, &server.url("/set")).await;
         assert_eq!(got_status.as_u16(), status, "{name}: {text}");
-        assert!(text.starts_with(message), "{name}: expected {message:?}, got {text:?}");
+        assert!(
+            text.starts_with(message),
+            "{name}: expected {message:?}, got {text:?}"
+        );
     }
     // Wrong methods are 4xx too.
     let response = client.get(server.url("/set")).send().await.unwrap();
@@ -220,7 +457,11 @@ async fn bad_inputs_get_a_clear_4xx_and_change_nothing() {
 
     let (_, _, after) = get_json(&client, &server.url("/")).await;
     assert_eq!(after, before, "the store is unchanged");
-    assert_eq!(std::fs::read(&server.data_file).unwrap(), file_before, "the file is unchanged");
+    assert_eq!(
+        std::fs::read(&server.data_file).unwrap(),
+        file_before,
+        "the file is unchanged"
+    );
 }
 
 #[tokio::test]
@@ -228,10 +469,25 @@ async fn a_corrupt_data_file_stops_start_up_with_its_name_and_position() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("broken.json");
     std::fs::write(&data, "{\n \"a\": [\n").unwrap();
-    let (ok, output) = e2e::run_command(&["--data-file", data.to_str().unwrap(), "--listen", "127.0.0.1:0"], &[]);
+    let (ok, output) = e2e::run_command(
+        &[
+            "--data-file",
+            data.to_str().unwrap(),
+            "--listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
     assert!(!ok, "start-up must fail");
-    assert!(output.contains("broken.json") && output.contains("line"), "{output}");
-    assert_eq!(std::fs::read_to_string(&data).unwrap(), "{\n \"a\": [\n", "never overwritten");
+    assert!(
+        output.contains("broken.json") && output.contains("line"),
+        "{output}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(&data).unwrap(),
+        "{\n \"a\": [\n",
+        "never overwritten"
+    );
 }
 
 #[tokio::test]
@@ -240,10 +496,26 @@ async fn import_and_export_round_trip_the_original_format() {
     let data = dir.path().join("store.json");
     let exported = dir.path().join("exported.json");
     let data_arg = data.to_str().unwrap();
-    let (ok, output) = e2e::run_command(&["--data-file", data_arg, "import", sample_data().to_str().unwrap()], &[]);
+    let (ok, output) = e2e::run_command(
+        &[
+            "--data-file",
+            data_arg,
+            "import",
+            sample_data().to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(ok, "{output}");
     assert!(output.contains("imported 7"), "{output}");
-    let (ok, output) = e2e::run_command(&["--data-file", data_arg, "export", exported.to_str().unwrap()], &[]);
+    let (ok, output) = e2e::run_command(
+        &[
+            "--data-file",
+            data_arg,
+            "export",
+            exported.to_str().unwrap(),
+        ],
+        &[],
+    );
     assert!(ok, "{output}");
     let original: Value = serde_json::from_slice(&std::fs::read(sample_data()).unwrap()).unwrap();
     let round_trip: Value = serde_json::from_slice(&std::fs::read(&exported).unwrap()).unwrap();

@@ -41,7 +41,13 @@ async fn sigkill_during_writes_loses_no_acknowledged_write() {
 
     // Let writes flow, then kill the server without warning.
     let started = std::time::Instant::now();
-    while acknowledged.lock().unwrap().values().filter(|&&n| n >= 10).count() < 20
+    while acknowledged
+        .lock()
+        .unwrap()
+        .values()
+        .filter(|&&n| n >= 10)
+        .count()
+        < 20
         && started.elapsed() < Duration::from_secs(20)
     {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -51,7 +57,10 @@ async fn sigkill_during_writes_loses_no_acknowledged_write() {
         writer.await.unwrap();
     }
     let acknowledged = acknowledged.lock().unwrap().clone();
-    assert!(acknowledged.len() >= 20, "writes were flowing before the kill");
+    assert!(
+        acknowledged.len() >= 20,
+        "writes were flowing before the kill"
+    );
 
     // The file is valid JSON in the original format...
     let bytes = std::fs::read(&data).expect("data file exists");
@@ -62,10 +71,17 @@ async fn sigkill_during_writes_loses_no_acknowledged_write() {
     let server = server.restart();
     let client = Client::new();
     for (id, version) in &acknowledged {
-        let response = client.get(server.url(&format!("/get/{id}"))).send().await.unwrap();
+        let response = client
+            .get(server.url(&format!("/get/{id}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{id} was acknowledged but is gone");
         let customer: Value = response.json().await.unwrap();
         let stored_version: u32 = customer["lastName"].as_str().unwrap().parse().unwrap();
-        assert!(stored_version >= *version, "{id}: acknowledged version {version}, found {stored_version}");
+        assert!(
+            stored_version >= *version,
+            "{id}: acknowledged version {version}, found {stored_version}"
+        );
     }
 }

@@ -69,7 +69,9 @@ pub struct CustomerDraft {
 impl CustomerDraft {
     pub fn validate(&self) -> Result<Customer, ValidationErrors> {
         fn text(value: &Option<String>) -> FieldValue<'_> {
-            value.as_deref().map_or(FieldValue::Absent, FieldValue::Text)
+            value
+                .as_deref()
+                .map_or(FieldValue::Absent, FieldValue::Text)
         }
         Customer::validate(
             text(&self.id),
@@ -216,11 +218,24 @@ mod tests {
     fn missing_null_and_blank_fields_are_required_in_field_order() {
         assert_eq!(
             messages(Absent, Absent, Absent),
-            ["customerID required", "firstName required", "lastName required"]
+            [
+                "customerID required",
+                "firstName required",
+                "lastName required"
+            ]
         );
-        assert_eq!(messages(Text("a"), Text("   "), Text("x")), ["firstName required"]);
-        assert_eq!(messages(Text(""), Text("x"), Text("\t")), ["customerID required", "lastName required"]);
-        assert_eq!(messages(Text("a"), Text("b"), Absent), ["lastName required"]);
+        assert_eq!(
+            messages(Text("a"), Text("   "), Text("x")),
+            ["firstName required"]
+        );
+        assert_eq!(
+            messages(Text(""), Text("x"), Text("\t")),
+            ["customerID required", "lastName required"]
+        );
+        assert_eq!(
+            messages(Text("a"), Text("b"), Absent),
+            ["lastName required"]
+        );
     }
 
     #[test]
@@ -237,7 +252,10 @@ mod tests {
 
     #[test]
     fn id_rules() {
-        assert_eq!(messages(Text("a/b"), Text("x"), Text("y")), ["customerID must not contain '/'"]);
+        assert_eq!(
+            messages(Text("a/b"), Text("x"), Text("y")),
+            ["customerID must not contain '/'"]
+        );
         assert_eq!(
             messages(Text("a\nb"), Text("x"), Text("y")),
             ["customerID must not contain control characters"]
@@ -280,7 +298,10 @@ mod tests {
             last_name: Some("y".into()),
         };
         let errors = draft.validate().unwrap_err();
-        assert_eq!(errors.for_field(Field::FirstName), Some("firstName required"));
+        assert_eq!(
+            errors.for_field(Field::FirstName),
+            Some("firstName required")
+        );
         assert_eq!(errors.for_field(Field::CustomerId), None);
         assert_eq!(errors.first().unwrap().message, "firstName required");
     }

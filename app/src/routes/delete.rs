@@ -11,12 +11,15 @@ use leptos_router::components::A;
 #[component]
 pub fn DeleteCustomer() -> impl IntoView {
     let id = use_customer_id();
-    let customer = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_customer(id).await,
-            None => Err(CustomerError::NotFound(String::new())),
-        }
-    });
+    let customer = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_customer(id).await,
+                None => Err(CustomerError::NotFound(String::new())),
+            }
+        },
+    );
     let delete = ServerAction::<DeleteCustomer>::new();
     let pending = delete.pending();
     let failure = move || delete.value().get().and_then(Result::err);

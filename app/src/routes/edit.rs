@@ -20,12 +20,15 @@ pub fn NewCustomer() -> impl IntoView {
 #[component]
 pub fn EditCustomer() -> impl IntoView {
     let id = use_customer_id();
-    let customer = Resource::new(move || id.get(), |id| async move {
-        match id {
-            Some(id) => get_customer(id).await,
-            None => Err(CustomerError::NotFound(String::new())),
-        }
-    });
+    let customer = Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_customer(id).await,
+                None => Err(CustomerError::NotFound(String::new())),
+            }
+        },
+    );
     view! {
         <Title text="Edit customer"/>
         <h1>"Edit customer"</h1>
@@ -53,7 +56,10 @@ pub fn EditCustomer() -> impl IntoView {
 fn CustomerForm(existing: Option<Customer>) -> impl IntoView {
     let save = ServerAction::<SaveCustomer>::new();
     let pending = save.pending();
-    let initial = existing.as_ref().map(CustomerDraft::from).unwrap_or_default();
+    let initial = existing
+        .as_ref()
+        .map(CustomerDraft::from)
+        .unwrap_or_default();
     let existing_id = existing.map(|c| c.id);
     let is_edit = existing_id.is_some();
 

@@ -25,7 +25,13 @@ pub fn CustomerList() -> impl IntoView {
         // Not trimmed: the input's value follows the URL, and must keep a space just typed.
         let text = event_target_value(&ev);
         let href = with_query("/", &[("q", Some(text.as_str()).filter(|t| !t.is_empty()))]);
-        navigate(&href, NavigateOptions { replace: true, ..Default::default() });
+        navigate(
+            &href,
+            NavigateOptions {
+                replace: true,
+                ..Default::default()
+            },
+        );
     };
 
     view! {
@@ -38,6 +44,7 @@ pub fn CustomerList() -> impl IntoView {
             <label for="search">"Search by ID or name"</label>
             <div class="search-row">
                 <input id="search" type="search" name="q" autocomplete="off"
+                    value=move || search.get().unwrap_or_default()
                     prop:value=move || search.get().unwrap_or_default()
                     on:input=search_as_you_type/>
                 <button type="submit" class="button">"Search"</button>
@@ -62,7 +69,9 @@ fn Notices() -> impl IntoView {
         if let Some(id) = query.get("saved") {
             Some(format!("Saved customer “{id}”."))
         } else {
-            query.get("deleted").map(|id| format!("Deleted customer “{id}”."))
+            query
+                .get("deleted")
+                .map(|id| format!("Deleted customer “{id}”."))
         }
     };
     view! {
@@ -74,7 +83,12 @@ fn Notices() -> impl IntoView {
 
 #[component]
 fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
-    let Page { customers, total, before, after } = page;
+    let Page {
+        customers,
+        total,
+        before,
+        after,
+    } = page;
     let count = match (&search, total) {
         (None, 1) => "1 customer".to_owned(),
         (None, n) => format!("{n} customers"),

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
-use app::domain::{Customer, Cursor, CustomerStore, PageQuery};
+use app::domain::{Cursor, Customer, CustomerStore, PageQuery};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
@@ -21,9 +21,13 @@ const LIST_CHUNK: usize = 1000;
 /// `GET /` answers programs with the JSON listing and browsers with the UI:
 /// only a client that names `text/html` in `Accept` is a browser here, as
 /// curl and requests send `*/*`.
-pub async fn list_for_programs(State(state): State<AppState>, request: Request, next: Next) -> Response {
-    let is_root = request.uri().path() == "/"
-        && matches!(*request.method(), Method::GET | Method::HEAD);
+pub async fn list_for_programs(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let is_root =
+        request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
     if !is_root || accepts_html(request.headers()) {
         return next.run(request).await;
     }
@@ -82,7 +86,10 @@ async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
         }
     });
     Ok((
-        [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        )],
         Body::from_stream(chunks),
     )
         .into_response())
@@ -121,10 +128,18 @@ pub async fn set_customer(
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
-    let Some(value) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else {
+    let Some(value) = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
         return false;
     };
-    let mime = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = value
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"))
 }
 
@@ -157,9 +172,18 @@ mod tests {
     fn fields_are_checked_in_the_original_order() {
         assert_eq!(message("{}"), "customerID required");
         assert_eq!(message(r#"{"customerID":"a"}"#), "firstName required");
-        assert_eq!(message(r#"{"customerID":"a","firstName":"b"}"#), "lastName required");
-        assert_eq!(message(r#"{"customerID":null,"firstName":"b","lastName":"c"}"#), "customerID required");
-        assert_eq!(message(r#"{"customerID":1,"firstName":"b","lastName":"c"}"#), "customerID must be a string");
+        assert_eq!(
+            message(r#"{"customerID":"a","firstName":"b"}"#),
+            "lastName required"
+        );
+        assert_eq!(
+            message(r#"{"customerID":null,"firstName":"b","lastName":"c"}"#),
+            "customerID required"
+        );
+        assert_eq!(
+            message(r#"{"customerID":1,"firstName":"b","lastName":"c"}"#),
+            "customerID must be a string"
+        );
     }
 
     #[test]
@@ -171,7 +195,9 @@ mod tests {
 
     #[test]
     fn extra_fields_are_ignored() {
-        let customer = parse_customer(br#"{"customerID":"a","firstName":"b","lastName":"c","age":3}"#).unwrap();
+        let customer =
+            parse_customer(br#"{"customerID":"a","firstName":"b","lastName":"c","age":3}"#)
+                .unwrap();
         assert_eq!(customer.id, "a");
     }
 
@@ -179,7 +205,10 @@ mod tests {
     fn json_content_types() {
         let mut headers = HeaderMap::new();
         assert!(!is_json(&headers));
-        headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+        headers.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json; charset=utf-8"),
+        );
         assert!(is_json(&headers));
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         assert!(!is_json(&headers));

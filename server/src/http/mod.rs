@@ -46,10 +46,10 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, provide_store.clone(), move || {
             shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            provide_store,
-            shell,
-        ))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(provide_store, shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             legacy::list_for_programs,

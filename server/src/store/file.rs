@@ -2,7 +2,7 @@
 //! keyed by `customerID`), served from memory, rewritten atomically on every write.
 
 use super::{CustomerStore, StoreError};
-use app::domain::{matches, Customer, Cursor, Page, PageQuery};
+use app::domain::{matches, Cursor, Customer, Page, PageQuery};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -37,7 +37,11 @@ pub enum OpenError {
         message: String,
     },
     #[error("data file {path} holds customer {key:?} whose customerID is {id:?}")]
-    KeyMismatch { path: String, key: String, id: String },
+    KeyMismatch {
+        path: String,
+        key: String,
+        id: String,
+    },
 }
 
 impl FileStore {
@@ -60,7 +64,12 @@ impl FileStore {
                 },
             })?,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Records::new(),
-            Err(source) => return Err(OpenError::Read { path: shown, source }),
+            Err(source) => {
+                return Err(OpenError::Read {
+                    path: shown,
+                    source,
+                })
+            }
         };
         Ok(Self {
             path,
@@ -83,14 +92,12 @@ impl FileStore {
         let mut next = (*self.snapshot()).clone();
         let outcome = change(&mut next);
         let path = self.path.clone();
-        let next = tokio::task::spawn_blocking(move || {
-            persist(&path, &next).map(|()| next)
-        })
-        .await
-        .map_err(|e| StoreError::Failed(format!("write task failed: {e}")))?
-        .map_err(|e| {
-            StoreError::Failed(format!("cannot write {}: {e}", self.path.display()))
-        })?;
+        let next = tokio::task::spawn_blocking(move || persist(&path, &next).map(|()| next))
+            .await
+            .map_err(|e| StoreError::Failed(format!("write task failed: {e}")))?
+            .map_err(|e| {
+                StoreError::Failed(format!("cannot write {}: {e}", self.path.display()))
+            })?;
         *self.records.write().expect("records lock poisoned") = Arc::new(next);
         Ok(outcome)
     }
@@ -152,7 +159,8 @@ impl CustomerStore for FileStore {
             return Ok(false);
         }
         let id = id.to_owned();
-        self.write(move |records| records.remove(&id).is_some()).await
+        self.write(move |records| records.remove(&id).is_some())
+            .await
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
@@ -175,7 +183,12 @@ impl CustomerStore for FileStore {
             None => records.len(),
             Some(_) => records.values().filter(wanted).count(),
         };
-        Ok(Page::from_window(&query.cursor, query.limit, window, total as u64))
+        Ok(Page::from_window(
+            &query.cursor,
+            query.limit,
+            window,
+            total as u64,
+        ))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

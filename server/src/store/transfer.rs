@@ -2,7 +2,7 @@
 
 use super::CustomerStore;
 use crate::customer_json::customer_from_object;
-use app::domain::{Customer, Cursor, PageQuery};
+use app::domain::{Cursor, Customer, PageQuery};
 use serde_json::{Map, Value};
 use std::path::Path;
 
@@ -13,11 +13,16 @@ pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, Str
     let value: Value = serde_json::from_slice(&bytes)
         .map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?;
     let Value::Object(entries) = value else {
-        return Err(format!("{} must hold a JSON object keyed by customerID", file.display()));
+        return Err(format!(
+            "{} must hold a JSON object keyed by customerID",
+            file.display()
+        ));
     };
     let customers = entries
         .iter()
-        .map(|(key, value)| customer_entry(key, value).map_err(|e| format!("{}: {e}", file.display())))
+        .map(|(key, value)| {
+            customer_entry(key, value).map_err(|e| format!("{}: {e}", file.display()))
+        })
         .collect::<Result<Vec<_>, _>>()?;
     for customer in &customers {
         store.upsert(customer).await.map_err(|e| e.to_string())?;
@@ -29,7 +34,8 @@ fn customer_entry(key: &str, value: &Value) -> Result<Customer, String> {
     let fields: &Map<String, Value> = value
         .as_object()
         .ok_or_else(|| format!("entry {key:?} is not an object"))?;
-    let customer = customer_from_object(fields).map_err(|errors| format!("entry {key:?}: {errors}"))?;
+    let customer =
+        customer_from_object(fields).map_err(|errors| format!("entry {key:?}: {errors}"))?;
     if customer.id != key {
         return Err(format!("entry {key:?} has customerID {:?}", customer.id));
     }

@@ -1,7 +1,7 @@
 //! The `CustomerStore` contract, written once and run against every store.
 //! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
 
-use app::domain::{Customer, CustomerStore, Cursor, PageQuery};
+use app::domain::{Cursor, Customer, CustomerStore, PageQuery};
 use std::sync::Arc;
 
 /// How the contract gets stores to test.
@@ -24,7 +24,12 @@ fn ids(customers: &[Customer]) -> Vec<&str> {
     customers.iter().map(|c| c.id.as_str()).collect()
 }
 
-async fn page(store: &dyn CustomerStore, search: Option<&str>, cursor: Cursor, limit: usize) -> app::domain::Page {
+async fn page(
+    store: &dyn CustomerStore,
+    search: Option<&str>,
+    cursor: Cursor,
+    limit: usize,
+) -> app::domain::Page {
     store
         .list(&PageQuery::new(search, cursor, limit))
         .await
@@ -42,12 +47,18 @@ pub async fn upsert_then_get(h: &impl Harness) {
 
 pub async fn overwrite_replaces(h: &impl Harness) {
     let store = h.fresh().await;
-    store.upsert(&customer("a", "James", "Baker")).await.unwrap();
+    store
+        .upsert(&customer("a", "James", "Baker"))
+        .await
+        .unwrap();
     let newer = customer("a", "Jim", "Baker-Smith");
     store.upsert(&newer).await.unwrap();
     assert_eq!(store.get("a").await.unwrap(), Some(newer));
     assert_eq!(store.count().await.unwrap(), 1);
-    assert_eq!(page(&*store, None, Cursor::Start, 10).await.customers.len(), 1);
+    assert_eq!(
+        page(&*store, None, Cursor::Start, 10).await.customers.len(),
+        1
+    );
 }
 
 pub async fn delete_removes(h: &impl Harness) {
@@ -55,18 +66,27 @@ pub async fn delete_removes(h: &impl Harness) {
     store.upsert(&customer("a", "A", "A")).await.unwrap();
     store.upsert(&customer("b", "B", "B")).await.unwrap();
     assert!(store.delete("a").await.unwrap());
-    assert!(!store.delete("a").await.unwrap(), "second delete finds nothing");
+    assert!(
+        !store.delete("a").await.unwrap(),
+        "second delete finds nothing"
+    );
     assert!(!store.delete("never").await.unwrap());
     assert_eq!(store.get("a").await.unwrap(), None);
     assert_eq!(store.count().await.unwrap(), 1);
-    assert_eq!(ids(&page(&*store, None, Cursor::Start, 10).await.customers), ["b"]);
+    assert_eq!(
+        ids(&page(&*store, None, Cursor::Start, 10).await.customers),
+        ["b"]
+    );
 }
 
 pub async fn pages_walk_in_id_order(h: &impl Harness) {
     let store = h.fresh().await;
     // Inserted out of order on purpose.
     for i in (0..53).rev() {
-        store.upsert(&customer(&format!("c{i:03}"), "F", "L")).await.unwrap();
+        store
+            .upsert(&customer(&format!("c{i:03}"), "F", "L"))
+            .await
+            .unwrap();
     }
     let mut seen = Vec::new();
     let mut cursor = Cursor::Start;
@@ -74,7 +94,11 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     loop {
         let p = page(&*store, None, cursor, 10).await;
         assert_eq!(p.total, 53);
-        assert_eq!(p.before.is_some(), pages > 0, "only the first page has no previous");
+        assert_eq!(
+            p.before.is_some(),
+            pages > 0,
+            "only the first page has no previous"
+        );
         seen.extend(p.customers.iter().map(|c| c.id.clone()));
         pages += 1;
         match p.after {
@@ -93,19 +117,35 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     assert_eq!(back.after.as_deref(), Some("c049"));
     assert_eq!(back.before.as_deref(), Some("c040"));
     let first = page(&*store, None, Cursor::Before("c005".into()), 10).await;
-    assert_eq!(ids(&first.customers), ["c000", "c001", "c002", "c003", "c004"]);
+    assert_eq!(
+        ids(&first.customers),
+        ["c000", "c001", "c002", "c003", "c004"]
+    );
     assert_eq!(first.before, None);
 }
 
 pub async fn search_is_case_insensitive_over_id_and_names(h: &impl Harness) {
     let store = h.fresh().await;
-    store.upsert(&customer("a", "James", "Baker")).await.unwrap();
+    store
+        .upsert(&customer("a", "James", "Baker"))
+        .await
+        .unwrap();
     store.upsert(&customer("b", "Jonathan", "D")).await.unwrap();
-    store.upsert(&customer("c", "Aleem", "Janmohamed")).await.unwrap();
-    store.upsert(&customer("bakery-1", "Ivo", "Galic")).await.unwrap();
+    store
+        .upsert(&customer("c", "Aleem", "Janmohamed"))
+        .await
+        .unwrap();
+    store
+        .upsert(&customer("bakery-1", "Ivo", "Galic"))
+        .await
+        .unwrap();
 
     let p = page(&*store, Some("BAKER"), Cursor::Start, 10).await;
-    assert_eq!(ids(&p.customers), ["a", "bakery-1"], "matches last name and ID");
+    assert_eq!(
+        ids(&p.customers),
+        ["a", "bakery-1"],
+        "matches last name and ID"
+    );
     assert_eq!(p.total, 2);
     let p = page(&*store, Some("jAn"), Cursor::Start, 10).await;
     assert_eq!(ids(&p.customers), ["c"]);
@@ -156,7 +196,11 @@ pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
         tokio::spawn(async move {
             for i in 0..25 {
                 store
-                    .upsert(&customer(&format!("w{w}-{i:02}"), "Writer", &format!("{w}")))
+                    .upsert(&customer(
+                        &format!("w{w}-{i:02}"),
+                        "Writer",
+                        &format!("{w}"),
+                    ))
                     .await
                     .unwrap();
             }
@@ -171,7 +215,10 @@ pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
     for w in 0..8 {
         for i in 0..25 {
             let id = format!("w{w}-{i:02}");
-            assert!(reopened.get(&id).await.unwrap().is_some(), "{id} was acknowledged but is missing");
+            assert!(
+                reopened.get(&id).await.unwrap().is_some(),
+                "{id} was acknowledged but is missing"
+            );
         }
     }
 }
@@ -179,13 +226,22 @@ pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
 pub async fn reopen_sees_every_acknowledged_write(h: &impl Harness) {
     let store = h.fresh().await;
     store.upsert(&customer("kept", "K", "K")).await.unwrap();
-    store.upsert(&customer("changed", "Old", "Name")).await.unwrap();
-    store.upsert(&customer("changed", "New", "Name")).await.unwrap();
+    store
+        .upsert(&customer("changed", "Old", "Name"))
+        .await
+        .unwrap();
+    store
+        .upsert(&customer("changed", "New", "Name"))
+        .await
+        .unwrap();
     store.upsert(&customer("gone", "G", "G")).await.unwrap();
     assert!(store.delete("gone").await.unwrap());
     let reopened = h.reopen_latest().await;
     assert_eq!(reopened.count().await.unwrap(), 2);
-    assert_eq!(reopened.get("changed").await.unwrap().unwrap().first_name, "New");
+    assert_eq!(
+        reopened.get("changed").await.unwrap().unwrap().first_name,
+        "New"
+    );
     assert_eq!(reopened.get("gone").await.unwrap(), None);
     assert!(reopened.get("kept").await.unwrap().is_some());
 }

@@ -1,6 +1,8 @@
 //! Why the store could not find a usable master. Returned by `RedisStore::connect`
 //! and, rendered as text, inside `StoreError::Unavailable` at run time.
 
+use super::conn::Addr;
+
 /// Each message names what to fix: the password, the master name, the sentinel list...
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum ConnectError {
@@ -32,5 +34,46 @@ impl ConnectError {
     /// Worth retrying at connect time: the master may be moving right now.
     pub fn is_transient(&self) -> bool {
         matches!(self, ConnectError::MasterUnreachable { .. })
+    }
+}
+
+/// What one resolution pass learned, to explain a failure.
+#[derive(Default)]
+pub struct Findings {
+    /// Some sentinel named a master.
+    pub named: bool,
+    pub tried: Vec<Addr>,
+    /// Named masters that could not be confirmed, and why.
+    pub failures: Vec<String>,
+    pub master_auth: Option<ConnectError>,
+    pub sentinel_auth: Option<ConnectError>,
+    pub unknown: Vec<String>,
+    pub unreachable: Vec<String>,
+}
+
+impl Findings {
+    /// The most specific explanation: a wrong password first, then an unreachable
+    /// master, then an unknown name, and only then "no sentinel reachable".
+    pub fn into_error(mut self, master_name: &str) -> ConnectError {
+        if let Some(auth) = self.master_auth {
+            auth
+        } else if self.named {
+            ConnectError::MasterUnreachable {
+                master: master_name.to_owned(),
+                attempts: self.failures,
+            }
+        } else if let Some(auth) = self.sentinel_auth {
+            auth
+        } else if !self.unknown.is_empty() {
+            ConnectError::UnknownMasterName {
+                master_name: master_name.to_owned(),
+                sentinels: self.unknown,
+            }
+        } else {
+            self.unreachable.extend(self.failures);
+            ConnectError::NoSentinelReachable {
+                tried: self.unreachable,
+            }
+        }
     }
 }

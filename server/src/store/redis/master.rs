@@ -22,12 +22,12 @@
 //!   confirms `ROLE` master: a healthy master keeps serving without sentinels.
 
 use super::conn::{self, show, Addr};
-use super::error::ConnectError;
+use super::error::{ConnectError, Findings};
 use super::retry::is_auth_error;
 use super::sentinel::SentinelPool;
 use super::settings::{RedisSettings, RedisTarget};
 use redis::aio::MultiplexedConnection;
-use redis::{ConnectionInfo, RedisError};
+use redis::{ConnectionAddr, ConnectionInfo, RedisError};
 use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -64,7 +64,6 @@ pub enum Target {
     },
     Single {
         info: ConnectionInfo,
-        shown: String,
     },
 }
 
@@ -94,6 +93,11 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(settings: RedisSettings) -> Result<Self, ConnectError> {
+        if settings.command_timeout.is_zero() || settings.request_deadline.is_zero() {
+            return Err(ConnectError::InvalidSettings(
+                "the command timeout and the request deadline must be positive".into(),
+            ));
+        }
         let target = match &settings.target {
             RedisTarget::Sentinel {
                 sentinels,
@@ -113,8 +117,7 @@ impl Tracker {
             RedisTarget::Single { url } => {
                 let info = conn::single(&settings, url)
                     .map_err(|e| ConnectError::InvalidSettings(format!("redis URL: {e}")))?;
-                let shown = info.addr().to_string();
-                Target::Single { info, shown }
+                Target::Single { info }
             }
         };
         Ok(Self {
@@ -178,7 +181,13 @@ impl Tracker {
         }
         let outcome = match tokio::time::timeout_at(deadline, self.resolve()).await {
             Ok(outcome) => outcome.map_err(|e| e.to_string()),
-            Err(_) => Err("timed out finding the master".to_owned()),
+            Err(_) => {
+                let last = self.state().last_error.clone();
+                Err(match last.is_empty() {
+                    true => "timed out finding the master".to_owned(),
+                    false => format!("timed out finding the master (before: {last})"),
+                })
+            }
         };
         let mut state = self.state();
         state.resolutions += 1;
@@ -204,12 +213,12 @@ impl Tracker {
     /// One resolution pass; on success the master becomes the current one.
     pub async fn resolve(&self) -> Result<Master, ConnectError> {
         let (addr, conn, write_conn) = match &self.target {
-            Target::Single { info, shown } => {
+            Target::Single { info } => {
+                let addr = single_addr(info);
                 let (conn, write_conn) = self
                     .open_pair(info.clone())
                     .await
-                    .map_err(|e| node_error(shown, e))?;
-                let addr = (info.addr().to_string(), 0);
+                    .map_err(|e| node_error(&show(&addr), e))?;
                 (addr, conn, write_conn)
             }
             Target::Sentinel { master_name, pool } => self.via_sentinels(master_name, pool).await?,
@@ -238,106 +247,78 @@ impl Tracker {
         master_name: &str,
         pool: &SentinelPool,
     ) -> Result<(Addr, MultiplexedConnection, MultiplexedConnection), ConnectError> {
-        let mut tried: Vec<Addr> = Vec::new();
-        let mut failures: Vec<String> = Vec::new();
-        let mut master_auth = None;
-        let (mut unreachable, mut unknown, mut sentinel_auth) = (Vec::new(), Vec::new(), None);
-        let mut named = false;
-
+        let mut seen = Findings::default();
+        // The master named by the latest +switch-master goes first.
         let hint = self.state().hint.clone();
-        let mut candidates: Vec<(Option<Addr>, Addr)> =
-            hint.into_iter().map(|h| (None, h)).collect();
-        let mut sentinels = pool.order().into_iter();
-        loop {
-            let (sentinel, addr) = match candidates.pop() {
-                Some(candidate) => candidate,
-                None => {
-                    let Some(sentinel) = sentinels.next() else {
-                        break;
-                    };
-                    match pool
-                        .ask(
-                            &self.settings,
-                            &sentinel,
-                            master_name,
-                            self.sentinel_timeout(),
-                        )
-                        .await
-                    {
-                        Ok(Some(addr)) => {
-                            named = true;
-                            (Some(sentinel), addr)
-                        }
-                        Ok(None) => {
-                            unknown.push(show(&sentinel));
-                            continue;
-                        }
-                        Err(e) if is_auth_error(&e) => {
-                            sentinel_auth = Some(ConnectError::WrongPassword {
-                                server: format!("sentinel {}", show(&sentinel)),
-                                detail: brief(&e),
-                            });
-                            continue;
-                        }
-                        Err(e) => {
-                            unreachable.push(format!("{} ({})", show(&sentinel), brief(&e)));
-                            continue;
-                        }
-                    }
-                }
-            };
-            if tried.contains(&addr) {
-                continue;
+        if let Some(hint) = hint {
+            if let Some((conn, write_conn)) = self.try_candidate(&hint, &mut seen).await {
+                return Ok((hint, conn, write_conn));
             }
-            tried.push(addr.clone());
-            if self.is_demoted(&addr) {
-                failures.push(format!("{}: replaced by a failover", show(&addr)));
-                continue;
-            }
-            match self.confirm(&addr).await {
-                Ok((conn, write_conn)) => {
-                    if let Some(sentinel) = sentinel {
+        }
+        for sentinel in pool.order() {
+            let timeout = self.sentinel_timeout();
+            match pool
+                .ask(&self.settings, &sentinel, master_name, timeout)
+                .await
+            {
+                Ok(Some(addr)) => {
+                    seen.named = true;
+                    if let Some((conn, write_conn)) = self.try_candidate(&addr, &mut seen).await {
                         pool.prefer(&sentinel);
+                        return Ok((addr, conn, write_conn));
                     }
-                    return Ok((addr, conn, write_conn));
                 }
+                Ok(None) => seen.unknown.push(show(&sentinel)),
                 Err(e) if is_auth_error(&e) => {
-                    master_auth = Some(ConnectError::WrongPassword {
-                        server: format!("redis {}", show(&addr)),
+                    seen.sentinel_auth = Some(ConnectError::WrongPassword {
+                        server: format!("sentinel {}", show(&sentinel)),
                         detail: brief(&e),
-                    });
+                    })
                 }
-                Err(e) => failures.push(format!("{}: {}", show(&addr), brief(&e))),
+                Err(e) => seen
+                    .unreachable
+                    .push(format!("{} ({})", show(&sentinel), brief(&e))),
             }
         }
-
-        // No sentinel named anyone (all down?): keep the master we had if it is still one.
+        // No sentinel named anyone (all down?): keep the master we had if it still is one.
         let known = self.state().last_known.clone();
-        if let Some(known) = known.filter(|k| !named && !tried.contains(k) && !self.is_demoted(k)) {
-            match self.confirm(&known).await {
-                Ok((conn, write_conn)) => return Ok((known, conn, write_conn)),
-                Err(e) => failures.push(format!("{} (last known): {}", show(&known), brief(&e))),
+        if let Some(known) = known.filter(|_| !seen.named) {
+            if let Some((conn, write_conn)) = self.try_candidate(&known, &mut seen).await {
+                return Ok((known, conn, write_conn));
             }
         }
+        Err(seen.into_error(master_name))
+    }
 
-        Err(if let Some(auth) = master_auth {
-            auth
-        } else if named {
-            ConnectError::MasterUnreachable {
-                master: master_name.to_owned(),
-                attempts: failures,
+    /// Confirms `addr` unless already tried or demoted; records why not.
+    async fn try_candidate(
+        &self,
+        addr: &Addr,
+        seen: &mut Findings,
+    ) -> Option<(MultiplexedConnection, MultiplexedConnection)> {
+        if seen.tried.contains(addr) {
+            return None;
+        }
+        seen.tried.push(addr.clone());
+        if self.is_demoted(addr) {
+            seen.failures
+                .push(format!("{}: replaced by a failover", show(addr)));
+            return None;
+        }
+        match self.confirm(addr).await {
+            Ok(conns) => Some(conns),
+            Err(e) if is_auth_error(&e) => {
+                seen.master_auth = Some(ConnectError::WrongPassword {
+                    server: format!("redis {}", show(addr)),
+                    detail: brief(&e),
+                });
+                None
             }
-        } else if let Some(auth) = sentinel_auth {
-            auth
-        } else if !unknown.is_empty() {
-            ConnectError::UnknownMasterName {
-                master_name: master_name.to_owned(),
-                sentinels: unknown,
+            Err(e) => {
+                seen.failures.push(format!("{}: {}", show(addr), brief(&e)));
+                None
             }
-        } else {
-            unreachable.extend(failures);
-            ConnectError::NoSentinelReachable { tried: unreachable }
-        })
+        }
     }
 
     /// Connects to `addr` and checks with `ROLE` that it is a master right now.
@@ -456,8 +437,9 @@ impl Tracker {
                     master.as_deref().unwrap_or("unknown")
                 )
             }
-            Target::Single { shown, .. } => {
-                format!("redis at {shown} db {}", self.settings.db)
+            Target::Single { info } => {
+                let db = info.redis_settings().db();
+                format!("redis at {} db {db}", show(&single_addr(info)))
             }
         }
     }
@@ -488,6 +470,15 @@ impl Tracker {
                 );
             }
         }
+    }
+}
+
+fn single_addr(info: &ConnectionInfo) -> Addr {
+    match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            (host.clone(), *port)
+        }
+        other => (other.to_string(), 0),
     }
 }
 

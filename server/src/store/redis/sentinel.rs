@@ -60,22 +60,17 @@ impl SentinelPool {
         timeout: Duration,
     ) -> RedisResult<Option<Addr>> {
         let cached = lock(&self.conns).get(sentinel).cloned();
-        let mut conn = match cached {
-            Some(conn) => conn,
-            None => {
-                let conn =
-                    conn::open(conn::sentinel(settings, sentinel)?, timeout, timeout).await?;
-                lock(&self.conns).insert(sentinel.clone(), conn.clone());
-                conn
+        if let Some(conn) = cached {
+            match query(conn, master_name, timeout).await {
+                Ok(answer) => return Ok(answer),
+                // Probably a sentinel that restarted: retry once on a new connection.
+                Err(_) => drop(lock(&self.conns).remove(sentinel)),
             }
-        };
-        let mut query = redis::cmd("SENTINEL");
-        query.arg("get-master-addr-by-name").arg(master_name);
-        let answer = conn::within(timeout, query.query_async(&mut conn)).await;
-        if answer.is_err() {
-            lock(&self.conns).remove(sentinel);
         }
-        answer
+        let conn = conn::open(conn::sentinel(settings, sentinel)?, timeout, timeout).await?;
+        let answer = query(conn.clone(), master_name, timeout).await?;
+        lock(&self.conns).insert(sentinel.clone(), conn);
+        Ok(answer)
     }
 
     /// The first answer from any sentinel, in preference order.
@@ -92,6 +87,16 @@ impl SentinelPool {
         }
         None
     }
+}
+
+async fn query(
+    mut conn: MultiplexedConnection,
+    master_name: &str,
+    timeout: Duration,
+) -> RedisResult<Option<Addr>> {
+    let mut query = redis::cmd("SENTINEL");
+    query.arg("get-master-addr-by-name").arg(master_name);
+    conn::within(timeout, query.query_async(&mut conn)).await
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
