@@ -128,13 +128,15 @@ pub enum StoreChoice {
 impl Config {
     pub fn store_choice(&self) -> Result<StoreChoice, String> {
         let redis = &self.redis;
-        let target = if let Some(sentinels) = redis.redis_sentinels.as_deref() {
+        // An empty variable (`REDIS_SENTINELS=`) counts as not set.
+        let set = |value: &Option<String>| value.clone().filter(|v| !v.trim().is_empty());
+        let target = if let Some(sentinels) = set(&redis.redis_sentinels) {
             RedisTarget::Sentinel {
-                sentinels: parse_sentinels(sentinels)
+                sentinels: parse_sentinels(&sentinels)
                     .map_err(|e| format!("REDIS_SENTINELS: {e}"))?,
                 master_name: redis.redis_master_name.clone(),
             }
-        } else if let Some(url) = redis.redis_url.clone() {
+        } else if let Some(url) = set(&redis.redis_url) {
             RedisTarget::Single { url }
         } else {
             return Ok(StoreChoice::File(self.data_file.clone()));

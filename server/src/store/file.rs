@@ -165,30 +165,48 @@ impl CustomerStore for FileStore {
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let records = self.snapshot();
-        let needle = query.needle();
-        let wanted = |c: &&Customer| needle.as_deref().is_none_or(|n| matches(c, n));
         let (range, reverse) = match &query.cursor {
             Cursor::Start => ((Bound::Unbounded, Bound::Unbounded), false),
             Cursor::After(id) => ((Bound::Excluded(id.as_str()), Bound::Unbounded), false),
             Cursor::Before(id) => ((Bound::Unbounded, Bound::Excluded(id.as_str())), true),
         };
-        let in_range = records.range::<str, _>(range).map(|(_, c)| c);
         let take = query.limit + 1;
-        let window: Vec<Customer> = if reverse {
-            in_range.rev().filter(wanted).take(take).cloned().collect()
+        let in_range = records.range::<str, _>(range).map(|(_, c)| c);
+        let Some(needle) = query.needle() else {
+            let window: Vec<Customer> = if reverse {
+                in_range.rev().take(take).cloned().collect()
+            } else {
+                in_range.take(take).cloned().collect()
+            };
+            return Ok(Page::from_window(
+                &query.cursor,
+                query.limit,
+                window,
+                records.len() as u64,
+            ));
+        };
+        // A search reads every record once: it counts all matches and keeps the
+        // window of them that the cursor asks for.
+        let mut total = 0u64;
+        let mut window = Vec::with_capacity(take);
+        let mut keep = |customer: &Customer, in_window: bool| {
+            total += 1;
+            if in_window && window.len() < take {
+                window.push(customer.clone());
+            }
+        };
+        let in_window = |id: &str| match &query.cursor {
+            Cursor::Start => true,
+            Cursor::After(after) => id > after.as_str(),
+            Cursor::Before(before) => id < before.as_str(),
+        };
+        let matching = records.values().filter(|c| matches(c, &needle));
+        if reverse {
+            matching.rev().for_each(|c| keep(c, in_window(&c.id)));
         } else {
-            in_range.filter(wanted).take(take).cloned().collect()
-        };
-        let total = match &needle {
-            None => records.len(),
-            Some(_) => records.values().filter(wanted).count(),
-        };
-        Ok(Page::from_window(
-            &query.cursor,
-            query.limit,
-            window,
-            total as u64,
-        ))
+            matching.for_each(|c| keep(c, in_window(&c.id)));
+        }
+        Ok(Page::from_window(&query.cursor, query.limit, window, total))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

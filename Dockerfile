@@ -1,0 +1,29 @@
+# Customer records: build with cargo-leptos, run from a slim image.
+# (Written for Docker; the development machines have no Docker engine, so this
+# file has not been built there.)
+
+FROM rust:1.88-bookworm AS build
+WORKDIR /src
+RUN rustup target add wasm32-unknown-unknown \
+ && apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+ && npm install -g binaryen@132 \
+ && cargo install cargo-leptos@0.3.10 --locked --features no_downloads
+COPY Cargo.toml Cargo.lock ./
+RUN cargo install wasm-bindgen-cli --version "=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
+COPY . .
+RUN cargo leptos build --release
+
+FROM debian:bookworm-slim AS runtime
+RUN useradd --system --home /data customer-records && mkdir -p /data && chown customer-records /data
+WORKDIR /app
+COPY --from=build /src/target/release/customer-records /app/customer-records
+COPY --from=build /src/target/site /app/site
+USER customer-records
+ENV LISTEN_ADDR=0.0.0.0:3000 \
+    LEPTOS_SITE_ROOT=/app/site \
+    DATA_FILE=/data/customers.json \
+    RUST_LOG=info
+EXPOSE 3000
+VOLUME ["/data"]
+# Redis: set REDIS_SENTINELS, REDIS_MASTER_NAME and REDIS_PASSWORD (see README).
+CMD ["/app/customer-records"]

@@ -1,0 +1,425 @@
+//! Real `redis-server` / `redis-sentinel` processes for tests: a master, replicas
+//! and sentinels on free loopback ports in a temp dir, killed on drop.
+//!
+//! Independent of the `server` crate (only `redis`, `tempfile` and `tokio`), so the
+//! end-to-end tests of the binary use it too (`tests/tests/sentinel_http.rs`).
+#![allow(dead_code)] // each test file uses a different part
+
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisConnectionInfo, Value};
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub const PASSWORD: &str = "test-secret";
+pub const MASTER_NAME: &str = "mymaster";
+
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub replicas: usize,
+    pub sentinels: usize,
+    pub down_after_ms: u64,
+}
+
+impl Options {
+    /// One master and one sentinel: enough for everything but failovers.
+    pub fn light() -> Self {
+        Self {
+            replicas: 0,
+            sentinels: 1,
+            down_after_ms: 1000,
+        }
+    }
+
+    /// Master, two replicas, three sentinels (quorum 2).
+    pub fn full() -> Self {
+        Self {
+            replicas: 2,
+            sentinels: 3,
+            down_after_ms: 1000,
+        }
+    }
+}
+
+struct Node {
+    port: u16,
+    conf: PathBuf,
+    sentinel: bool,
+    child: Option<Child>,
+}
+
+impl Node {
+    fn spawn(&mut self) {
+        let program = if self.sentinel {
+            "redis-sentinel"
+        } else {
+            "redis-server"
+        };
+        let child = Command::new(program)
+            .arg(&self.conf)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {program}: {e}"));
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown, no goodbye to replicas or sentinels.
+    fn kill(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+pub struct Topology {
+    dir: tempfile::TempDir,
+    options: Options,
+    data: Vec<Node>,
+    sentinels: Vec<Node>,
+}
+
+impl Drop for Topology {
+    fn drop(&mut self) {
+        for node in self.sentinels.iter_mut().chain(self.data.iter_mut()) {
+            node.kill();
+        }
+    }
+}
+
+/// Ports nobody listens on right now (all bound at once, so they differ).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+impl Topology {
+    pub async fn start(options: Options) -> Topology {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let ports = free_ports(1 + options.replicas + options.sentinels);
+        let master_port = ports[0];
+        let mut data = Vec::new();
+        for (index, port) in ports[..=options.replicas].iter().enumerate() {
+            let replica_of = (index > 0).then_some(master_port);
+            data.push(data_node(dir.path(), *port, replica_of));
+        }
+        let quorum = options.sentinels.min(2);
+        let sentinels = ports[options.replicas + 1..]
+            .iter()
+            .map(|port| {
+                sentinel_node(
+                    dir.path(),
+                    *port,
+                    master_port,
+                    quorum,
+                    options.down_after_ms,
+                )
+            })
+            .collect();
+        let mut topology = Topology {
+            dir,
+            options,
+            data,
+            sentinels,
+        };
+        for node in &mut topology.data {
+            node.spawn();
+        }
+        for node in &topology.data {
+            topology.wait_ping(node.port, true).await;
+        }
+        for port in topology.data_ports().into_iter().skip(1) {
+            wait_for(
+                Duration::from_secs(15),
+                &format!("replica {port} in sync"),
+                || async move {
+                    let info: String = redis::cmd("INFO")
+                        .arg("replication")
+                        .query_async(&mut data_conn(port).await.ok()?)
+                        .await
+                        .ok()?;
+                    info.contains("master_link_status:up").then_some(())
+                },
+            )
+            .await;
+        }
+        for node in &mut topology.sentinels {
+            node.spawn();
+        }
+        for index in 0..topology.sentinels.len() {
+            topology.wait_sentinel_ready(index).await;
+        }
+        topology
+    }
+
+    pub fn data_ports(&self) -> Vec<u16> {
+        self.data.iter().map(|n| n.port).collect()
+    }
+
+    pub fn sentinel_addrs(&self) -> Vec<(String, u16)> {
+        self.sentinels
+            .iter()
+            .map(|n| ("127.0.0.1".to_owned(), n.port))
+            .collect()
+    }
+
+    async fn wait_ping(&self, port: u16, data: bool) {
+        wait_for(
+            Duration::from_secs(10),
+            &format!("PING on {port}"),
+            || async move {
+                let mut conn = if data {
+                    data_conn(port).await.ok()?
+                } else {
+                    sentinel_conn(port).await.ok()?
+                };
+                redis::cmd("PING")
+                    .query_async::<String>(&mut conn)
+                    .await
+                    .ok()
+            },
+        )
+        .await;
+    }
+
+    /// Waits until the sentinel knows the master, every replica and every other sentinel.
+    async fn wait_sentinel_ready(&self, index: usize) {
+        let port = self.sentinels[index].port;
+        let (replicas, others) = (self.options.replicas, self.sentinels.len() - 1);
+        wait_for(
+            Duration::from_secs(20),
+            &format!("sentinel {port} ready"),
+            || async move {
+                let mut conn = sentinel_conn(port).await.ok()?;
+                let info: Vec<String> = redis::cmd("SENTINEL")
+                    .arg("master")
+                    .arg(MASTER_NAME)
+                    .query_async(&mut conn)
+                    .await
+                    .ok()?;
+                let field = |name: &str| -> Option<usize> {
+                    let at = info.iter().position(|f| f == name)?;
+                    info.get(at + 1)?.parse().ok()
+                };
+                (field("num-slaves")? >= replicas && field("num-other-sentinels")? >= others)
+                    .then_some(())
+            },
+        )
+        .await;
+    }
+
+    /// The master as the first reachable sentinel names it.
+    pub async fn master_port(&self) -> Option<u16> {
+        for node in self.sentinels.iter().filter(|n| n.child.is_some()) {
+            let Ok(mut conn) = sentinel_conn(node.port).await else {
+                continue;
+            };
+            let answer: Option<(String, u16)> = redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(MASTER_NAME)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            return answer.map(|(_, port)| port);
+        }
+        None
+    }
+
+    /// `SENTINEL FAILOVER` through the first running sentinel.
+    pub async fn failover(&self) {
+        let node = self
+            .sentinels
+            .iter()
+            .find(|n| n.child.is_some())
+            .expect("a sentinel");
+        let mut conn = sentinel_conn(node.port).await.expect("sentinel connection");
+        let reply: Value = redis::cmd("SENTINEL")
+            .arg("FAILOVER")
+            .arg(MASTER_NAME)
+            .query_async(&mut conn)
+            .await
+            .expect("SENTINEL FAILOVER accepted");
+        assert_eq!(reply, Value::Okay);
+    }
+
+    /// Waits until every running sentinel names a master other than `old`, and it says ROLE master.
+    pub async fn wait_new_master(&self, old: u16, within: Duration) -> u16 {
+        let running: Vec<u16> = self
+            .sentinels
+            .iter()
+            .filter(|n| n.child.is_some())
+            .map(|n| n.port)
+            .collect();
+        wait_for(within, "a new master", || {
+            let running = running.clone();
+            async move {
+                let mut named = Vec::new();
+                for port in running {
+                    let mut conn = sentinel_conn(port).await.ok()?;
+                    let (_, master): (String, u16) = redis::cmd("SENTINEL")
+                        .arg("get-master-addr-by-name")
+                        .arg(MASTER_NAME)
+                        .query_async(&mut conn)
+                        .await
+                        .ok()?;
+                    named.push(master);
+                }
+                let new = *named.first()?;
+                if new == old || named.iter().any(|p| *p != new) {
+                    return None;
+                }
+                (role(new).await? == "master").then_some(new)
+            }
+        })
+        .await
+    }
+
+    /// SIGKILLs the data node on `port`.
+    pub fn kill_data(&mut self, port: u16) {
+        let node = self
+            .data
+            .iter_mut()
+            .find(|n| n.port == port)
+            .expect("a data node");
+        node.kill();
+    }
+
+    /// SIGKILLs the current master and returns its port.
+    pub async fn kill_master(&mut self) -> u16 {
+        let port = self.master_port().await.expect("a master");
+        self.kill_data(port);
+        port
+    }
+
+    pub fn stop_sentinel(&mut self, index: usize) {
+        self.sentinels[index].kill();
+    }
+
+    /// Restarts a stopped sentinel from its (self-rewritten) config.
+    pub async fn start_sentinel(&mut self, index: usize) {
+        self.sentinels[index].spawn();
+        self.wait_ping(self.sentinels[index].port, false).await;
+    }
+
+    pub fn stop_all_sentinels(&mut self) {
+        for index in 0..self.sentinels.len() {
+            self.stop_sentinel(index);
+        }
+    }
+
+    pub async fn start_all_sentinels(&mut self) {
+        for index in 0..self.sentinels.len() {
+            self.start_sentinel(index).await;
+        }
+    }
+}
+
+fn data_node(dir: &std::path::Path, port: u16, replica_of: Option<u16>) -> Node {
+    let node_dir = dir.join(format!("redis-{port}"));
+    std::fs::create_dir_all(&node_dir).unwrap();
+    let mut conf = format!(
+        "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/redis.log\n\
+         requirepass {PASSWORD}\nmasterauth {PASSWORD}\nsave \"\"\nappendonly no\n\
+         repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n",
+        dir = node_dir.display()
+    );
+    if let Some(master) = replica_of {
+        conf.push_str(&format!("replicaof 127.0.0.1 {master}\n"));
+    }
+    let path = node_dir.join("redis.conf");
+    std::fs::write(&path, conf).unwrap();
+    Node {
+        port,
+        conf: path,
+        sentinel: false,
+        child: None,
+    }
+}
+
+fn sentinel_node(
+    dir: &std::path::Path,
+    port: u16,
+    master: u16,
+    quorum: usize,
+    down_after_ms: u64,
+) -> Node {
+    let node_dir = dir.join(format!("sentinel-{port}"));
+    std::fs::create_dir_all(&node_dir).unwrap();
+    // A short failover-timeout: a failed election is retried after twice this.
+    let conf = format!(
+        "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
+         sentinel monitor {MASTER_NAME} 127.0.0.1 {master} {quorum}\n\
+         sentinel auth-pass {MASTER_NAME} {PASSWORD}\n\
+         sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
+         sentinel failover-timeout {MASTER_NAME} 4000\n\
+         sentinel parallel-syncs {MASTER_NAME} 2\n",
+        dir = node_dir.display()
+    );
+    let path = node_dir.join("sentinel.conf");
+    std::fs::write(&path, conf).unwrap();
+    Node {
+        port,
+        conf: path,
+        sentinel: true,
+        child: None,
+    }
+}
+
+async fn connect(port: u16, password: Option<&str>) -> redis::RedisResult<MultiplexedConnection> {
+    let mut redis = RedisConnectionInfo::default().set_skip_set_lib_name();
+    if let Some(password) = password {
+        redis = redis.set_password(password);
+    }
+    let info = ("127.0.0.1", port)
+        .into_connection_info()?
+        .set_redis_settings(redis);
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(500)))
+        .set_response_timeout(Some(Duration::from_secs(2)));
+    Client::open(info)?
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
+}
+
+/// An admin connection to a data node.
+pub async fn data_conn(port: u16) -> redis::RedisResult<MultiplexedConnection> {
+    connect(port, Some(PASSWORD)).await
+}
+
+pub async fn sentinel_conn(port: u16) -> redis::RedisResult<MultiplexedConnection> {
+    connect(port, None).await
+}
+
+/// The `ROLE` of a data node ("master"/"slave"), `None` if unreachable.
+pub async fn role(port: u16) -> Option<String> {
+    let mut conn = data_conn(port).await.ok()?;
+    let reply: Vec<Value> = redis::cmd("ROLE").query_async(&mut conn).await.ok()?;
+    redis::from_redis_value_ref(reply.first()?).ok()
+}
+
+/// Polls `probe` every 50 ms until it gives a value; panics after `within`.
+pub async fn wait_for<T, F, Fut>(within: Duration, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let started = Instant::now();
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            started.elapsed() < within,
+            "timed out after {within:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
