@@ -9,7 +9,8 @@ source scripts/env.sh
 
 if [[ "${1:-}" == "--sentinel" ]]; then
   shift
-  eval "$(scripts/redis-topology.sh start)"
+  topology_env=$(scripts/redis-topology.sh start)
+  eval "export $topology_env"
 fi
 
 cargo leptos build --release
