@@ -1,8 +1,8 @@
 //! Deleting a customer after an explicit confirmation (a page of its own, so it
 //! works the same with and without JavaScript).
 
-use super::{error_fallback, use_customer_id, ErrorNotice};
-use crate::api::{get_customer, CustomerError, DeleteCustomer};
+use super::{error_fallback, use_customer, ErrorNotice};
+use crate::api::DeleteCustomer;
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,16 +10,7 @@ use leptos_router::components::A;
 
 #[component]
 pub fn DeleteCustomer() -> impl IntoView {
-    let id = use_customer_id();
-    let customer = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_customer(id).await,
-                None => Err(CustomerError::NotFound(String::new())),
-            }
-        },
-    );
+    let customer = use_customer();
     let delete = ServerAction::<DeleteCustomer>::new();
     let pending = delete.pending();
     let failure = move || delete.value().get().and_then(Result::err);

@@ -1,7 +1,7 @@
 //! Creating and editing a customer, with one form for both.
 
-use super::{error_fallback, use_customer_id, ErrorNotice};
-use crate::api::{get_customer, CustomerError, SaveCustomer};
+use super::{error_fallback, use_customer, ErrorNotice};
+use crate::api::{CustomerError, SaveCustomer};
 use crate::domain::{Customer, CustomerDraft, Field, ValidationErrors};
 use crate::url::with_query;
 use leptos::prelude::*;
@@ -19,16 +19,7 @@ pub fn NewCustomer() -> impl IntoView {
 
 #[component]
 pub fn EditCustomer() -> impl IntoView {
-    let id = use_customer_id();
-    let customer = Resource::new(
-        move || id.get(),
-        |id| async move {
-            match id {
-                Some(id) => get_customer(id).await,
-                None => Err(CustomerError::NotFound(String::new())),
-            }
-        },
-    );
+    let customer = use_customer();
     view! {
         <Title text="Edit customer"/>
         <h1>"Edit customer"</h1>

@@ -4,15 +4,25 @@ pub mod delete;
 pub mod edit;
 pub mod list;
 
-use crate::api::CustomerError;
+use crate::api::{get_customer, CustomerError};
+use crate::domain::Customer;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-/// The `id` query parameter that the edit and delete pages are about.
-fn use_customer_id() -> Memo<Option<String>> {
+/// The customer that the edit and delete pages are about, named by their `id` query parameter.
+fn use_customer() -> Resource<Result<Customer, CustomerError>> {
     let query = use_query_map();
-    Memo::new(move |_| query.read().get("id").filter(|id| !id.is_empty()))
+    let id = Memo::new(move |_| query.read().get("id").filter(|id| !id.is_empty()));
+    Resource::new(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => get_customer(id).await,
+                None => Err(CustomerError::NotFound(String::new())),
+            }
+        },
+    )
 }
 
 /// A failed operation, said plainly; `role=alert` so screen readers announce it.
