@@ -1,0 +1,341 @@
+#!/usr/bin/env bash
+# Benchmarks the release server on a real Redis Sentinel topology against raw Redis
+# (redis-benchmark on the same master, in the same run) and writes the table.
+#
+#   scripts/bench.sh           full run: 10,000 and 100,000 customers, 3 repetitions,
+#                              about 5-6 minutes on 2 cores; writes BENCHMARKS.md
+#   scripts/bench.sh --quick   smoke run: tiny N, 1 s runs, one repetition, under a
+#                              minute; writes a temporary file (path printed at the end)
+#                              and leaves BENCHMARKS.md alone
+#
+# Needs the release build (`cargo leptos build --release`), wrk, redis-server,
+# redis-sentinel, redis-cli, redis-benchmark, curl and python3. Runs its own
+# topology (ports BENCH_BASE_PORT..+13: 17379 for full runs, 17479 for quick ones;
+# dir target/bench-topology or a temporary dir) so it never meets a developer's, and
+# stops everything it started when it exits, on failure and Ctrl-C too.
+# Exits non-zero when a step fails or a load run saw errors; a missed target is a
+# result, not a failure. BENCH_OUT overrides the output file; BENCH_N_SMALL and
+# BENCH_N_LARGE the two customer counts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+MODE=full
+case "${1:-}" in
+  "") ;;
+  --quick) MODE=quick ;;
+  -h | --help) sed -n '2,18p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+esac
+
+# Whatever the caller's shell configures must not reach the servers started here.
+unset LISTEN_ADDR DATA_FILE REDIS_SENTINELS REDIS_MASTER_NAME REDIS_URL REDIS_USERNAME \
+  REDIS_PASSWORD REDIS_SENTINEL_PASSWORD REDIS_DB REDIS_KEY_PREFIX REDIS_TIMEOUT_MS \
+  REDIS_REQUEST_DEADLINE_MS REDIS_MIN_REPLICAS_ACK
+
+if [[ $MODE == full ]]; then
+  N_SMALL=10000 N_LARGE=100000 REPS=3 TPUT_S=10 LAT_S=6
+  RB_REQUESTS=400000 RB_PAGE_REQUESTS=200000 RB_ALL_SMALL=400 RB_ALL_LARGE=40
+  COLD_REPS=5 FAILOVER_REPS=3 FAILOVER_N=10000 FAILOVER_BEFORE_S=3
+  BASE_PORT=${BENCH_BASE_PORT:-17379}
+  WORK=$PWD/target/bench
+  TOPO_DIR=$PWD/target/bench-topology
+  OUT=${BENCH_OUT:-$PWD/BENCHMARKS.md}
+else
+  N_SMALL=100 N_LARGE=200 REPS=1 TPUT_S=1 LAT_S=1
+  RB_REQUESTS=20000 RB_PAGE_REQUESTS=10000 RB_ALL_SMALL=100 RB_ALL_LARGE=100
+  COLD_REPS=2 FAILOVER_REPS=1 FAILOVER_N=100 FAILOVER_BEFORE_S=1
+  BASE_PORT=${BENCH_BASE_PORT:-17479}
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-records-bench.XXXXXX")
+  TOPO_DIR=$WORK/topology
+  OUT=${BENCH_OUT:-$(mktemp "${TMPDIR:-/tmp}/BENCHMARKS.quick.XXXXXX.md")}
+fi
+N_SMALL=${BENCH_N_SMALL:-$N_SMALL} N_LARGE=${BENCH_N_LARGE:-$N_LARGE} # for trying things out
+CONC=32
+DOWN_AFTER_MS=2000
+MASTER_NAME=mymaster
+PASSWORD=bench-secret
+MASTER_PORT=$((BASE_PORT + 3))
+APP_PORT=$((BASE_PORT + 10))      # the server under load
+COLD_PORT=$((BASE_PORT + 11))     # the cold-start spawns
+RAW_COLD_PORT=$((BASE_PORT + 12)) # the redis-server cold-start baseline
+FILE_PORT=$((BASE_PORT + 13))     # the server on the file store
+RESULTS=$WORK/results.jsonl
+SEARCH=Quennell # the last name of every 1000th generated customer
+WASM=$LEPTOS_SITE_ROOT/pkg/customer-records.wasm
+
+log() { echo "[bench $(printf '%3d' "$SECONDS")s] $*" >&2; }
+die() { echo "[bench] error: $*" >&2; exit 1; }
+
+# --- cleanup: stop exactly what this run started --------------------------------
+
+SERVER_PID=""
+TOPOLOGY_UP=0
+stop_server() {
+  [[ -n $SERVER_PID ]] || return 0
+  kill "$SERVER_PID" 2>/dev/null || true
+  wait "$SERVER_PID" 2>/dev/null || true
+  SERVER_PID=""
+}
+topo() {
+  BASE_PORT=$BASE_PORT DOWN_AFTER_MS=$DOWN_AFTER_MS TOPOLOGY_DIR=$TOPO_DIR \
+    MASTER_NAME=$MASTER_NAME REDIS_PASSWORD=$PASSWORD scripts/redis-topology.sh "$@"
+}
+# Stops this run's topology. `redis-topology.sh stop` stops the nodes one at a time and
+# each takes about 2 s to exit, 12 s in all; here they all get SIGTERM at once (nothing
+# is persisted, and the next start rewrites every config).
+topo_down() {
+  local file pid pids=() tries=0
+  for file in "$TOPO_DIR"/*/redis.pid; do
+    [[ -f $file ]] || continue
+    pid=$(cat "$file")
+    if kill -0 "$pid" 2>/dev/null && [[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-* ]]; then
+      kill "$pid" 2>/dev/null && pids+=("$pid")
+    fi
+    rm -f "$file"
+  done
+  for pid in "${pids[@]}"; do
+    while kill -0 "$pid" 2>/dev/null && [[ $tries -lt 100 ]]; do
+      sleep 0.1
+      tries=$((tries + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then kill -9 "$pid" 2>/dev/null || true; fi
+  done
+  TOPOLOGY_UP=0
+}
+cleanup() {
+  local status=$?
+  trap - EXIT INT TERM
+  stop_server
+  if [[ $TOPOLOGY_UP == 1 ]]; then topo_down; fi
+  if [[ $status != 0 ]]; then
+    log "failed (exit $status); logs and results are in $WORK"
+  elif [[ $MODE == quick ]]; then
+    rm -rf "$WORK"
+  fi
+  exit "$status"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# --- checks ------------------------------------------------------------------------
+
+for tool in wrk redis-server redis-sentinel redis-cli redis-benchmark curl python3 gzip; do
+  command -v "$tool" >/dev/null || die "$tool is not installed (wrk and redis-tools are Debian packages)"
+done
+[[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release'"
+[[ -f $WASM ]] || die "no wasm at $WASM: run 'cargo leptos build --release'"
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT"; do
+  if port_busy "$port"; then
+    die "port $port is in use (another benchmark running? set BENCH_BASE_PORT)"
+  fi
+done
+if [[ $MODE == full ]]; then # only now: another run could have been using it
+  rm -rf "$WORK"
+  mkdir -p "$WORK"
+fi
+
+export BENCH_MODE=$MODE BENCH_N_SMALL=$N_SMALL BENCH_N_LARGE=$N_LARGE BENCH_CONC=$CONC \
+  BENCH_DOWN_AFTER_MS=$DOWN_AFTER_MS BENCH_REPS=$REPS BENCH_TPUT_S=$TPUT_S BENCH_LAT_S=$LAT_S \
+  BENCH_COLD_REPS=$COLD_REPS BENCH_FAILOVER_REPS=$FAILOVER_REPS BENCH_BASE_PORT=$BASE_PORT \
+  BENCH_FAILOVER_BEFORE_S=$FAILOVER_BEFORE_S BENCH_WASM=$WASM BENCH_SERVER_BIN=$SERVER_BIN
+BENCH_COMMAND="scripts/bench.sh${1:+ $1}"
+BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
+BENCH_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
+BENCH_LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+busy=$(ps -eo comm= | grep -cxE 'rustc|cargo|cc1plus|node|wasm-opt' || true)
+BENCH_BUSY_NOTE=""
+if [[ ${busy:-0} -gt 0 ]]; then
+  BENCH_BUSY_NOTE="**$busy compiler/node processes were running when the run started: figures are disturbed.**"
+  log "warning: $busy compiler/node processes are running; the figures will be disturbed"
+fi
+export BENCH_COMMAND BENCH_DATE BENCH_GIT BENCH_LOAD_START BENCH_BUSY_NOTE
+log "$MODE run: $N_SMALL and $N_LARGE customers, $REPS repetition(s), ports $BASE_PORT-$((BASE_PORT + 13)), work dir $WORK"
+
+# --- helpers -----------------------------------------------------------------------
+
+measure() { python3 scripts/bench/measure.py "$RESULTS" "$@"; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+div() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", a / b }'; } # /proc's kB are KiB: KiB / 976.5625 = MB
+
+start_topology() {
+  local env_line
+  TOPOLOGY_UP=1 # before starting: a start that fails half-way leaves nodes to stop
+  env_line=$(topo start 2>>"$WORK/topology.log") || die "the topology did not start (see $WORK/topology.log)"
+  read -r -a REDIS_ENV <<<"$env_line"
+  MASTER_PID=$(cat "$TOPO_DIR/$MASTER_PORT/redis.pid")
+}
+
+start_server() { # start_server PORT LOG ENV...: the release server, once it answers HTTP
+  local port=$1 server_log=$2 tries=0
+  shift 2
+  env "$@" "$SERVER_BIN" --listen "127.0.0.1:$port" >"$server_log" 2>&1 &
+  SERVER_PID=$!
+  until curl -s --max-time 2 -o /dev/null "http://127.0.0.1:$port/get/c00000000"; do
+    kill -0 "$SERVER_PID" 2>/dev/null || { tail -20 "$server_log" >&2; die "the server exited"; }
+    tries=$((tries + 1))
+    [[ $tries -lt 300 ]] || die "the server did not answer within 30 s (log: $server_log)"
+    sleep 0.1
+  done
+}
+
+import_customers() { # import_customers FIGURE FILE COUNT: through the real store, timed
+  local started
+  started=$(now_ms)
+  env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$2" >>"$WORK/import.log" 2>&1 ||
+    die "import of $2 failed (see $WORK/import.log)"
+  measure value "$1" ours 1 "ms=$(($(now_ms) - started))" "customers=$3"
+}
+
+ours() { # ours FIGURE REP MODE CONNECTIONS SECONDS PATH [PORT]: wrk against our server
+  local figure=$1 rep=$2 mode=$3 connections=$4 seconds=$5 path=$6 port=${7:-$APP_PORT}
+  local pids=(--pid server="$SERVER_PID")
+  [[ $figure == file_* ]] || pids+=(--pid redis="$MASTER_PID")
+  BENCH_MODE=$mode BENCH_N=$CURRENT_N BENCH_SEARCH=$SEARCH \
+    measure wrk "$figure" ours "$rep" "${pids[@]}" -- \
+    wrk -t1 -c "$connections" -d "${seconds}s" --timeout 10s -s scripts/bench/wrk.lua \
+    "http://127.0.0.1:$port$path"
+}
+
+raw() { # raw FIGURE REP CLIENTS REQUESTS ARGS...: redis-benchmark against the same master
+  local figure=$1 rep=$2 clients=$3 requests=$4
+  shift 4
+  measure redis "$figure" raw "$rep" --pid redis="$MASTER_PID" -- \
+    redis-benchmark -h 127.0.0.1 -p "$MASTER_PORT" -a "$PASSWORD" -c "$clients" -n "$requests" --csv "$@"
+}
+
+# The store's page script (server/src/store/redis/layout.rs, PAGE), for the raw side
+# of figure 4: exactly the Redis work behind one page of 25 customers (limit + 1).
+PAGE_SCRIPT="
+local ids
+if ARGV[4] == 'rev' then
+  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'REV', 'LIMIT', 0, ARGV[3])
+else
+  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, ARGV[3])
+end
+local total = redis.call('ZCARD', KEYS[2])
+if #ids == 0 then
+  return {total, {}}
+end
+return {total, redis.call('HMGET', KEYS[1], unpack(ids))}
+"
+RECORDS_KEY=customers:records
+IDS_KEY=customers:ids
+
+# --- data and static figures ---------------------------------------------------------
+
+log "generating $N_LARGE customers"
+python3 scripts/bench/gen_customers.py "$N_SMALL" "$WORK/customers-small.json"
+python3 scripts/bench/gen_customers.py "$N_LARGE" "$WORK/customers-large.json"
+python3 scripts/bench/gen_customers.py "$FAILOVER_N" "$WORK/customers-failover.json"
+
+measure value wasm ours 1 \
+  "raw_kb=$(div "$(stat -c %s "$WASM")" 1000)" "gzip_kb=$(div "$(gzip -9 -c "$WASM" | wc -c)" 1000)"
+
+# --- figures 1-6 on the Sentinel topology ----------------------------------------------
+
+log "starting the Sentinel topology (base port $BASE_PORT)"
+start_topology
+
+log "importing $N_SMALL customers"
+import_customers import_small "$WORK/customers-small.json" "$N_SMALL"
+CURRENT_N=$N_SMALL
+start_server "$APP_PORT" "$WORK/server.log" "${REDIS_ENV[@]}"
+
+log "figure 3: GET / with $N_SMALL customers"
+for rep in $(seq "$REPS"); do
+  ours list_small "$rep" list 1 "$LAT_S" /
+  raw list_small "$rep" 1 "$RB_ALL_SMALL" HGETALL "$RECORDS_KEY"
+done
+
+log "importing $N_LARGE customers"
+import_customers import_large "$WORK/customers-large.json" "$N_LARGE"
+CURRENT_N=$N_LARGE
+master_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$MASTER_PID/status"; }
+MASTER_RSS_KB=$(master_kb VmRSS)
+MASTER_HWM_KB=$(master_kb VmHWM)
+
+log "figure 3: GET / with $N_LARGE customers"
+for rep in $(seq "$REPS"); do
+  ours list_large "$rep" list 1 "$LAT_S" /
+  raw list_large "$rep" 1 "$RB_ALL_LARGE" HGETALL "$RECORDS_KEY"
+done
+
+log "figure 4: the UI's customers page with $N_LARGE customers"
+for rep in $(seq "$REPS"); do
+  ours page "$rep" page "$CONC" "$TPUT_S" /
+  raw page "$rep" "$CONC" "$RB_PAGE_REQUESTS" EVAL "$PAGE_SCRIPT" 2 "$RECORDS_KEY" "$IDS_KEY" - + 26 fwd
+done
+
+log "figure 5: search through the UI's server function over $N_LARGE customers"
+for rep in $(seq "$REPS"); do
+  ours search "$rep" search 1 "$LAT_S" /api/list_customers
+  raw search "$rep" 1 "$RB_ALL_LARGE" HGETALL "$RECORDS_KEY"
+done
+
+# Raw SET/GET use database 1 with values the size of a stored customer (~64 bytes),
+# so they never touch the store's keys; SET runs first so GET finds values.
+log "figure 2: POST /set"
+for rep in $(seq "$REPS"); do
+  ours set "$rep" set "$CONC" "$TPUT_S" /set
+  raw set "$rep" "$CONC" "$RB_REQUESTS" -t set -r "$N_LARGE" -d 64 --dbnum 1
+done
+
+log "figure 1: GET /get/{id}"
+for rep in $(seq "$REPS"); do
+  ours get "$rep" get "$CONC" "$TPUT_S" /get/x
+  raw get "$rep" "$CONC" "$RB_REQUESTS" -t get -r "$N_LARGE" -d 64 --dbnum 1
+done
+
+server_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER_PID/status"; }
+measure value rss ours 1 "rss_mb=$(div "$(server_kb VmRSS)" 976.5625)" "hwm_mb=$(div "$(server_kb VmHWM)" 976.5625)"
+measure value rss raw 1 "rss_mb=$(div "$MASTER_RSS_KB" 976.5625)" "hwm_mb=$(div "$MASTER_HWM_KB" 976.5625)"
+stop_server
+
+log "figure 6: cold start"
+python3 scripts/bench/coldstart.py "$RESULTS" coldstart ours "$COLD_REPS" "$COLD_PORT" http /get/c00000000 -- \
+  env "${REDIS_ENV[@]}" "$SERVER_BIN" --listen "127.0.0.1:$COLD_PORT"
+cp "$WORK/customers-large.json" "$WORK/store-large.json"
+python3 scripts/bench/coldstart.py "$RESULTS" coldstart_file ours "$COLD_REPS" "$COLD_PORT" http /get/c00000000 -- \
+  env DATA_FILE="$WORK/store-large.json" "$SERVER_BIN" --listen "127.0.0.1:$COLD_PORT"
+python3 scripts/bench/coldstart.py "$RESULTS" coldstart raw "$COLD_REPS" "$RAW_COLD_PORT" redis - -- \
+  redis-server --port "$RAW_COLD_PORT" --bind 127.0.0.1 --save '' --appendonly no --dir "$WORK"
+
+# --- the same requests on the file store, for comparison (one repetition) --------------
+
+log "comparison: the file store with $N_LARGE customers"
+start_server "$FILE_PORT" "$WORK/server-file.log" DATA_FILE="$WORK/store-large.json"
+ours file_list_large 1 list 1 "$LAT_S" / "$FILE_PORT"
+ours file_page 1 page "$CONC" "$TPUT_S" / "$FILE_PORT"
+ours file_search 1 search 1 "$LAT_S" /api/list_customers "$FILE_PORT"
+ours file_get 1 get "$CONC" "$TPUT_S" /get/x "$FILE_PORT"
+stop_server
+
+# --- figure 7: failover, each repetition on a fresh topology ----------------------------
+
+for rep in $(seq "$FAILOVER_REPS"); do
+  log "figure 7: failover $rep of $FAILOVER_REPS (master SIGKILL, down-after ${DOWN_AFTER_MS} ms)"
+  topo_down
+  start_topology
+  env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
+    die "import for the failover failed (see $WORK/import.log)"
+  start_server "$APP_PORT" "$WORK/server-failover-$rep.log" "${REDIS_ENV[@]}"
+  python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
+    "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
+    --before "$FAILOVER_BEFORE_S"
+  stop_server
+done
+topo_down
+
+# --- the report ------------------------------------------------------------------------
+
+BENCH_LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)
+export BENCH_LOAD_END
+# The settings, so the report can be rendered again from the same results:
+#   (set -a; source target/bench/report.env; python3 scripts/bench/report.py target/bench/results.jsonl BENCHMARKS.md)
+for var in "${!BENCH_@}"; do printf '%s=%q\n' "$var" "${!var}"; done >"$WORK/report.env"
+python3 scripts/bench/report.py "$RESULTS" "$OUT"
+log "wrote $OUT"
+[[ $MODE == full ]] || echo "$OUT"

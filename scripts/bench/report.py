@@ -1,0 +1,514 @@
+#!/usr/bin/env python3
+"""Renders the results of scripts/bench.sh (one JSON object per line) as markdown.
+
+  report.py RESULTS OUTPUT
+
+Medians over the repetitions; each ratio is the median of the per-repetition
+ratios ours/raw (a repetition runs ours and raw Redis back to back), so slow
+drift of a shared machine cancels out. The run's settings come from BENCH_*
+environment variables set by scripts/bench.sh. Exits 1, after writing OUTPUT,
+when a load run had errors (a broken benchmark, not a missed target).
+"""
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import sys
+from collections import defaultdict
+
+ENV = os.environ.get
+
+
+def setting(name, default=""):
+    return ENV(f"BENCH_{name}", default)
+
+
+N_SMALL = int(setting("N_SMALL", "0"))
+N_LARGE = int(setting("N_LARGE", "0"))
+CONC = int(setting("CONC", "32"))
+DOWN_AFTER_MS = int(setting("DOWN_AFTER_MS", "2000"))
+QUICK = setting("MODE") == "quick"
+
+
+def load(path):
+    with open(path) as lines:
+        return [json.loads(line) for line in lines if line.strip()]
+
+
+class Results:
+    def __init__(self, records):
+        self.by = defaultdict(list)
+        for record in records:
+            self.by[(record["figure"], record["side"])].append(record)
+
+    def values(self, figure, side, key):
+        return [r[key] for r in self.by[(figure, side)] if r.get(key) is not None]
+
+    def aggregate(self, figure, side, key, how="median"):
+        values = self.values(figure, side, key)
+        if not values:
+            return None
+        return sum(values) if how == "sum" else statistics.median(values)
+
+    def ratio(self, figure, key, raw_figure, raw_key):
+        """Median over repetitions of ours/raw, pairing runs of the same repetition."""
+        raw_by_rep = {r["rep"]: r.get(raw_key) for r in self.by[(raw_figure, "raw")]}
+        shared_raw = len(raw_by_rep) == 1 and raw_figure != figure  # e.g. cold start
+        ratios = []
+        for record in self.by[(figure, "ours")]:
+            ours = record.get(key)
+            raw = next(iter(raw_by_rep.values())) if shared_raw else raw_by_rep.get(record["rep"])
+            if ours is not None and raw:
+                ratios.append(ours / raw)
+        if not ratios and raw_by_rep:
+            # No pairing possible (e.g. different repetition counts): ratio of medians.
+            ours = self.aggregate(figure, "ours", key)
+            raw = self.aggregate(raw_figure, "raw", raw_key)
+            return ours / raw if ours is not None and raw else None
+        return statistics.median(ratios) if ratios else None
+
+
+def thousands(n):
+    return f"{n:,}"
+
+
+def fmt(value, unit):
+    if value is None:
+        return "—"
+    if unit == "req/s":
+        return f"{value:,.0f} req/s"
+    if unit == "ms":
+        return f"{value:.2f} ms" if value < 10 else f"{value:,.1f} ms"
+    if unit in ("KB", "MB"):
+        return f"{value:,.1f} {unit}"
+    if unit == "":
+        return f"{value:g}"
+    return f"{value:g} {unit}"
+
+
+def rows():
+    """(label, ours, raw, unit, ratio style, target) per table row.
+
+    ours/raw: (figure, key[, aggregate]); target: (on, op, threshold, text) where
+    `on` is "ours" or "ratio"."""
+    small, large = thousands(N_SMALL), thousands(N_LARGE)
+    stall_limit = DOWN_AFTER_MS + 1500
+    return [
+        (f"1. `GET /get/{{id}}` throughput, c={CONC}", ("get", "rps"), ("get", "rps"),
+         "req/s", "%", ("ratio", ">=", 0.40, "≥ 40% of raw GET")),
+        (f"1. `GET /get/{{id}}` p99, c={CONC}", ("get", "p99_ms"), ("get", "p99_ms"),
+         "ms", "x", None),
+        (f"2. `POST /set` throughput, c={CONC}", ("set", "rps"), ("set", "rps"),
+         "req/s", "%", ("ratio", ">=", 0.35, "≥ 35% of raw SET")),
+        (f"2. `POST /set` p99, c={CONC}", ("set", "p99_ms"), ("set", "p99_ms"), "ms", "x", None),
+        (f"3. `GET /` (JSON), {small} customers, p50, c=1", ("list_small", "p50_ms"),
+         ("list_small", "p50_ms"), "ms", "x", ("ours", "<=", 10, "≤ 10 ms")),
+        (f"3. `GET /` (JSON), {large} customers, p50, c=1", ("list_large", "p50_ms"),
+         ("list_large", "p50_ms"), "ms", "x", ("ours", "<=", 100, "≤ 100 ms")),
+        (f"4. UI customers page, {large} customers, throughput, c={CONC}", ("page", "rps"),
+         ("page", "rps"), "req/s", "%", ("ours", ">=", 5000, "≥ 5,000 req/s")),
+        (f"4. UI customers page, {large} customers, p50, c={CONC}", ("page", "p50_ms"),
+         ("page", "p50_ms"), "ms", "x", None),
+        (f"5. UI search (server function), {large} customers, p50, c=1", ("search", "p50_ms"),
+         ("search", "p50_ms"), "ms", "x", ("ours", "<=", 20, "≤ 20 ms")),
+        ("6. server RSS at the end of the run (VmRSS)", ("rss", "rss_mb"), ("rss", "rss_mb"),
+         "MB", "x", ("ours", "<=", 64, "≤ 64 MB")),
+        ("6. server peak RSS (VmHWM)", ("rss", "hwm_mb"), ("rss", "hwm_mb"), "MB", "x", None),
+        ("6. wasm size, raw", ("wasm", "raw_kb"), None, "KB", "x", None),
+        ("6. wasm size, gzip -9", ("wasm", "gzip_kb"), None, "KB", "x",
+         ("ours", "<=", 200, "≤ 200 KB")),
+        ("6. cold start to first `GET /get/{id}` 200 (Sentinel store)", ("coldstart", "start_ms"),
+         ("coldstart", "start_ms"), "ms", "x", ("ours", "<=", 200, "≤ 200 ms")),
+        (f"6. cold start to first `GET /get/{{id}}` 200 (file store, {large} customers)",
+         ("coldstart_file", "start_ms"), ("coldstart", "start_ms"), "ms", "x",
+         ("ours", "<=", 200, "≤ 200 ms")),
+        (f"7. longest write stall across a master SIGKILL (down-after {DOWN_AFTER_MS} ms)",
+         ("failover", "stall_ms"), ("failover", "switch_ms"), "ms", "x",
+         ("ours", "<=", stall_limit, f"≤ {stall_limit:,} ms")),
+        ("7. failed writes across the failovers (all repetitions)", ("failover", "errors", "sum"),
+         None, "", "x", ("ours", "<=", 0, "0")),
+        ("7. acknowledged writes lost (all repetitions)", ("failover", "lost", "sum"), None, "",
+         "x", None),
+    ]
+
+
+RAW_NOTES = {
+    "get": "`redis-benchmark -t get`",
+    "set": "`redis-benchmark -t set`",
+    "list_small": "`HGETALL` of all records, c=1",
+    "list_large": "`HGETALL` of all records, c=1",
+    "page": "the store's page script (`EVAL`, 26 records)",
+    "search": "`HGETALL` of all records, c=1",
+    "rss": "the Redis master's RSS",
+    "coldstart": "`redis-server` start to `PONG`",
+    "coldstart_file": "`redis-server` start to `PONG`",
+    "failover": "sentinel `+switch-master` after the kill",
+}
+
+
+def compare(value, op, threshold):
+    return value >= threshold if op == ">=" else value <= threshold
+
+
+def table(results):
+    lines = [
+        "| figure | ours | raw Redis | ratio | target | met? |",
+        "|---|---|---|---|---|---|",
+    ]
+    missed, close = [], []
+    for label, ours_spec, raw_spec, unit, style, target in rows():
+        figure, key = ours_spec[:2]
+        how = ours_spec[2] if len(ours_spec) > 2 else "median"
+        ours = results.aggregate(figure, "ours", key, how)
+        raw = results.aggregate(raw_spec[0], "raw", raw_spec[1]) if raw_spec else None
+        ratio = results.ratio(figure, key, *raw_spec) if raw_spec else None
+        if ratio is None:
+            ratio_text = "—"
+        elif style == "%":
+            ratio_text = f"{ratio * 100:.0f}%"
+        else:
+            ratio_text = f"{ratio:.2f}×"
+        raw_text = fmt(raw, unit)
+        if raw_spec and raw is not None:
+            raw_text += f" ({RAW_NOTES[figure]})"
+        met = "—"
+        if target:
+            on, op, threshold, text = target
+            value = ratio if on == "ratio" else ours
+            if value is not None:
+                ok = compare(value, op, threshold)
+                met = "yes" if ok else "**no**"
+                if not ok:
+                    missed.append((label, figure, ours, raw, ratio_text, (op, threshold, text), unit))
+                elif threshold and abs(value - threshold) < 0.1 * threshold:
+                    shown = ratio_text if on == "ratio" else fmt(ours, unit)
+                    close.append((label, shown, text))
+            target_text = text
+        else:
+            target_text = "—"
+        lines.append(f"| {label} | {fmt(ours, unit)} | {raw_text} | {ratio_text} | {target_text} | {met} |")
+    return lines, missed, close
+
+
+def cpu_table(results):
+    figures = [
+        ("get", f"`GET /get/{{id}}`, c={CONC}"),
+        ("set", f"`POST /set`, c={CONC}"),
+        ("list_small", f"`GET /`, {thousands(N_SMALL)}, c=1"),
+        ("list_large", f"`GET /`, {thousands(N_LARGE)}, c=1"),
+        ("page", f"UI page, c={CONC}"),
+        ("search", "UI search, c=1"),
+    ]
+    lines = [
+        "| run | server CPU | Redis master CPU (ours) | Redis master CPU (raw) |",
+        "|---|---|---|---|",
+    ]
+    for figure, label in figures:
+        def cpu(side, name):
+            values = [r["cpu_pct"][name] for r in results.by[(figure, side)]
+                      if name in r.get("cpu_pct", {})]
+            return f"{statistics.median(values):.0f}%" if values else "—"
+        lines.append(f"| {label} | {cpu('ours', 'server')} | {cpu('ours', 'redis')} | {cpu('raw', 'redis')} |")
+    return lines
+
+
+def file_store_table(results):
+    pairs = [
+        ("get", "rps", f"`GET /get/{{id}}` throughput, c={CONC}", "req/s"),
+        ("list_large", "p50_ms", f"`GET /` (JSON), {thousands(N_LARGE)} customers, p50, c=1", "ms"),
+        ("page", "rps", f"UI customers page throughput, c={CONC}", "req/s"),
+        ("page", "p50_ms", f"UI customers page p50, c={CONC}", "ms"),
+        ("search", "p50_ms", "UI search p50, c=1", "ms"),
+    ]
+    lines = ["| figure | Sentinel store | file store | file-store server CPU |", "|---|---|---|---|"]
+    for figure, key, label, unit in pairs:
+        redis_value = results.aggregate(figure, "ours", key)
+        file_value = results.aggregate(f"file_{figure}", "ours", key)
+        cpus = [r["cpu_pct"].get("server") for r in results.by[(f"file_{figure}", "ours")]
+                if r.get("cpu_pct", {}).get("server") is not None]
+        cpu = f"{statistics.median(cpus):.0f}%" if cpus else "—"
+        lines.append(f"| {label} | {fmt(redis_value, unit)} | {fmt(file_value, unit)} | {cpu} |")
+    return lines
+
+
+def failover_table(results):
+    lines = [
+        "| repetition | stall | stall began (from the kill) | errors | first write sent after the kill done | `+switch-master` (first / last sentinel) | slowest write | writes | lost / checked |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    raw = {r["rep"]: r for r in results.by[("failover", "raw")]}
+    for r in results.by[("failover", "ours")]:
+        switch = raw.get(r["rep"], {}).get("switch_ms")
+        last = raw.get(r["rep"], {}).get("last_switch_ms")
+        lines.append(
+            f"| {r['rep']} | {r['stall_ms']:,.0f} ms | starts {r['stall_from_kill_ms']:+,.0f} ms | "
+            f"{r['errors']} | {fmt(r['resume_ms'], 'ms')} | {fmt(switch, 'ms')} / {fmt(last, 'ms')} | "
+            f"{r['max_latency_ms']:,.0f} ms | {r['writes']:,} | {r['lost']} / {r['checked']} |"
+        )
+        if r.get("error_samples"):
+            lines.append(f"| | errors seen: {'; '.join(r['error_samples'])} | | | | | | | |")
+    return lines
+
+
+def runs_table(results):
+    lines = ["| figure | side | rep | req/s | p50 | p99 | max | requests | errors |", "|---|---|---|---|---|---|---|---|---|"]
+    for (figure, side), records in results.by.items():
+        for r in records:
+            if "rps" not in r:
+                continue
+            errors = sum(r.get(k, 0) for k in ("errors_connect", "errors_read", "errors_write",
+                                               "errors_status", "errors_timeout"))
+            requests = r.get("requests")
+            lines.append(
+                f"| {figure} | {side} | {r['rep']} | {r['rps']:,.0f} | {r['p50_ms']:.2f} ms | "
+                f"{r['p99_ms']:.2f} ms | {r['max_ms']:.1f} ms | "
+                f"{'—' if requests is None else f'{requests:,}'} | {errors if requests is not None else '—'} |"
+            )
+    return lines
+
+
+def commands(results):
+    seen, lines = set(), []
+    for (figure, side), records in results.by.items():
+        for r in records:
+            command = r.get("cmd")
+            if command and (figure, side) not in seen:
+                seen.add((figure, side))
+                env = f"BENCH_MODE={r['mode']} " if "mode" in r else ""
+                lines.append(f"- {figure}, {side}: `{env}{command}`")
+    return lines
+
+
+def problems(results):
+    found = []
+    for (figure, side), records in results.by.items():
+        for r in records:
+            if "requests" in r:
+                errors = {k: r[k] for k in ("errors_connect", "errors_read", "errors_write",
+                                            "errors_status", "errors_timeout") if r.get(k)}
+                if r["requests"] == 0 or errors:
+                    found.append(f"{figure} {side} #{r['rep']}: {r['requests']} requests, errors {errors}")
+            elif "rps" in r and not r["rps"]:
+                found.append(f"{figure} {side} #{r['rep']}: no requests")
+    return found
+
+
+SECTION_NAMES = {1: "type", 2: "import", 3: "function", 4: "table", 5: "memory", 6: "global",
+                 7: "export", 8: "start", 9: "element", 10: "code", 11: "data", 12: "data count"}
+
+
+def wasm_sections(path):
+    """Sizes of the sections of a wasm module, largest first: [(name, bytes)]."""
+    def leb128(data, at):
+        value = shift = 0
+        while True:
+            byte = data[at]
+            at += 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if byte < 0x80:
+                return value, at
+
+    with open(path, "rb") as module:
+        data = module.read()
+    if data[:4] != b"\0asm":
+        return []
+    sizes = defaultdict(int)
+    at = 8
+    while at < len(data):
+        section_id = data[at]
+        size, body = leb128(data, at + 1)
+        name = SECTION_NAMES.get(section_id, f"id {section_id}")
+        if section_id == 0:
+            length, start = leb128(data, body)
+            name = "custom " + data[start:start + length].decode(errors="replace")
+        sizes[name] += body + size - at
+        at = body + size
+    return sorted(sizes.items(), key=lambda item: -item[1])
+
+
+def built_at(path):
+    try:
+        return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    except OSError:
+        return "unknown"
+
+
+def machine():
+    model = "unknown CPU"
+    with open("/proc/cpuinfo") as info:
+        for line in info:
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    with open("/proc/meminfo") as info:
+        kib = int(next(l for l in info if l.startswith("MemTotal")).split()[1])
+    return f"{os.cpu_count()} CPUs ({model}), {kib / 1048576:.1f} GiB RAM, Linux {platform.release()}"
+
+
+SERIAL_FIGURES = ("list_small", "list_large", "search")  # one connection, requests back to back
+
+
+def bounds(results, missed, close):
+    def cpu_of(figure, side, name):
+        values = [r["cpu_pct"][name] for r in results.by[(figure, side)] if name in r.get("cpu_pct", {})]
+        return statistics.median(values) if values else None
+
+    lines = []
+    if not missed:
+        lines.append("Every target was met in this run.")
+    for label, figure, ours, raw, ratio_text, (op, threshold, target), unit in missed:
+        lines.append(f"- **{label}**: {fmt(ours, unit)} against a target of {target}.")
+        facts = []
+        if raw is not None:
+            facts.append(f"Raw Redis: {fmt(raw, unit)} ({RAW_NOTES.get(figure, 'baseline')}); ours is {ratio_text} that.")
+        server, redis_ours, redis_raw = (cpu_of(figure, "ours", "server"),
+                                         cpu_of(figure, "ours", "redis"),
+                                         cpu_of(figure, "raw", "redis"))
+        if server is not None and figure in SERIAL_FIGURES and ours:
+            facts.append(
+                f"At one connection requests run back to back, so CPU share × p50 estimates where "
+                f"a request's time goes: about {server / 100 * ours:.0f} ms of server CPU ({server:.0f}%) "
+                f"and {(redis_ours or 0) / 100 * ours:.0f} ms of Redis CPU ({redis_ours or 0:.0f}%), "
+                f"which add up to {server + (redis_ours or 0):.0f}% of one core: the two take turns "
+                "(one round trip at a time) rather than overlap."
+            )
+        elif server is not None:
+            facts.append(
+                f"CPU during our runs: server {server:.0f}%, Redis master {redis_ours or 0:.0f}% "
+                "(200% = both cores; the load generator takes the rest)."
+            )
+        if raw is not None and unit == "ms" and op == "<=" and raw > threshold:
+            facts.append(
+                f"Raw Redis alone takes {fmt(raw, unit)} for {RAW_NOTES.get(figure, 'the baseline')}, "
+                "more than the target: while every such request reads every record from Redis, "
+                "faster server code cannot meet it."
+            )
+        for key in ("rps", "p50_ms"):
+            file_value = results.aggregate(f"file_{figure}", "ours", key)
+            if file_value is not None and unit == ("req/s" if key == "rps" else "ms") and ours:
+                meets = compare(file_value, op, threshold)
+                verb = "serves the same request at" if key == "rps" else "answers the same request in"
+                fact = (f"The file store {verb} {fmt(file_value, unit)} "
+                        f"(target {'met' if meets else 'missed'} there)")
+                faster = file_value / ours if key == "rps" else ours / file_value
+                if faster >= 1.5:
+                    fact += f", {faster:.1f}× better: the gap is in the Redis store's path, not in HTTP or rendering."
+                elif faster < 1.2:
+                    fact += ", about the same as on Redis: the store is not what bounds it."
+                else:
+                    fact += "."
+                facts.append(fact)
+        if figure == "wasm" and setting("WASM") and os.path.exists(setting("WASM")):
+            sections = wasm_sections(setting("WASM"))
+            total = sum(size for _, size in sections) or 1
+            custom = sum(size for name, size in sections if name.startswith("custom"))
+            top = ", ".join(f"{n} {b / 1000:,.1f} KB ({100 * b / total:.0f}%)" for n, b in sections[:3])
+            facts.append(
+                f"Largest sections (raw): {top}; custom sections (names, debug info, producers) "
+                f"{custom / 1000:,.1f} KB, so the module is already stripped and its size is code."
+            )
+        lines += [f"  - {fact}" for fact in facts]
+        lines.append("  - Profiling: _to be filled in._")
+    if close:
+        lines += ["", "Met, but with less than 10% headroom (may flip on a busier machine):"]
+        lines += [f"- {label}: {shown} against {target}." for label, shown, target in close]
+    return lines
+
+
+def main(argv):
+    if len(argv) != 2:
+        sys.exit(__doc__)
+    results = Results(load(argv[0]))
+    table_lines, missed, close = table(results)
+    imports = {r["figure"]: r for r in results.by[("import_small", "ours")] + results.by[("import_large", "ours")]}
+    found = problems(results)
+
+    out = []
+    title = "# Benchmarks" if not QUICK else "# Benchmarks (quick smoke run — tiny N, not comparable to the targets)"
+    out += [title, ""]
+    out += [
+        f"Produced by `{setting('COMMAND', 'scripts/bench.sh')}` on {setting('DATE')} "
+        f"(commit {setting('GIT', 'unknown')}). Re-run it to refresh this file; it is "
+        "generated, edits to the tables are lost.",
+        "",
+        f"- **Machine**: {machine()}.",
+        f"- **Load average** (1/5/15 min) at the start: {setting('LOAD_START')}; at the end: "
+        f"{setting('LOAD_END')}. {setting('BUSY_NOTE')}",
+        f"- **Concurrency**: {CONC} connections for the throughput figures (1, 2, 4) and for "
+        f"raw `redis-benchmark -c {CONC}`; 1 connection for the latency of the big requests "
+        "(3, 5). One load-generator thread (`wrk -t1`; `redis-benchmark` is single-threaded) "
+        "on the same 2 cores as the server and Redis.",
+        f"- **Data**: {thousands(N_SMALL)} and {thousands(N_LARGE)} synthetic customers "
+        "(`scripts/bench/gen_customers.py`), loaded with the server's own `import` "
+        f"subcommand into a Sentinel topology (master, 2 replicas, 3 sentinels, "
+        f"down-after-milliseconds {DOWN_AFTER_MS}) on loopback. Raw Redis runs go to the same master.",
+        f"- **Repetitions**: {setting('REPS')} per figure, runs of {setting('TPUT_S')} s (throughput) "
+        f"and {setting('LAT_S')} s (latency); {setting('COLD_REPS')} cold starts; "
+        f"{setting('FAILOVER_REPS')} failovers, each on a fresh topology. Figures are medians; "
+        "each ratio is the median of the per-repetition ratios ours/raw (both sides of a "
+        "repetition run back to back), so it need not equal the ratio of the two medians.",
+        "- **Units**: KB = 1,000 bytes, MB = 1,000,000 bytes. Throughput ratios are "
+        "ours/raw in %; latency, size and time ratios are ours/raw as a factor (× raw).",
+        "",
+        "## Results",
+        "",
+    ]
+    out += table_lines
+    out += ["", "Loading the data through `customer-records import`:"]
+    for figure in ("import_small", "import_large"):
+        r = imports.get(figure)
+        if r:
+            rate = r["customers"] / (r["ms"] / 1000) if r["ms"] else 0
+            out.append(f"- {int(r['customers']):,} customers: {r['ms'] / 1000:.2f} s, "
+                       f"including the process start ({rate:,.0f} customers/s)")
+    if found:
+        out += ["", "## Problems in this run", ""] + [f"- {p}" for p in found]
+    out += ["", "## What bounds each missed figure", ""]
+    out += bounds(results, missed, close)
+    out += ["", "## Details", "", "### Who was busy (CPU during the runs, medians; 100% = one core)", ""]
+    out += cpu_table(results)
+    wasm = setting("WASM")
+    if wasm and os.path.exists(wasm):
+        parts = ", ".join(f"{name} {size / 1000:,.1f} KB" for name, size in wasm_sections(wasm))
+        out += ["", "### Builds measured", "",
+                f"- server `{setting('SERVER_BIN')}`, built {built_at(setting('SERVER_BIN'))}",
+                f"- wasm `{wasm}`, built {built_at(wasm)}; its sections (raw bytes): {parts}"]
+    out += ["", "### Sentinel store against the file store (one repetition on the file store)", ""]
+    out += file_store_table(results)
+    out += ["", "### Failovers", ""]
+    out += failover_table(results)
+    out += [
+        "",
+        "Stall: the longest time in which no write completed, from the moment every writer "
+        "had its first answer to the end of the stream. Errors: writes answered with anything "
+        "but 200, or not at all. Lost: acknowledged writes that `GET /get/{id}` no longer "
+        "finds afterwards, checked for those acknowledged from 2 s before the kill until "
+        "0.5 s after the writes resumed (the only ones a failover can lose).",
+        "",
+        "### Every run",
+        "",
+    ]
+    out += runs_table(results)
+    out += ["", "### Commands", "", "The load generators, as run (first repetition):", ""]
+    out += commands(results)
+    out += [
+        "",
+        "Everything else: `scripts/redis-topology.sh start` (BASE_PORT "
+        f"{setting('BASE_PORT')}), `customer-records import FILE`, the release server from "
+        "`cargo leptos build --release`, `scripts/bench/coldstart.py` (spawn to first 200, "
+        "polling every 0.5 ms), `scripts/bench/failover.py` (4 writer threads, SIGKILL of the "
+        f"master after {setting('FAILOVER_BEFORE_S')} s), `/proc/PID/status` for RSS, `gzip -9` for the wasm.",
+        "",
+    ]
+    with open(argv[1], "w") as output:
+        output.write("\n".join(out))
+    if found:
+        print("report: load runs had errors:\n  " + "\n  ".join(found), file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
