@@ -14,3 +14,6 @@ cargo test --release --workspace
 
 echo "[test] browser tests (headless Chromium)"
 (cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)
+
+echo "[test] benchmark smoke run (tiny N; figures are not checked here)"
+scripts/bench.sh --quick

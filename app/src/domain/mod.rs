@@ -9,4 +9,4 @@ mod store;
 pub use customer::{Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors};
 pub use page::{matches, Cursor, Page, PageQuery};
 #[cfg(feature = "ssr")]
-pub use store::{CustomerStore, StoreError};
+pub use store::{CustomerStore, JsonBatch, StoreError};

@@ -13,6 +13,14 @@ pub enum StoreError {
     Failed(String),
 }
 
+/// See [`CustomerStore::scan_json`].
+#[derive(Debug, Default)]
+pub struct JsonBatch {
+    pub records: Vec<(String, String)>,
+    /// Where the next batch starts; `None` when the pass is complete.
+    pub next: Option<String>,
+}
+
 /// Everything the application needs from a store of customers.
 ///
 /// Implementations must make every write durable before returning `Ok`, and
@@ -32,6 +40,13 @@ pub trait CustomerStore: Send + Sync + 'static {
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError>;
 
     async fn count(&self) -> Result<u64, StoreError>;
+
+    /// One batch of a pass over every customer, in no particular order, each as
+    /// `(id, customer JSON)` ready to send: whole listings (`GET /`, export) then
+    /// neither decode nor re-encode records. Start with `None`, continue with
+    /// `next` until it is `None`. A customer written during the pass may be
+    /// missed or (rarely) repeated.
+    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError>;
 
     /// A short description for logs, e.g. `file ./customers.json`.
     fn describe(&self) -> String;

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
-use app::domain::{Cursor, Customer, CustomerStore, PageQuery};
+use app::domain::{Customer, CustomerStore};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
@@ -11,12 +11,10 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use futures::stream;
+use futures::{stream, StreamExt};
 use serde_json::{Map, Value};
+use std::collections::HashSet;
 use std::sync::Arc;
-
-/// Customers fetched per store call while streaming `GET /`.
-const LIST_CHUNK: usize = 1000;
 
 /// `GET /` answers programs with the JSON listing and browsers with the UI:
 /// only a client that names `text/html` in `Accept` is a browser here, as
@@ -45,52 +43,54 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .any(|value| value.contains("text/html"))
 }
 
-/// Streams `{"id": {...}, ...}` page by page, so memory stays bounded however
-/// many customers there are. A store failure before the first byte is a 503.
+/// Streams `{"id": {...}, ...}` batch by batch from [`CustomerStore::scan_json`],
+/// so memory stays bounded (but for the IDs sent, kept to drop the rare repeat a
+/// store's scan may yield) however many customers there are. A store failure
+/// before the first byte is a 503.
 async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
-    let first = store
-        .list(&PageQuery::new(None, Cursor::Start, LIST_CHUNK))
-        .await?;
-    // State: the page to send, whether `{` was sent, whether an entry was sent.
-    let chunks = stream::unfold(Some((first, false, false)), move |state| {
+    let first = store.scan_json(None).await?;
+    // State: the batch to send, the IDs sent so far.
+    let entries = stream::unfold(Some((first, HashSet::new())), move |state| {
         let store = store.clone();
         async move {
-            let (page, opened, mut wrote_entry) = state?;
-            let mut chunk = Vec::with_capacity(page.customers.len() * 96 + 2);
-            if !opened {
-                chunk.push(b'{');
-            }
-            for customer in &page.customers {
-                if wrote_entry {
+            let (batch, mut sent) = state?;
+            let mut chunk = Vec::with_capacity(batch.records.len() * 96);
+            for (id, json) in batch.records {
+                let first = sent.is_empty();
+                if !sent.insert(id.clone()) {
+                    continue; // a repeat from the store's scan
+                }
+                if !first {
                     chunk.push(b',');
                 }
-                wrote_entry = true;
-                serde_json::to_writer(&mut chunk, &customer.id).expect("string serialises");
+                serde_json::to_writer(&mut chunk, &id).expect("string serialises");
                 chunk.push(b':');
-                serde_json::to_writer(&mut chunk, customer).expect("customer serialises");
+                chunk.extend_from_slice(json.as_bytes());
             }
-            let Some(after) = page.after else {
-                chunk.push(b'}');
-                return Some((Ok(Bytes::from(chunk)), None));
+            let next = match batch.next {
+                None => None,
+                Some(from) => match store.scan_json(Some(from)).await {
+                    Ok(batch) => Some((batch, sent)),
+                    Err(error) => {
+                        // Headers are gone already: abort the body so the client sees a
+                        // broken response rather than a silently truncated listing.
+                        tracing::warn!(%error, "GET / stream aborted");
+                        return Some((Err(std::io::Error::other(error)), None));
+                    }
+                },
             };
-            let query = PageQuery::new(None, Cursor::After(after), LIST_CHUNK);
-            match store.list(&query).await {
-                Ok(next) => Some((Ok(Bytes::from(chunk)), Some((next, true, wrote_entry)))),
-                Err(error) => {
-                    // Headers are gone already: abort the body so the client sees a broken
-                    // response rather than a silently truncated listing.
-                    tracing::warn!(%error, "GET / stream aborted");
-                    Some((Err(std::io::Error::other(error)), None))
-                }
-            }
+            Some((Ok(Bytes::from(chunk)), next))
         }
     });
+    let body = stream::once(async { Ok(Bytes::from_static(b"{")) })
+        .chain(entries)
+        .chain(stream::once(async { Ok(Bytes::from_static(b"}")) }));
     Ok((
         [(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         )],
-        Body::from_stream(chunks),
+        Body::from_stream(body),
     )
         .into_response())
 }

@@ -2,7 +2,7 @@
 //! keyed by `customerID`), served from memory, rewritten atomically on every write.
 
 use super::{CustomerStore, StoreError};
-use app::domain::{matches, Cursor, Customer, Page, PageQuery};
+use app::domain::{matches, Cursor, Customer, JsonBatch, Page, PageQuery};
 use async_trait::async_trait;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -12,6 +12,9 @@ use std::sync::{Arc, RwLock};
 use tokio::sync::Mutex;
 
 type Records = BTreeMap<String, Customer>;
+
+/// Customers per [`CustomerStore::scan_json`] batch.
+const SCAN_BATCH: usize = 1000;
 
 pub struct FileStore {
     path: PathBuf,
@@ -211,6 +214,24 @@ impl CustomerStore for FileStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         Ok(self.snapshot().len() as u64)
+    }
+
+    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        let records = self.snapshot();
+        let start = match &from {
+            Some(after) => Bound::Excluded(after.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut batch = JsonBatch::default();
+        for (id, customer) in records.range::<str, _>((start, Bound::Unbounded)) {
+            if batch.records.len() == SCAN_BATCH {
+                batch.next = batch.records.last().map(|(id, _)| id.clone());
+                break;
+            }
+            let json = serde_json::to_string(customer).expect("customer serialises");
+            batch.records.push((id.clone(), json));
+        }
+        Ok(batch)
     }
 
     fn describe(&self) -> String {

@@ -2,8 +2,9 @@
 
 use super::CustomerStore;
 use crate::customer_json::customer_from_object;
-use app::domain::{Cursor, Customer, PageQuery};
+use app::domain::Customer;
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 /// Reads an object keyed by `customerID` and upserts every customer, after
@@ -44,24 +45,22 @@ fn customer_entry(key: &str, value: &Value) -> Result<Customer, String> {
 
 /// Writes every customer, in ID order, as an object keyed by `customerID`.
 pub async fn export(store: &dyn CustomerStore, file: &Path) -> Result<usize, String> {
-    let mut all = Map::new();
-    let mut cursor = Cursor::Start;
+    let mut all = BTreeMap::new();
+    let mut from = None;
     loop {
-        let page = store
-            .list(&PageQuery::new(None, cursor, PageQuery::MAX_LIMIT))
-            .await
-            .map_err(|e| e.to_string())?;
-        for customer in page.customers {
-            let value = serde_json::to_value(&customer).expect("customer serialises");
-            all.insert(customer.id, value);
+        let batch = store.scan_json(from).await.map_err(|e| e.to_string())?;
+        for (id, json) in batch.records {
+            let value: Value = serde_json::from_str(&json)
+                .map_err(|e| format!("stored customer {id:?} is not JSON: {e}"))?;
+            all.insert(id, value);
         }
-        match page.after {
-            Some(after) => cursor = Cursor::After(after),
+        match batch.next {
+            Some(next) => from = Some(next),
             None => break,
         }
     }
     let count = all.len();
-    let json = serde_json::to_vec_pretty(&Value::Object(all)).expect("JSON serialises");
+    let json = serde_json::to_vec_pretty(&all).expect("JSON serialises");
     std::fs::write(file, json).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
     Ok(count)
 }

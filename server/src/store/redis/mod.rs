@@ -23,7 +23,9 @@ pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
 
-use app::domain::{matches, Cursor, Customer, CustomerStore, Page, PageQuery, StoreError};
+use app::domain::{
+    matches, Cursor, Customer, CustomerStore, JsonBatch, Page, PageQuery, StoreError,
+};
 use async_trait::async_trait;
 use layout::Keys;
 use master::{Target, Tracker};
@@ -280,6 +282,34 @@ impl CustomerStore for RedisStore {
             Ok(redis::cmd("ZCARD").arg(ids).query_async(&mut conn).await?)
         })
         .await
+    }
+
+    /// `HSCAN` batches of the records hash; values go out as stored.
+    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        let cursor: u64 = match from.as_deref().map(str::parse) {
+            None => 0,
+            Some(Ok(cursor)) => cursor,
+            Some(Err(_)) => return Err(StoreError::Failed("invalid scan cursor".into())),
+        };
+        let records = &self.keys.records;
+        let (next, flat): (u64, Vec<String>) =
+            run(&self.tracker, Access::Read, |mut conn| async move {
+                Ok(redis::cmd("HSCAN")
+                    .arg(records)
+                    .arg(cursor)
+                    .arg("COUNT")
+                    .arg(SCAN_COUNT)
+                    .query_async(&mut conn)
+                    .await?)
+            })
+            .await?;
+        let mut flat = flat.into_iter();
+        let mut batch = JsonBatch::default();
+        while let (Some(id), Some(json)) = (flat.next(), flat.next()) {
+            batch.records.push((id, json));
+        }
+        batch.next = (next != 0).then(|| next.to_string());
+        Ok(batch)
     }
 
     fn describe(&self) -> String {
