@@ -121,6 +121,13 @@ trap 'exit 143' TERM
 
 # --- checks ------------------------------------------------------------------------
 
+# From a fresh clone: install the tools and build, unless the caller just built
+# (the test command sets BENCH_SKIP_BUILD=1).
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+  scripts/setup.sh --bench
+  cargo leptos build --release
+fi
+
 for tool in wrk redis-server redis-sentinel redis-cli redis-benchmark curl python3 gzip; do
   command -v "$tool" >/dev/null || die "$tool is not installed (wrk and redis-tools are Debian packages)"
 done

@@ -4,8 +4,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# --test: also what the tests need; --bench: what the benchmark needs.
 want_test_tools=false
-[[ "${1:-}" == "--test" ]] && want_test_tools=true
+want_bench_tools=false
+[[ "${1:-}" == "--test" ]] && want_test_tools=true && want_bench_tools=true
+[[ "${1:-}" == "--bench" ]] && want_bench_tools=true
 
 CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this project's 1.88+ floor
 BINARYEN_VERSION=132          # Debian's wasm-opt is too old for current wasm-bindgen output
@@ -47,8 +50,11 @@ if ! command -v wasm-opt >/dev/null || [[ "$(wasm-opt --version)" != *"version $
   npm install -g --silent "binaryen@$BINARYEN_VERSION"
 fi
 
+if $want_bench_tools; then
+  apt_install redis-server redis-sentinel redis-tools wrk
+fi
 if $want_test_tools; then
-  apt_install chromium chromium-driver redis-server redis-sentinel
+  apt_install chromium chromium-driver
   if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
     log "installing playwright-core for the browser tests (it drives Debian's Chromium)"
     (cd tests/browser && npm ci --silent --no-audit --no-fund)

@@ -16,4 +16,4 @@ echo "[test] browser tests (headless Chromium)"
 (cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)
 
 echo "[test] benchmark smoke run (tiny N; figures are not checked here)"
-scripts/bench.sh --quick
+BENCH_SKIP_BUILD=1 scripts/bench.sh --quick
