@@ -558,3 +558,225 @@ async fn migrate_legacy_imports_bare_customer_keys_once() {
         .any(|s| s.key == "a" && s.reason.contains("different customer")));
     assert_eq!(store.get("a").await.unwrap().unwrap().first_name, "Jim");
 }
+
+/// IDs of every customer matching `needle` (one page of up to 1000).
+async fn found(store: &RedisStore, needle: &str) -> Vec<String> {
+    let page = list(store, Some(needle), Cursor::Start, 1000).await;
+    assert_eq!(page.total as usize, page.customers.len());
+    page.customers.into_iter().map(|c| c.id).collect()
+}
+
+/// Stream entries as `XRANGE` returns them: ID and fields.
+type Entries = Vec<(String, Vec<(String, String)>)>;
+
+/// The last entry of the change stream (`None` when there is no stream).
+async fn last_change(
+    admin: &mut redis::aio::MultiplexedConnection,
+    prefix: &str,
+) -> Option<String> {
+    let last: Entries = redis::cmd("XREVRANGE")
+        .arg(format!("{prefix}changes"))
+        .arg("+")
+        .arg("-")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(admin)
+        .await
+        .unwrap();
+    last.into_iter().next().map(|(id, _)| id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_sees_writes_of_another_store_at_once() {
+    let topology = Topology::start(Options::light()).await;
+    let a = store(topology.settings("shared:")).await;
+    let b = store(topology.settings("shared:")).await;
+    a.upsert(&contract::customer("k1", "Kim", "Quux"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "quux").await, ["k1"], "b's first search loads");
+
+    a.upsert(&contract::customer("k2", "Kai", "Quuxley"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "quux").await, ["k1", "k2"], "insert");
+    a.upsert(&contract::customer("k1", "Kim", "Other"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found(&b, "quux").await,
+        ["k2"],
+        "overwrite drops the old name"
+    );
+    assert_eq!(
+        found(&b, "other").await,
+        ["k1"],
+        "overwrite finds the new name"
+    );
+    assert!(a.delete("k2").await.unwrap());
+    assert!(found(&b, "quux").await.is_empty(), "delete");
+    assert!(!a.delete("k2").await.unwrap());
+    assert_eq!(found(&b, "k").await, ["k1"]);
+    // And b's own writes, found by a.
+    b.upsert(&contract::customer("k3", "Kay", "Quux"))
+        .await
+        .unwrap();
+    assert_eq!(found(&a, "quux").await, ["k3"]);
+    assert_eq!(found(&b, "KAY").await, ["k3"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reloads_when_the_stream_was_trimmed_past_it() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let a = store(topology.settings("trim:"))
+        .await
+        .with_change_log_len(10);
+    let b = store(topology.settings("trim:")).await;
+    for i in 0..20 {
+        a.upsert(&customer(&format!("old{i:03}"))).await.unwrap();
+    }
+    assert_eq!(found(&b, "old").await.len(), 20);
+    let seen_by_b = last_change(&mut admin, "trim:").await.unwrap();
+
+    // Many writes: the stream keeps about 10 of them (whole nodes of 100 are trimmed).
+    for i in 0..600 {
+        a.upsert(&customer(&format!("new{i:03}"))).await.unwrap();
+    }
+    for i in 0..20 {
+        assert!(a.delete(&format!("old{i:03}")).await.unwrap());
+    }
+    let (len, first): (usize, Entries) = redis::pipe()
+        .cmd("XLEN")
+        .arg("trim:changes")
+        .cmd("XRANGE")
+        .arg("trim:changes")
+        .arg("-")
+        .arg("+")
+        .arg("COUNT")
+        .arg(1)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(len < 300, "the stream was trimmed ({len} entries)");
+    assert!(
+        stream_id(&first[0].0) > stream_id(&seen_by_b),
+        "entries b had not seen were trimmed"
+    );
+    assert!(found(&b, "old").await.is_empty());
+    assert_eq!(found(&b, "new").await.len(), 600);
+    assert_eq!(b.count().await.unwrap(), 600);
+}
+
+fn stream_id(id: &str) -> (u64, u64) {
+    let (ms, seq) = id.split_once('-').unwrap();
+    (ms.parse().unwrap(), seq.parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_reloads_when_the_stream_is_lost_or_set_back() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let a = store(topology.settings("lost:")).await;
+    let b = store(topology.settings("lost:")).await;
+    let json = |id: &str, last: &str| {
+        serde_json::json!({"customerID": id, "firstName": "F", "lastName": last}).to_string()
+    };
+    // Writes behind the stream's back, so that only a reload can see them.
+    let sneak = |id: &'static str, last: &'static str| {
+        let mut pipe = redis::pipe();
+        pipe.cmd("HSET")
+            .arg("lost:records")
+            .arg(id)
+            .arg(json(id, last))
+            .cmd("ZADD")
+            .arg("lost:ids")
+            .arg(0)
+            .arg(id);
+        pipe
+    };
+
+    // Nothing written yet: the first search leaves a marker entry.
+    assert!(found(&b, "x").await.is_empty());
+    assert!(last_change(&mut admin, "lost:").await.is_some());
+    a.upsert(&contract::customer("a1", "Ann", "Xavier"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "xavier").await, ["a1"]);
+
+    // The stream deleted, records changed without it.
+    let _: () = redis::cmd("DEL")
+        .arg("lost:changes")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: () = sneak("s1", "Xu").query_async(&mut admin).await.unwrap();
+    assert_eq!(found(&b, "x").await, ["a1", "s1"], "stream gone: reload");
+
+    // The stream deleted, then a new write starts a new one (after b's entry).
+    let _: () = redis::cmd("DEL")
+        .arg("lost:changes")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: () = sneak("s2", "Xi").query_async(&mut admin).await.unwrap();
+    a.upsert(&contract::customer("a2", "Al", "Xo"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "x").await, ["a1", "a2", "s1", "s2"]);
+
+    // FLUSH and a re-import of fewer customers through the store.
+    let _: () = redis::cmd("FLUSHALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    a.upsert(&contract::customer("a3", "Ada", "Xylo"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "x").await, ["a3"], "flush: reload");
+
+    // Set back, as after a failover that lost writes: the stream now ends before
+    // the entry b saw last.
+    let seen_by_b = last_change(&mut admin, "lost:").await.unwrap();
+    let _: () = redis::cmd("FLUSHALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: () = sneak("s3", "Xs").query_async(&mut admin).await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("lost:changes")
+        .arg("1-1")
+        .arg("id")
+        .arg("s3")
+        .arg("n")
+        .arg("0")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(stream_id("1-1") < stream_id(&seen_by_b));
+    assert_eq!(found(&b, "x").await, ["s3"], "set back: reload");
+
+    // The same entry ID generated again by another master, for another write:
+    // the nonce tells them apart.
+    a.upsert(&contract::customer("a4", "Abe", "Xeno"))
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "x").await, ["a4", "s3"]);
+    let seen = last_change(&mut admin, "lost:").await.unwrap();
+    let _: () = redis::cmd("FLUSHALL")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let _: () = sneak("s4", "Xx").query_async(&mut admin).await.unwrap();
+    let _: String = redis::cmd("XADD")
+        .arg("lost:changes")
+        .arg(&seen)
+        .arg("id")
+        .arg("s4")
+        .arg("n")
+        .arg("another")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(found(&b, "x").await, ["s4"], "same ID, other nonce: reload");
+}

@@ -1,11 +1,15 @@
 //! Where the store keeps customers, and the Lua scripts that change them.
 //!
-//! Two keys, both under the prefix, so nothing else in the database matters:
+//! Three keys, all under the prefix, so nothing else in the database matters:
 //! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON;
 //! - `{prefix}ids`: a sorted set of the IDs, all with score 0, so it is ordered by
-//!   bytes (the same order as Rust's `str` ordering) and pages are `ZRANGE BYLEX`.
+//!   bytes (the same order as Rust's `str` ordering) and pages are `ZRANGE BYLEX`;
+//! - `{prefix}changes`: a stream, one entry `id <ID> n <nonce>` per changed record,
+//!   capped (`MAXLEN ~`): what lets every server keep its search index in sync
+//!   (see `search.rs`). The nonce is random per write, so an entry ID that a new
+//!   master generates again after a failover is not mistaken for the one seen.
 //!
-//! Writes are Lua scripts so both keys change atomically (a script is one step for
+//! Writes are Lua scripts so all keys change atomically (a script is one step for
 //! Redis and for its replicas). Scripts are sent with `EVAL` rather than `EVALSHA`:
 //! they are tiny, and a freshly promoted replica has an empty script cache.
 
@@ -17,6 +21,7 @@ pub struct Keys {
     pub prefix: String,
     pub records: String,
     pub ids: String,
+    pub changes: String,
 }
 
 impl Keys {
@@ -25,6 +30,7 @@ impl Keys {
             prefix: prefix.to_owned(),
             records: format!("{prefix}records"),
             ids: format!("{prefix}ids"),
+            changes: format!("{prefix}changes"),
         }
     }
 
@@ -34,28 +40,87 @@ impl Keys {
     }
 }
 
-/// KEYS: records, ids. ARGV: id, json. Inserts or replaces.
+/// Entries kept in the change stream by default: a server whose index is further
+/// behind than this reloads it in full. 10,000 entries are about 1 MB in Redis.
+pub const CHANGE_LOG_LEN: usize = 10_000;
+
+/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id, json. Inserts or replaces.
 pub const UPSERT: &str = r"
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
-redis.call('ZADD', KEYS[2], 0, ARGV[1])
+redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
+redis.call('ZADD', KEYS[2], 0, ARGV[3])
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
 return 1
 ";
 
-/// KEYS: records, ids. ARGV: id. Returns 1 when a record was removed, else 0.
+/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id.
+/// Returns 1 when a record was removed, else 0 (and then logs no change).
 pub const DELETE: &str = r"
-local removed = redis.call('HDEL', KEYS[1], ARGV[1])
-redis.call('ZREM', KEYS[2], ARGV[1])
+local removed = redis.call('HDEL', KEYS[1], ARGV[3])
+redis.call('ZREM', KEYS[2], ARGV[3])
+if removed > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
+end
 return removed
 ";
 
-/// KEYS: records, ids. ARGV: id, json.
+/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id, json.
 /// Inserts only when the ID is free (returns 1); otherwise returns the stored JSON.
 pub const INSERT_IF_ABSENT: &str = r"
-if redis.call('HSETNX', KEYS[1], ARGV[1], ARGV[2]) == 1 then
-  redis.call('ZADD', KEYS[2], 0, ARGV[1])
+if redis.call('HSETNX', KEYS[1], ARGV[3], ARGV[4]) == 1 then
+  redis.call('ZADD', KEYS[2], 0, ARGV[3])
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
   return 1
 end
-return redis.call('HGET', KEYS[1], ARGV[1])
+return redis.call('HGET', KEYS[1], ARGV[3])
+";
+
+/// KEYS: records, changes. ARGV: last seen entry ID ('' for none), its nonce,
+/// batch size, maxlen, a fresh nonce.
+/// Returns `{kind, entry ID, its nonce, {changed IDs}, {their JSON or false}, more}`:
+/// - `changes`: the entries after the seen one (at most the batch size; `more` is 1
+///   when there may be further ones), with the current value of each changed ID;
+///   the entry ID and nonce are those of the last entry returned;
+/// - `reload`: the seen entry is no longer in the stream (trimmed, stream deleted or
+///   flushed, writes lost in a failover) or there is none: the caller must reload
+///   everything, then continue from the returned entry (the stream's last).
+///
+/// An empty stream gets a marker entry first, so that a later loss of the stream
+/// (DEL, FLUSH) is noticed even when nothing was ever written.
+pub const CATCH_UP: &str = r"
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return false
+end
+local function reload()
+  local last = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)
+  if #last == 0 then
+    local id = redis.call('XADD', KEYS[2], 'MAXLEN', '~', ARGV[4], '*', 'n', ARGV[5])
+    return {'reload', id, ARGV[5], {}, {}, 0}
+  end
+  return {'reload', last[1][1], field(last[1][2], 'n') or '', {}, {}, 0}
+end
+if ARGV[1] == '' then return reload() end
+local batch = tonumber(ARGV[3])
+local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', batch + 1)
+if #entries == 0 or entries[1][1] ~= ARGV[1] or (field(entries[1][2], 'n') or '') ~= ARGV[2] then
+  return reload()
+end
+local ids, seen = {}, {}
+for i = 2, #entries do
+  local id = field(entries[i][2], 'id')
+  if id and not seen[id] then
+    seen[id] = true
+    ids[#ids + 1] = id
+  end
+end
+local values = {}
+if #ids > 0 then values = redis.call('HMGET', KEYS[1], unpack(ids)) end
+local last = entries[#entries]
+local more = 0
+if #entries > batch then more = 1 end
+return {'changes', last[1], field(last[2], 'n') or '', ids, values, more}
 ";
 
 /// KEYS: records, ids. ARGV: first bound, second bound, count, 'rev' or 'fwd'.
@@ -110,6 +175,7 @@ mod tests {
         let keys = Keys::new("app:");
         assert_eq!(keys.records, "app:records");
         assert_eq!(keys.ids, "app:ids");
+        assert_eq!(keys.changes, "app:changes");
         assert!(keys.owns(b"app:anything"));
         assert!(!keys.owns(b"other"));
     }

@@ -4,6 +4,7 @@
 //! - `master` + `sentinel`: which server is the master, following failovers.
 //! - `request` + `retry`: one operation, retried with backoff until its deadline.
 //! - `layout`: key names and Lua scripts; `migrate`: import of the legacy layout.
+//! - `search`: searches over an in-memory index kept in sync by a change stream.
 //!
 //! Everything goes through one multiplexed connection to the master (plus one
 //! for writes when `WAIT` is used): requests share it by pipelining, so there is
@@ -16,6 +17,7 @@ mod master;
 mod migrate;
 mod request;
 mod retry;
+mod search;
 mod sentinel;
 mod settings;
 
@@ -23,23 +25,19 @@ pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
 
-use app::domain::{
-    matches, Cursor, Customer, CustomerStore, JsonBatch, Page, PageQuery, StoreError,
-};
+use app::domain::{Customer, CustomerStore, JsonBatch, Page, PageQuery, StoreError};
 use async_trait::async_trait;
 use layout::Keys;
 use master::{Target, Tracker};
 use redis::Value;
 use request::{run, Access, OpError};
 use retry::Backoff;
-use std::collections::BTreeMap;
-use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-/// Fields per `HSCAN` call when searching: bounded work per call keeps a search
+/// Fields per `HSCAN` call (index loads, `scan_json`): bounded work per call keeps a search
 /// from blocking other clients, and 1000 keeps the number of round trips low.
 const SCAN_COUNT: usize = 1000;
 /// How long `connect` waits for the sentinel subscriptions to be in place.
@@ -49,6 +47,10 @@ pub struct RedisStore {
     tracker: Arc<Tracker>,
     keys: Keys,
     tasks: Vec<JoinHandle<()>>,
+    /// Entries the write scripts keep in the change stream.
+    change_log_len: usize,
+    /// Async lock: held across the round trips of a catch-up.
+    index: tokio::sync::Mutex<search::SearchIndex>,
 }
 
 impl Drop for RedisStore {
@@ -105,7 +107,17 @@ impl RedisStore {
             tracker,
             keys,
             tasks,
+            change_log_len: layout::CHANGE_LOG_LEN,
+            index: Default::default(),
         })
+    }
+
+    /// Keeps only about `len` entries in the change stream (default 10,000), for
+    /// tests of an index that fell behind. Every store sharing a prefix should use
+    /// the same value: the smallest one wins.
+    pub fn with_change_log_len(mut self, len: usize) -> Self {
+        self.change_log_len = len.max(1);
+        self
     }
 
     /// The master in use, as `host:port` (`None` while re-resolving).
@@ -113,7 +125,8 @@ impl RedisStore {
         self.tracker.current().map(|m| conn::show(&m.addr))
     }
 
-    /// Runs a write script (KEYS: records, ids) and, when required, `WAIT` in the
+    /// Runs a write script (KEYS: records, ids, changes; ARGV: maxlen, nonce, then
+    /// `args`) and, when required, `WAIT` in the
     /// same pipeline: `WAIT` counts the writes *of its connection*, and a pipeline
     /// keeps the two adjacent on the shared connection. Returns the script's reply
     /// of every attempt that ran, since an attempt may run and still fail `WAIT`.
@@ -121,14 +134,19 @@ impl RedisStore {
         let replies = Mutex::new(Vec::new());
         let wanted = self.tracker.settings.min_replicas_ack;
         let wait_ms = self.tracker.wait_timeout().as_millis() as u64;
-        let (keys, replies_ref) = (&self.keys, &replies);
+        let nonce = format!("{:016x}", rand::random::<u64>());
+        let (keys, replies_ref, maxlen, nonce) =
+            (&self.keys, &replies, self.change_log_len, &nonce);
         run(&self.tracker, Access::Write, |mut conn| async move {
             let mut pipe = redis::pipe();
             pipe.cmd("EVAL")
                 .arg(script)
-                .arg(2)
+                .arg(3)
                 .arg(&keys.records)
                 .arg(&keys.ids)
+                .arg(&keys.changes)
+                .arg(maxlen)
+                .arg(nonce)
                 .arg(args);
             if wanted > 0 {
                 pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
@@ -180,57 +198,6 @@ impl RedisStore {
         })
         .await?;
         Ok(Page::from_window(&query.cursor, query.limit, window, total))
-    }
-
-    /// One pass over all records (`HSCAN`), keeping the matches in ID order.
-    async fn search(&self, query: &PageQuery, needle: &str) -> Result<Page, StoreError> {
-        let records = &self.keys.records;
-        let found = run(&self.tracker, Access::Read, |mut conn| async move {
-            let mut found = BTreeMap::new();
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, flat): (u64, Vec<String>) = redis::cmd("HSCAN")
-                    .arg(records)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async(&mut conn)
-                    .await?;
-                for pair in flat.chunks_exact(2) {
-                    let customer = decode(&pair[1])?;
-                    if matches(&customer, needle) {
-                        // A map also drops the duplicates HSCAN may return.
-                        found.insert(pair[0].clone(), customer);
-                    }
-                }
-                if next == 0 {
-                    return Ok(found);
-                }
-                cursor = next;
-            }
-        })
-        .await?;
-        let take = query.limit + 1;
-        let window: Vec<Customer> = match &query.cursor {
-            Cursor::Start => found.values().take(take).cloned().collect(),
-            Cursor::After(id) => found
-                .range::<str, _>((Bound::Excluded(id.as_str()), Bound::Unbounded))
-                .map(|(_, c)| c.clone())
-                .take(take)
-                .collect(),
-            Cursor::Before(id) => found
-                .range::<str, _>((Bound::Unbounded, Bound::Excluded(id.as_str())))
-                .rev()
-                .map(|(_, c)| c.clone())
-                .take(take)
-                .collect(),
-        };
-        Ok(Page::from_window(
-            &query.cursor,
-            query.limit,
-            window,
-            found.len() as u64,
-        ))
     }
 }
 
