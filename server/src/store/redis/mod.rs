@@ -251,32 +251,10 @@ impl CustomerStore for RedisStore {
         .await
     }
 
-    /// `HSCAN` batches of the records hash; values go out as stored.
+    /// Served from the search index (caught up first): whole listings then cost
+    /// memory reads instead of a pass over the hash per request.
     async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
-        let cursor: u64 = match from.as_deref().map(str::parse) {
-            None => 0,
-            Some(Ok(cursor)) => cursor,
-            Some(Err(_)) => return Err(StoreError::Failed("invalid scan cursor".into())),
-        };
-        let records = &self.keys.records;
-        let (next, flat): (u64, Vec<String>) =
-            run(&self.tracker, Access::Read, |mut conn| async move {
-                Ok(redis::cmd("HSCAN")
-                    .arg(records)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async(&mut conn)
-                    .await?)
-            })
-            .await?;
-        let mut flat = flat.into_iter();
-        let mut batch = JsonBatch::default();
-        while let (Some(id), Some(json)) = (flat.next(), flat.next()) {
-            batch.records.push((id, json));
-        }
-        batch.next = (next != 0).then(|| next.to_string());
-        Ok(batch)
+        self.scan_index(from).await
     }
 
     fn describe(&self) -> String {

@@ -13,8 +13,9 @@
 use super::layout;
 use super::request::{run, Access, OpError};
 use super::{decode, RedisStore, SCAN_COUNT};
-use app::domain::{matches, Cursor, Customer, Page, PageQuery, StoreError};
+use app::domain::{matches, Cursor, Customer, JsonBatch, Page, PageQuery, StoreError};
 use std::collections::BTreeMap;
+use std::ops::Bound;
 
 /// Stream entries read per catch-up round trip.
 const CATCH_UP_BATCH: usize = 1000;
@@ -123,6 +124,27 @@ impl RedisStore {
         let mut index = self.index.lock().await;
         self.catch_up(&mut index).await?;
         Ok(index.page(query, needle))
+    }
+
+    /// Up to `SCAN_COUNT` customers after `from`, in ID order, as of a catch-up made
+    /// for this batch (see `CustomerStore::scan_json`).
+    pub(super) async fn scan_index(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        let mut index = self.index.lock().await;
+        self.catch_up(&mut index).await?;
+        let start = match &from {
+            Some(after) => Bound::Excluded(after.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut batch = JsonBatch::default();
+        for (id, entry) in index.entries.range::<str, _>((start, Bound::Unbounded)) {
+            if batch.records.len() == SCAN_COUNT {
+                batch.next = batch.records.last().map(|(id, _)| id.clone());
+                break;
+            }
+            let json = serde_json::to_string(&entry.customer(id)).expect("customer serialises");
+            batch.records.push((id.to_string(), json));
+        }
+        Ok(batch)
     }
 
     /// On error the index keeps its last consistent state (nothing half-applied).
