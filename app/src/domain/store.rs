@@ -41,11 +41,11 @@ pub trait CustomerStore: Send + Sync + 'static {
 
     async fn count(&self) -> Result<u64, StoreError>;
 
-    /// One batch of a pass over every customer, in no particular order, each as
+    /// One batch of a pass over every customer in ID order, each once, as
     /// `(id, customer JSON)` ready to send: whole listings (`GET /`, export) then
     /// neither decode nor re-encode records. Start with `None`, continue with
-    /// `next` until it is `None`. A customer written during the pass may be
-    /// missed or (rarely) repeated.
+    /// `next` until it is `None`. A customer written during the pass may or may
+    /// not be in it.
     async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError>;
 
     /// A short description for logs, e.g. `file ./customers.json`.

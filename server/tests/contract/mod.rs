@@ -246,6 +246,41 @@ pub async fn reopen_sees_every_acknowledged_write(h: &impl Harness) {
     assert!(reopened.get("kept").await.unwrap().is_some());
 }
 
+pub async fn scan_json_yields_everyone_once_in_id_order(h: &impl Harness) {
+    let store = h.fresh().await;
+    assert!(store.scan_json(None).await.unwrap().records.is_empty());
+    // More than one batch's worth (batches are 1000).
+    let count = 1500;
+    for i in (0..count).rev() {
+        store
+            .upsert(&customer(&format!("s{i:05}"), "Scan", &format!("N{i}")))
+            .await
+            .unwrap();
+    }
+    let mut seen = Vec::new();
+    let mut from = None;
+    let mut batches = 0;
+    loop {
+        let batch = store.scan_json(from).await.unwrap();
+        batches += 1;
+        for (id, json) in batch.records {
+            let decoded: Customer =
+                serde_json::from_str(&json).expect("each record is customer JSON");
+            assert_eq!(decoded.id, id);
+            seen.push(decoded);
+        }
+        match batch.next {
+            Some(next) => from = Some(next),
+            None => break,
+        }
+    }
+    assert!(batches > 1, "the pass came in batches");
+    let expected: Vec<Customer> = (0..count)
+        .map(|i| customer(&format!("s{i:05}"), "Scan", &format!("N{i}")))
+        .collect();
+    assert_eq!(seen, expected);
+}
+
 /// One `#[tokio::test]` per contract case, for the harness expression given.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -269,6 +304,7 @@ macro_rules! store_contract_tests {
             case!(unicode_round_trips);
             case!(concurrent_writers_lose_nothing);
             case!(reopen_sees_every_acknowledged_write);
+            case!(scan_json_yields_everyone_once_in_id_order);
         }
     };
 }

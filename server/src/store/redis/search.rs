@@ -126,11 +126,14 @@ impl RedisStore {
         Ok(index.page(query, needle))
     }
 
-    /// Up to `SCAN_COUNT` customers after `from`, in ID order, as of a catch-up made
-    /// for this batch (see `CustomerStore::scan_json`).
+    /// Up to `SCAN_COUNT` customers after `from`, in ID order (see
+    /// `CustomerStore::scan_json`). A pass catches up once, at its start: it then
+    /// has every write acknowledged before it began.
     pub(super) async fn scan_index(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
         let mut index = self.index.lock().await;
-        self.catch_up(&mut index).await?;
+        if from.is_none() {
+            self.catch_up(&mut index).await?;
+        }
         let start = match &from {
             Some(after) => Bound::Excluded(after.as_str()),
             None => Bound::Unbounded,
