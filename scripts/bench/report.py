@@ -353,6 +353,14 @@ SERIAL_FIGURES = ("list_small", "list_large", "search")  # one connection, reque
 # What profiling and experiments found for a figure, written by hand (the rest of
 # the report is measured). Shown under the figure when its target is missed.
 FINDINGS = {
+    "page": (
+        "Server-side rendering is the bound, not the store: at c=32 the server uses about "
+        "150% CPU while the Redis master uses about 11%, and the file store serves the "
+        "same page at the same rate. Across the full runs of 2026-11-25 the figure ranged "
+        "4,508-5,323 req/s with the load generator sharing the 2 cores. Not profiled "
+        "further yet; candidates are Leptos's per-request owner/router/meta setup and "
+        "the resource payload serialised for hydration."
+    ),
     "wasm": (
         "Code by crate (bytes of function bodies before wasm-bindgen, from the name section): "
         "tachys 218 KB, reactive_graph 171 KB, core 130 KB, alloc 98 KB, serde_json 58 KB, "
