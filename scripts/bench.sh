@@ -213,21 +213,12 @@ raw() { # raw FIGURE REP CLIENTS REQUESTS ARGS...: redis-benchmark against the s
     redis-benchmark -h 127.0.0.1 -p "$MASTER_PORT" -a "$PASSWORD" -c "$clients" -n "$requests" --csv "$@"
 }
 
-# The store's page script (server/src/store/redis/layout.rs, PAGE), for the raw side
-# of figure 4: exactly the Redis work behind one page of 25 customers (limit + 1).
-PAGE_SCRIPT="
-local ids
-if ARGV[4] == 'rev' then
-  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'REV', 'LIMIT', 0, ARGV[3])
-else
-  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, ARGV[3])
-end
-local total = redis.call('ZCARD', KEYS[2])
-if #ids == 0 then
-  return {total, {}}
-end
-return {total, redis.call('HMGET', KEYS[1], unpack(ids))}
-"
+# The store's page script, read from its source (server/src/store/redis/layout.rs,
+# `PAGE`) so the raw side of figure 4 is exactly the Redis work behind one page of
+# 25 customers (limit + 1), and stays so when the script changes.
+PAGE_SCRIPT=$(awk '/^pub const PAGE: &str = r"$/ { on = 1; next } on && /^";$/ { exit } on' \
+  server/src/store/redis/layout.rs)
+[[ -n $PAGE_SCRIPT ]] || die "cannot find the PAGE script in server/src/store/redis/layout.rs"
 RECORDS_KEY=customers:records
 IDS_KEY=customers:ids
 

@@ -282,10 +282,22 @@ async fn writes_through(
             errors.extend(load.errors);
             longest = longest.max(load.longest);
         }
-        assert_eq!(
-            store.master_addr().as_deref(),
-            Some(format!("127.0.0.1:{new}").as_str())
-        );
+        // The store follows the sentinels' settled choice (within a few polls).
+        let expected = format!("127.0.0.1:{new}");
+        let following = async {
+            while store.master_addr().as_deref() != Some(expected.as_str()) {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        };
+        if tokio::time::timeout(Duration::from_secs(10), following)
+            .await
+            .is_err()
+        {
+            panic!(
+                "{prefix}: store uses {:?}, sentinels name {expected}",
+                store.master_addr()
+            );
+        }
         let lost = lost(new, prefix, &acked).await;
         println!(
             "{prefix} {} writes, {} errors, {lost} lost, longest stall {} ms",

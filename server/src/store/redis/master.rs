@@ -42,6 +42,9 @@ const FAILOVER_PAUSE_MAX: Duration = Duration::from_secs(5);
 /// How long a master replaced by `+switch-master` is refused: sentinels convert it to
 /// a replica only 8-20 s after the switch, and until then it answers `ROLE` as master.
 const DEMOTED_FOR: Duration = Duration::from_secs(30);
+/// How old a demotion mark must be before a majority of sentinels naming that
+/// master again overrides it (they gossip a new configuration every ~2 s).
+const MAJORITY_OVERRIDES_AFTER: Duration = Duration::from_secs(5);
 /// Sentinels are asked with a short timeout so a dead one costs little.
 const SENTINEL_TIMEOUT_MAX: Duration = Duration::from_millis(500);
 
@@ -355,6 +358,16 @@ impl Tracker {
         self.settings.command_timeout
     }
 
+    /// When `addr` was marked demoted, if that was less than `within` ago.
+    fn demoted_within(&self, addr: &Addr, within: Duration) -> Option<Instant> {
+        let state = self.state();
+        state
+            .demoted
+            .get(addr)
+            .copied()
+            .filter(|since| since.elapsed() < within)
+    }
+
     fn is_demoted(&self, addr: &Addr) -> bool {
         let mut state = self.state();
         state
@@ -460,10 +473,36 @@ impl Tracker {
             Err(e) => return self.invalidate(master.generation, &e.to_string()),
         }
         if let Target::Sentinel { master_name, pool } = &self.target {
-            let named = pool
-                .ask_any(&self.settings, master_name, self.sentinel_timeout())
-                .await;
-            if let Some(addr) = named.filter(|a| *a != master.addr && !self.is_demoted(a)) {
+            let timeout = self.sentinel_timeout();
+            // A majority of the sentinels is Sentinel's settled answer: once a switch is a
+            // few seconds old, follow it even to a master marked demoted (events from
+            // different sentinels can arrive out of order, or a later failover can go
+            // back). Right after a switch, a majority may still lag and name the old
+            // master, which must not be used again. Without a majority, one sentinel's
+            // word counts unless it names a demoted master.
+            let majority = pool
+                .ask_majority(&self.settings, master_name, timeout)
+                .await
+                .filter(|addr| {
+                    self.demoted_within(addr, MAJORITY_OVERRIDES_AFTER)
+                        .is_none()
+                });
+            let named = match majority {
+                Some(addr) => {
+                    let mut state = self.state();
+                    state.demoted.remove(&addr);
+                    if addr != master.addr {
+                        // Tried first on re-resolving, ahead of any stale hint.
+                        state.hint = Some(addr.clone());
+                    }
+                    Some(addr)
+                }
+                None => pool
+                    .ask_any(&self.settings, master_name, timeout)
+                    .await
+                    .filter(|a| !self.is_demoted(a)),
+            };
+            if let Some(addr) = named.filter(|a| *a != master.addr) {
                 self.invalidate(
                     master.generation,
                     &format!("sentinels now name {}", show(&addr)),

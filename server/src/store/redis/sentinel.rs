@@ -73,6 +73,30 @@ impl SentinelPool {
         Ok(answer)
     }
 
+    /// The master that more than half of all configured sentinels name, asking them
+    /// all at once; `None` without such a majority (some down, or they disagree).
+    pub async fn ask_majority(
+        &self,
+        settings: &RedisSettings,
+        master_name: &str,
+        timeout: Duration,
+    ) -> Option<Addr> {
+        let answers = futures::future::join_all(
+            self.all
+                .iter()
+                .map(|sentinel| self.ask(settings, sentinel, master_name, timeout)),
+        )
+        .await;
+        let mut votes: HashMap<Addr, usize> = HashMap::new();
+        for addr in answers.into_iter().filter_map(|a| a.ok().flatten()) {
+            *votes.entry(addr).or_default() += 1;
+        }
+        votes
+            .into_iter()
+            .find(|(_, count)| *count * 2 > self.all.len())
+            .map(|(addr, _)| addr)
+    }
+
     /// The first answer from any sentinel, in preference order.
     pub async fn ask_any(
         &self,
