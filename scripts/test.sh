@@ -12,8 +12,8 @@ cargo leptos build --release
 echo "[test] Rust tests"
 cargo test --release --workspace
 
-echo "[test] browser tests (headless Chromium)"
-(cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)
-
 echo "[test] benchmark smoke run (tiny N; figures are not checked here)"
 BENCH_SKIP_BUILD=1 scripts/bench.sh --quick
+
+echo "[test] browser tests (headless Chromium)"
+(cd tests/browser && node --test --test-concurrency=1 ./*.test.mjs)
