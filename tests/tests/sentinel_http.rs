@@ -19,7 +19,9 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use topology::{data_conn, free_ports, wait_for, Options, Topology, MASTER_NAME, PASSWORD};
+use topology::{
+    data_conn, free_ports, wait_for, wait_replica_in_sync, Options, Topology, MASTER_NAME, PASSWORD,
+};
 
 /// The failover and outage tests each run a full topology, servers and writers:
 /// one at a time, so that on a small machine the latencies they report are their own.
@@ -337,23 +339,6 @@ async fn wait_more_acks(streams: &[&Stream], more: usize, what: &str) {
             .all(|(stream, mark)| stream.acknowledged() >= mark + more);
         async move { done.then_some(()) }
     })
-    .await;
-}
-
-/// Waits until `port` is a replica whose link to its master is up.
-async fn wait_replica_in_sync(port: u16, within: Duration) {
-    wait_for(
-        within,
-        &format!("{port} a replica in sync"),
-        || async move {
-            let info: String = redis::cmd("INFO")
-                .arg("replication")
-                .query_async(&mut data_conn(port).await.ok()?)
-                .await
-                .ok()?;
-            (info.contains("role:slave") && info.contains("master_link_status:up")).then_some(())
-        },
-    )
     .await;
 }
 

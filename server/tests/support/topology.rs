@@ -137,19 +137,7 @@ impl Topology {
             topology.wait_ping(node.port, true).await;
         }
         for port in topology.data_ports().into_iter().skip(1) {
-            wait_for(
-                Duration::from_secs(15),
-                &format!("replica {port} in sync"),
-                || async move {
-                    let info: String = redis::cmd("INFO")
-                        .arg("replication")
-                        .query_async(&mut data_conn(port).await.ok()?)
-                        .await
-                        .ok()?;
-                    info.contains("master_link_status:up").then_some(())
-                },
-            )
-            .await;
+            wait_replica_in_sync(port, Duration::from_secs(15)).await;
         }
         for node in &mut topology.sentinels {
             node.spawn();
@@ -422,4 +410,17 @@ where
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+}
+
+/// Waits until `port` is a replica whose link to its master is up.
+pub async fn wait_replica_in_sync(port: u16, within: Duration) {
+    wait_for(within, &format!("replica {port} in sync"), || async move {
+        let info: String = redis::cmd("INFO")
+            .arg("replication")
+            .query_async(&mut data_conn(port).await.ok()?)
+            .await
+            .ok()?;
+        (info.contains("role:slave") && info.contains("master_link_status:up")).then_some(())
+    })
+    .await;
 }
