@@ -2,7 +2,7 @@
 # (Written for Docker; the development machines have no Docker engine, so this
 # file has not been built there.)
 
-FROM rust:1.88-bookworm AS build
+FROM rust:1.89-bookworm AS build
 WORKDIR /src
 RUN rustup target add wasm32-unknown-unknown \
  && apt-get update && apt-get install -y --no-install-recommends nodejs npm \

@@ -10,7 +10,7 @@ want_bench_tools=false
 [[ "${1:-}" == "--test" ]] && want_test_tools=true && want_bench_tools=true
 [[ "${1:-}" == "--bench" ]] && want_bench_tools=true
 
-CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this project's 1.88+ floor
+CARGO_LEPTOS_VERSION=0.3.10   # 0.3.11 needs a newer rustc than this project's 1.89+ floor
 BINARYEN_VERSION=132          # Debian's wasm-opt is too old for current wasm-bindgen output
 
 log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }

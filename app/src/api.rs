@@ -3,7 +3,7 @@
 //!
 //! [`CustomerStore`]: crate::domain::CustomerStore
 
-use crate::domain::{Customer, CustomerDraft, Page, ValidationErrors};
+use crate::domain::{CustomerDraft, Page, Stored, ValidationErrors};
 use leptos::prelude::*;
 use leptos::server_fn::codec::JsonEncoding;
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
@@ -20,6 +20,21 @@ pub enum CustomerError {
     },
     #[error("There is no customer with ID “{0}”.")]
     NotFound(String),
+    /// An edit was saved over a version someone else had replaced meanwhile.
+    #[error("Someone else changed this customer while you were editing it, so your changes were not saved.")]
+    Conflict {
+        theirs: Stored,
+        yours: CustomerDraft,
+    },
+    /// An edit was saved after someone else deleted the customer.
+    #[error("Someone else deleted this customer while you were editing it, so your changes were not saved.")]
+    Deleted { yours: CustomerDraft },
+    /// A deletion was confirmed for a version someone else has replaced since.
+    #[error("This customer was changed after you opened this page, so it was not deleted. Check the details and confirm again.")]
+    Changed { current: Stored },
+    /// The request carried something no form of ours sends.
+    #[error("The request was not understood: {0}")]
+    BadInput(String),
     #[error("The customer store is unavailable right now, so nothing was changed. Please try again in a moment.")]
     Unavailable,
     #[error("The customer store failed: {0}")]
@@ -55,6 +70,8 @@ mod ssr {
             match error {
                 StoreError::Unavailable(_) => CustomerError::Unavailable,
                 StoreError::Failed(message) => CustomerError::Failed(message),
+                // Callers that expect a conflict match it before converting.
+                StoreError::Conflict(conflict) => CustomerError::Failed(conflict.to_string()),
             }
         }
     }
@@ -65,8 +82,11 @@ mod ssr {
     pub fn fail(error: CustomerError) -> CustomerError {
         use http::{header::ACCEPT, StatusCode};
         let status = match &error {
-            CustomerError::Invalid { .. } => StatusCode::BAD_REQUEST,
+            CustomerError::Invalid { .. } | CustomerError::BadInput(_) => StatusCode::BAD_REQUEST,
             CustomerError::NotFound(_) => StatusCode::NOT_FOUND,
+            CustomerError::Conflict { .. }
+            | CustomerError::Deleted { .. }
+            | CustomerError::Changed { .. } => StatusCode::CONFLICT,
             CustomerError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
             CustomerError::Failed(_) | CustomerError::Request(_) => {
                 StatusCode::INTERNAL_SERVER_ERROR
@@ -100,6 +120,19 @@ mod ssr {
     pub fn redirect(location: &str) {
         leptos_axum::redirect(location);
     }
+
+    /// The version a form carried, if any.
+    pub fn parse_version(
+        version: Option<String>,
+    ) -> Result<Option<crate::domain::Version>, CustomerError> {
+        version
+            .filter(|v| !v.trim().is_empty())
+            .map(|v| {
+                v.parse()
+                    .map_err(|_| CustomerError::BadInput("version must be a whole number".into()))
+            })
+            .transpose()
+    }
 }
 
 /// One page of customers for the list, by search text and cursor.
@@ -120,17 +153,18 @@ pub async fn list_customers(
 }
 
 #[server(endpoint = "get_customer")]
-pub async fn get_customer(id: String) -> Result<Customer, CustomerError> {
+pub async fn get_customer(id: String) -> Result<Stored, CustomerError> {
     ssr::respond(async move {
         ssr::store()?
-            .get(&id)
+            .find(&id)
             .await?
             .ok_or(CustomerError::NotFound(id))
     })
     .await
 }
 
-/// Creates a customer (`existing` absent) or updates the customer `existing`.
+/// Creates a customer (`existing` absent) or updates the customer `existing`,
+/// as it was at `version` when the form was opened (any version if absent).
 /// Field names are the JSON API's, so a form posts what `POST /set` takes.
 #[server(endpoint = "save_customer")]
 pub async fn save_customer(
@@ -138,8 +172,9 @@ pub async fn save_customer(
     #[server(rename = "firstName")] first_name: Option<String>,
     #[server(rename = "lastName")] last_name: Option<String>,
     existing: Option<String>,
+    version: Option<String>,
 ) -> Result<(), CustomerError> {
-    use crate::domain::{Field, FieldError};
+    use crate::domain::{Conflict, Field, FieldError, Precondition, StoreError};
     let draft = CustomerDraft {
         id: existing.clone().or(customer_id),
         first_name,
@@ -151,19 +186,30 @@ pub async fn save_customer(
             draft: draft.clone(),
         };
         let customer = draft.validate().map_err(invalid)?;
-        let store = ssr::store()?;
-        let exists = store.get(&customer.id).await?.is_some();
-        match (&existing, exists) {
-            (None, true) => {
-                return Err(invalid(ValidationErrors(vec![FieldError {
-                    field: Field::CustomerId,
-                    message: format!("customerID “{}” is already taken", customer.id),
-                }])))
+        let precondition = match (&existing, ssr::parse_version(version)?) {
+            (None, _) => Precondition::Absent,
+            (Some(_), Some(version)) => Precondition::Version(version),
+            (Some(_), None) => Precondition::Exists,
+        };
+        match ssr::store()?.put(&customer, precondition).await {
+            Ok(_) => {}
+            Err(StoreError::Conflict(Conflict { current })) => {
+                return Err(match (precondition, current) {
+                    (Precondition::Absent, _) => invalid(ValidationErrors(vec![FieldError {
+                        field: Field::CustomerId,
+                        message: format!("customerID “{}” is already taken", customer.id),
+                    }])),
+                    (_, Some(theirs)) => CustomerError::Conflict {
+                        theirs,
+                        yours: draft.clone(),
+                    },
+                    (_, None) => CustomerError::Deleted {
+                        yours: draft.clone(),
+                    },
+                })
             }
-            (Some(id), false) => return Err(CustomerError::NotFound(id.clone())),
-            _ => {}
+            Err(other) => return Err(other.into()),
         }
-        store.upsert(&customer).await?;
         ssr::redirect(&crate::url::with_query(
             "/",
             &[("saved", Some(&customer.id))],
@@ -173,13 +219,27 @@ pub async fn save_customer(
     .await
 }
 
+/// Deletes the customer, if it is still at `version` (any version if absent).
 #[server(endpoint = "delete_customer")]
 pub async fn delete_customer(
     #[server(rename = "customerID")] customer_id: String,
+    version: Option<String>,
 ) -> Result<(), CustomerError> {
+    use crate::domain::{Conflict, Precondition, StoreError};
     ssr::respond(async move {
-        if !ssr::store()?.delete(&customer_id).await? {
-            return Err(CustomerError::NotFound(customer_id));
+        let precondition = match ssr::parse_version(version)? {
+            Some(version) => Precondition::Version(version),
+            None => Precondition::Exists,
+        };
+        match ssr::store()?.delete_if(&customer_id, precondition).await {
+            Ok(true) => {}
+            Ok(false) | Err(StoreError::Conflict(Conflict { current: None })) => {
+                return Err(CustomerError::NotFound(customer_id))
+            }
+            Err(StoreError::Conflict(Conflict {
+                current: Some(current),
+            })) => return Err(CustomerError::Changed { current }),
+            Err(other) => return Err(other.into()),
         }
         ssr::redirect(&crate::url::with_query(
             "/",

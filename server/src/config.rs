@@ -60,6 +60,18 @@ pub enum Command {
     MigrateLegacy,
 }
 
+impl Command {
+    /// The subcommand's name, as typed.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Serve => "serve",
+            Command::Import { .. } => "import",
+            Command::Export { .. } => "export",
+            Command::MigrateLegacy => "migrate-legacy",
+        }
+    }
+}
+
 /// Redis settings; Sentinel is used when `REDIS_SENTINELS` is set, else `REDIS_URL`.
 #[derive(Debug, Args)]
 pub struct RedisArgs {

@@ -28,8 +28,9 @@ async fn main() -> ExitCode {
 
 async fn run(config: Config) -> Result<(), String> {
     let choice = config.store_choice()?;
-    let opened = store::open(&choice).await?;
-    match config.command.unwrap_or(Command::Serve) {
+    let command = config.command.unwrap_or(Command::Serve);
+    let opened = store::open(&choice, command.name()).await?;
+    match command {
         Command::Serve => server::serve(&config.listen, &config.site_root, opened.store).await,
         Command::Import { file } => {
             let count = store::transfer::import(opened.store.as_ref(), &file).await?;

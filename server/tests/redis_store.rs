@@ -58,7 +58,8 @@ impl contract::Harness for RedisHarness {
         self.open(&prefix).await
     }
 
-    async fn reopen_latest(&self) -> Arc<dyn CustomerStore> {
+    async fn reopen(&self, previous: Arc<dyn CustomerStore>) -> Arc<dyn CustomerStore> {
+        drop(previous);
         let prefix = self
             .latest
             .lock()
@@ -211,7 +212,7 @@ async fn write_steadily(store: Arc<RedisStore>, tag: String, stop: Arc<AtomicBoo
         n += 1;
         let started = Instant::now();
         match store.upsert(&customer(&id)).await {
-            Ok(()) => load.acked.push(id),
+            Ok(_) => load.acked.push(id),
             Err(e) => load.errors.push(e.to_string()),
         }
         load.longest = load.longest.max(started.elapsed());

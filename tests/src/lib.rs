@@ -1,6 +1,8 @@
 //! Support for the end-to-end tests: starting the real server binary on a free
 //! loopback port with its own data file, and talking to it over real HTTP.
 
+pub mod ui;
+
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

@@ -127,9 +127,12 @@ impl fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 impl Customer {
-    /// The one validation used by the UI, the server functions and the JSON API.
+    /// The one validation used by the UI, the server functions, the JSON API and import.
     ///
-    /// IDs are kept exactly as sent (they are keys clients already use); names are trimmed.
+    /// Every text is NFC-normalised, so the composed and decomposed forms of "José"
+    /// are one customer. Names are trimmed; IDs are keys clients already use, so an
+    /// ID that would not survive as typed (surrounding whitespace, invisible
+    /// characters) is rejected rather than silently changed.
     pub fn validate(
         id: FieldValue<'_>,
         first_name: FieldValue<'_>,
@@ -159,6 +162,34 @@ impl Customer {
     }
 }
 
+/// The keys under which a customer asked for by `id` may be stored, best first:
+/// the NFC form that every write stores, then the ID exactly as given, so records
+/// stored before IDs were normalised stay readable and deletable.
+pub fn lookup_keys(id: &str) -> Vec<String> {
+    let normalised = nfc(id);
+    if normalised == id {
+        vec![normalised]
+    } else {
+        vec![normalised, id.to_owned()]
+    }
+}
+
+fn nfc(text: &str) -> String {
+    use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
+    match is_nfc_quick(text.chars()) {
+        IsNormalized::Yes => text.to_owned(),
+        _ => text.nfc().collect(),
+    }
+}
+
+/// Unicode category Cf: zero-width spaces and joiners, direction marks and
+/// overrides, the BOM, tag characters. Invisible, so two IDs differing only by
+/// them would look identical.
+fn is_invisible_format(c: char) -> bool {
+    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+    c.general_category() == GeneralCategory::Format
+}
+
 /// Checks one field and returns the value to store, or the message to show.
 fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, String> {
     let text = match value {
@@ -172,15 +203,25 @@ fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, String> {
     if text.chars().any(char::is_control) {
         return Err(format!("{field} must not contain control characters"));
     }
+    let text = nfc(text);
     match field {
         Field::CustomerId => {
+            if text.trim() != text {
+                return Err(format!("{field} must not start or end with whitespace"));
+            }
+            if text.chars().any(is_invisible_format) {
+                return Err(format!(
+                    "{field} must not contain invisible formatting characters \
+                     (zero-width spaces, direction marks, byte-order marks)"
+                ));
+            }
             if text.contains('/') {
                 return Err(format!("{field} must not contain '/'"));
             }
             if text.chars().count() > MAX_ID_CHARS {
                 return Err(format!("{field} must be at most {MAX_ID_CHARS} characters"));
             }
-            Ok(text.to_owned())
+            Ok(text)
         }
         Field::FirstName | Field::LastName => {
             let trimmed = text.trim();
@@ -208,8 +249,8 @@ mod tests {
 
     #[test]
     fn accepts_a_valid_customer_and_trims_names_only() {
-        let customer = Customer::validate(Text(" a b "), Text("  James "), Text("Baker")).unwrap();
-        assert_eq!(customer.id, " a b ");
+        let customer = Customer::validate(Text("a b"), Text("  James "), Text("Baker")).unwrap();
+        assert_eq!(customer.id, "a b");
         assert_eq!(customer.first_name, "James");
         assert_eq!(customer.last_name, "Baker");
     }
@@ -271,6 +312,32 @@ mod tests {
             messages(Text(&too_long), Text("x"), Text("y")),
             ["customerID must be at most 128 characters"]
         );
+    }
+
+    #[test]
+    fn look_alike_ids_are_rejected_naming_the_rule() {
+        let surrounding = "customerID must not start or end with whitespace";
+        assert_eq!(messages(Text("a "), Text("x"), Text("y")), [surrounding]);
+        assert_eq!(messages(Text(" a"), Text("x"), Text("y")), [surrounding]);
+        assert_eq!(messages(Text("a\u{3000}"), Text("x"), Text("y")), [surrounding]);
+        for invisible in ["al\u{200b}ice", "\u{feff}a", "a\u{202e}b", "a\u{2066}", "a\u{e0041}"] {
+            let got = messages(Text(invisible), Text("x"), Text("y"));
+            assert_eq!(got.len(), 1, "{invisible:?}");
+            assert!(got[0].contains("invisible"), "{invisible:?}: {got:?}");
+        }
+        // An ID that is only a BOM is not blank to `trim`, but it is invisible.
+        assert_eq!(messages(Text("\u{feff}"), Text("x"), Text("y")).len(), 1);
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_are_one_id_and_one_name() {
+        let composed = Customer::validate(Text("Jos\u{e9}"), Text("Ren\u{e9}e"), Text("y")).unwrap();
+        let decomposed =
+            Customer::validate(Text("Jose\u{301}"), Text("Rene\u{301}e"), Text("y")).unwrap();
+        assert_eq!(composed, decomposed);
+        assert_eq!(decomposed.id, "Jos\u{e9}");
+        assert_eq!(lookup_keys("Jose\u{301}"), ["Jos\u{e9}", "Jose\u{301}"]);
+        assert_eq!(lookup_keys("plain"), ["plain"]);
     }
 
     #[test]

@@ -5,8 +5,12 @@ mod customer;
 mod page;
 #[cfg(feature = "ssr")]
 mod store;
+mod version;
 
-pub use customer::{Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors};
+pub use customer::{
+    lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors,
+};
 pub use page::{matches, Cursor, Page, PageQuery};
 #[cfg(feature = "ssr")]
 pub use store::{CustomerStore, JsonBatch, StoreError};
+pub use version::{Conflict, Precondition, Stored, Version};

@@ -1,9 +1,13 @@
-use super::{Customer, Page, PageQuery};
+use super::{lookup_keys, Conflict, Customer, Page, PageQuery, Precondition, Stored, Version};
 use async_trait::async_trait;
 
-/// Why a store operation did not happen. Either way, nothing was half-done.
+/// Why a store operation did not happen. Whatever the reason, nothing was half-done.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// The write's precondition did not hold (the ID is taken, the customer is
+    /// gone or was changed by someone else); nothing was changed.
+    #[error("{0}")]
+    Conflict(Conflict),
     /// The backing store could not be reached or could not confirm the operation
     /// in time; the client may retry later.
     #[error("store unavailable: {0}")]
@@ -23,18 +27,23 @@ pub struct JsonBatch {
 
 /// Everything the application needs from a store of customers.
 ///
-/// Implementations must make every write durable before returning `Ok`, and
-/// must keep listing and counting independent of any other data they share
-/// their backing storage with.
+/// Implementations make every write durable before returning `Ok`, check a
+/// write's precondition and apply it as one atomic step, and keep listing and
+/// counting independent of any other data they share their backing storage with.
 #[async_trait]
 pub trait CustomerStore: Send + Sync + 'static {
-    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError>;
+    /// The record stored under exactly this key (no normalisation).
+    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError>;
 
-    /// Inserts the customer or replaces the one with the same ID.
-    async fn upsert(&self, customer: &Customer) -> Result<(), StoreError>;
+    /// Stores the customer if `precondition` holds for the record with its ID,
+    /// and returns the customer's new version; otherwise fails with
+    /// [`StoreError::Conflict`] and changes nothing.
+    async fn put(&self, customer: &Customer, precondition: Precondition)
+        -> Result<Version, StoreError>;
 
-    /// Deletes the customer; `Ok(false)` when there was none with that ID.
-    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+    /// Removes the record stored under exactly this key if `precondition` holds.
+    /// `Ok(false)` when there was none (and the precondition allowed that).
+    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError>;
 
     /// One page in ID order, optionally filtered by a case-insensitive search.
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError>;
@@ -50,4 +59,49 @@ pub trait CustomerStore: Send + Sync + 'static {
 
     /// A short description for logs, e.g. `file ./customers.json`.
     fn describe(&self) -> String;
+
+    /// The customer a client asks for by `id`, in its normalised form first,
+    /// then as given (see [`lookup_keys`]).
+    async fn find(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+        for key in lookup_keys(id) {
+            if let Some(stored) = self.fetch(&key).await? {
+                return Ok(Some(stored));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
+        Ok(self.find(id).await?.map(|stored| stored.customer))
+    }
+
+    /// Inserts the customer or replaces the one with the same ID.
+    async fn upsert(&self, customer: &Customer) -> Result<Version, StoreError> {
+        self.put(customer, Precondition::None).await
+    }
+
+    /// Inserts the customer; a conflict when the ID is taken.
+    async fn create(&self, customer: &Customer) -> Result<Version, StoreError> {
+        self.put(customer, Precondition::Absent).await
+    }
+
+    /// Deletes the customer a client names by `id` (see [`Self::find`]) if
+    /// `precondition` holds; `Ok(false)` when there was none and that was allowed.
+    async fn delete_if(&self, id: &str, precondition: Precondition) -> Result<bool, StoreError> {
+        let keys = lookup_keys(id);
+        let last = keys.len() - 1;
+        for (i, key) in keys.iter().enumerate() {
+            match self.remove(key, precondition).await {
+                Ok(false) if i < last => continue,
+                Err(StoreError::Conflict(Conflict { current: None })) if i < last => continue,
+                outcome => return outcome,
+            }
+        }
+        Ok(false)
+    }
+
+    /// Deletes the customer whatever its version; `Ok(false)` when there was none.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.delete_if(id, Precondition::None).await
+    }
 }

@@ -1,8 +1,10 @@
 //! Deleting a customer after an explicit confirmation (a page of its own, so it
-//! works the same with and without JavaScript).
+//! works the same with and without JavaScript). The confirmation is for the
+//! version shown: if someone changed the customer since, it asks again.
 
 use super::{error_fallback, use_customer, ErrorNotice};
-use crate::api::DeleteCustomer;
+use crate::api::{CustomerError, DeleteCustomer};
+use crate::domain::Stored;
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -21,14 +23,25 @@ pub fn DeleteCustomer() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Loading customer…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    customer.await.map(|customer| {
-                        let edit = with_query("/edit", &[("id", Some(&customer.id))]);
+                    customer.await.map(|loaded| {
+                        let edit = with_query("/edit", &[("id", Some(&loaded.customer.id))]);
+                        let id = loaded.customer.id.clone();
+                        // What the user confirms: after a refused delete, the customer as it is now.
+                        let shown = Memo::new(move |_| match failure() {
+                            Some(CustomerError::Changed { current }) => current,
+                            _ => loaded.clone(),
+                        });
+                        let name = move || {
+                            let Stored { customer, .. } = shown.get();
+                            format!("{} {}", customer.first_name, customer.last_name)
+                        };
                         view! {
-                            <p>"Delete " <strong>{format!("{} {}", customer.first_name, customer.last_name)}</strong>
-                               " (ID " <code>{customer.id.clone()}</code> ")? This cannot be undone."</p>
+                            <p>"Delete " <strong>{name}</strong>
+                               " (ID " <code>{id.clone()}</code> ")? This cannot be undone."</p>
                             <ActionForm action=delete attr:class="confirm-delete">
                                 {move || failure().map(|error| view! { <ErrorNotice error/> })}
-                                <input type="hidden" name="customerID" value=customer.id.clone()/>
+                                <input type="hidden" name="customerID" value=id.clone()/>
+                                <input type="hidden" name="version" value=move || shown.get().version.to_string()/>
                                 <div class="form-actions">
                                     <button type="submit" class="button danger" disabled=move || pending.get()>
                                         {move || if pending.get() { "Deleting…" } else { "Yes, delete" }}

@@ -1,8 +1,14 @@
 //! Creating and editing a customer, with one form for both.
+//!
+//! An edit carries the version the form was opened at. If someone else saved or
+//! deleted the customer meanwhile, the save is refused and the form says so:
+//! their values beside yours, to keep theirs or overwrite them, or, when the
+//! customer was deleted, to create it again. With and without JavaScript: a
+//! plain form post comes back to this page with the server function's error.
 
 use super::{error_fallback, use_customer, ErrorNotice};
 use crate::api::{CustomerError, SaveCustomer};
-use crate::domain::{Customer, CustomerDraft, Field, ValidationErrors};
+use crate::domain::{Customer, CustomerDraft, Field, Stored, ValidationErrors};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -10,64 +16,130 @@ use leptos_router::components::A;
 
 #[component]
 pub fn NewCustomer() -> impl IntoView {
+    let save = ServerAction::<SaveCustomer>::new();
     view! {
         <Title text="New customer"/>
         <h1>"New customer"</h1>
-        <CustomerForm existing=None/>
+        <CustomerForm save existing=None/>
     }
 }
 
 #[component]
 pub fn EditCustomer() -> impl IntoView {
     let customer = use_customer();
+    let save = ServerAction::<SaveCustomer>::new();
+    let deleted_meanwhile = move || {
+        matches!(
+            save.value().get_untracked(),
+            Some(Err(CustomerError::Deleted { .. }))
+        )
+    };
     view! {
         <Title text="Edit customer"/>
         <h1>"Edit customer"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading customer…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    customer.await.map(|customer| {
-                        let delete = with_query("/delete", &[("id", Some(&customer.id))]);
-                        view! {
-                            <CustomerForm existing=Some(customer)/>
-                            <p class="danger-zone">
-                                <A href=delete attr:class="button danger">"Delete this customer…"</A>
-                            </p>
+                    match customer.await {
+                        Ok(stored) => {
+                            let delete = with_query("/delete", &[("id", Some(&stored.customer.id))]);
+                            Ok(view! {
+                                <CustomerForm save existing=Some(stored)/>
+                                <p class="danger-zone">
+                                    <A href=delete attr:class="button danger">"Delete this customer…"</A>
+                                </p>
+                            }.into_any())
                         }
-                    })
+                        // Back from a save refused because the customer is gone (no JavaScript):
+                        // the form offers to create it again.
+                        Err(CustomerError::NotFound(_)) if deleted_meanwhile() => {
+                            Ok(view! { <CustomerForm save existing=None/> }.into_any())
+                        }
+                        Err(error) => Err(error),
+                    }
                 })}
             </ErrorBoundary>
         </Transition>
     }
 }
 
+/// What the form shows, derived from the last save's outcome.
+#[derive(Clone, PartialEq)]
+enum FormState {
+    /// Nothing refused yet (or a failure that is not about the fields).
+    Editing,
+    Invalid(ValidationErrors, CustomerDraft),
+    /// Someone else saved meanwhile: `theirs` is what is stored now.
+    Conflict(Stored, CustomerDraft),
+    /// Someone else deleted the customer meanwhile.
+    Deleted(CustomerDraft),
+}
+
 /// The create/edit form. Works as a plain HTML form post without JavaScript; once
 /// hydrated it submits in the background, shows the pending state and the errors.
 #[component]
-fn CustomerForm(existing: Option<Customer>) -> impl IntoView {
-    let save = ServerAction::<SaveCustomer>::new();
+fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> impl IntoView {
     let pending = save.pending();
     let initial = existing
         .as_ref()
-        .map(CustomerDraft::from)
+        .map(|stored| CustomerDraft::from(&stored.customer))
         .unwrap_or_default();
-    let existing_id = existing.map(|c| c.id);
-    let is_edit = existing_id.is_some();
+    let existing_id = existing.as_ref().map(|s| s.customer.id.clone());
+    let opened_at = existing.as_ref().map(|s| s.version);
 
-    // After a rejected save, show what the user typed and the errors next to the fields.
     let failure = move || match save.value().get() {
         Some(Err(error)) => Some(error),
         _ => None,
     };
-    let draft = move || match failure() {
-        Some(CustomerError::Invalid { draft, .. }) => draft,
-        _ => initial.clone(),
+    let state = Memo::new(move |_| match failure() {
+        Some(CustomerError::Invalid { errors, draft }) => FormState::Invalid(errors, draft),
+        Some(CustomerError::Conflict { theirs, yours }) => FormState::Conflict(theirs, yours),
+        Some(CustomerError::Deleted { yours }) => FormState::Deleted(yours),
+        _ => FormState::Editing,
+    });
+    let other_failure = move || {
+        failure().filter(|e| {
+            !matches!(
+                e,
+                CustomerError::Invalid { .. }
+                    | CustomerError::Conflict { .. }
+                    | CustomerError::Deleted { .. }
+            )
+        })
     };
-    let field_errors = move || match failure() {
-        Some(CustomerError::Invalid { errors, .. }) => errors,
+    let draft = move || match state.get() {
+        FormState::Invalid(_, draft) | FormState::Conflict(_, draft) | FormState::Deleted(draft) => {
+            draft
+        }
+        FormState::Editing => initial.clone(),
+    };
+    let field_errors = move || match state.get() {
+        FormState::Invalid(errors, _) => errors,
         _ => ValidationErrors::default(),
     };
-    let other_failure = move || failure().filter(|e| !matches!(e, CustomerError::Invalid { .. }));
+    // The version this save expects: after a conflict, the one the user has now seen.
+    let expected_version = move || match state.get() {
+        FormState::Conflict(theirs, _) => Some(theirs.version),
+        _ => opened_at,
+    };
+    let deleted = move || matches!(state.get(), FormState::Deleted(_));
+    // After a deletion, saving creates the customer again.
+    let updates = {
+        let existing_id = existing_id.clone();
+        Memo::new(move |_| existing_id.clone().filter(|_| !deleted()))
+    };
+    let is_edit = existing_id.is_some();
+    let submit_label = move || {
+        if pending.get() {
+            return "Saving…";
+        }
+        match state.get() {
+            FormState::Conflict(..) => "Overwrite with my changes",
+            FormState::Deleted(_) => "Create it again",
+            _ if is_edit => "Save changes",
+            _ => "Create customer",
+        }
+    };
 
     let field = move |field: Field, label: &'static str, value: Option<String>, readonly: bool| {
         let name = field.json_name();
@@ -92,10 +164,23 @@ fn CustomerForm(existing: Option<Customer>) -> impl IntoView {
     view! {
         <ActionForm action=save attr:class="customer-form" attr:novalidate=true>
             {move || other_failure().map(|error| view! { <ErrorNotice error/> })}
-            {move || (!field_errors().0.is_empty()).then(|| view! {
-                <p class="notice error" role="alert">"Please correct the highlighted fields."</p>
+            {move || match state.get() {
+                FormState::Invalid(..) => Some(view! {
+                    <p class="notice error" role="alert">"Please correct the highlighted fields."</p>
+                }.into_any()),
+                FormState::Conflict(theirs, yours) => Some(view! { <ConflictNotice theirs yours/> }.into_any()),
+                FormState::Deleted(_) => Some(view! {
+                    <p class="notice error" role="alert">
+                        "Someone else deleted this customer while you were editing it, so your changes were not saved. "
+                        "You can create it again with your values below."
+                    </p>
+                }.into_any()),
+                FormState::Editing => None,
+            }}
+            {move || updates.get().map(|id| view! { <input type="hidden" name="existing" value=id/> })}
+            {move || updates.get().and(expected_version()).map(|version| view! {
+                <input type="hidden" name="version" value=version.to_string()/>
             })}
-            {existing_id.clone().map(|id| view! { <input type="hidden" name="existing" value=id/> })}
             {move || {
                 let draft = draft();
                 view! {
@@ -107,10 +192,57 @@ fn CustomerForm(existing: Option<Customer>) -> impl IntoView {
             <div class="form-actions">
                 <button type="submit" class="button primary" disabled=move || pending.get()
                     aria-busy=move || pending.get().to_string()>
-                    {move || if pending.get() { "Saving…" } else if is_edit { "Save changes" } else { "Create customer" }}
+                    {submit_label}
                 </button>
-                <A href="/" attr:class="button">"Cancel"</A>
+                {move || match (state.get(), existing_id.clone()) {
+                    // A full page load, so the form starts again from what is stored now.
+                    (FormState::Conflict(..), Some(id)) => view! {
+                        <a href=with_query("/edit", &[("id", Some(&id))]) rel="external" class="button">
+                            "Discard mine, keep theirs"
+                        </a>
+                    }.into_any(),
+                    _ => view! { <A href="/" attr:class="button">"Cancel"</A> }.into_any(),
+                }}
             </div>
         </ActionForm>
+    }
+}
+
+/// Their saved values beside the user's, field by field.
+#[component]
+fn ConflictNotice(theirs: Stored, yours: CustomerDraft) -> impl IntoView {
+    let Customer {
+        first_name,
+        last_name,
+        ..
+    } = theirs.customer;
+    let yours_or_blank = |value: Option<String>| value.unwrap_or_default();
+    let row = |label: &'static str, theirs: String, yours: String| {
+        let differs = theirs != yours;
+        view! {
+            <tr class:differs=differs>
+                <th scope="row">{label}</th>
+                <td>{theirs}</td>
+                <td>{yours}</td>
+            </tr>
+        }
+    };
+    view! {
+        <div class="notice error conflict" role="alert">
+            <p>
+                "Someone else changed this customer while you were editing it, so your changes were not saved. "
+                "Keep their version, or overwrite it with yours."
+            </p>
+            <table class="compare">
+                <caption class="visually-hidden">"Their saved values and yours"</caption>
+                <thead>
+                    <tr><th scope="col">"Field"</th><th scope="col">"Saved by them"</th><th scope="col">"Yours"</th></tr>
+                </thead>
+                <tbody>
+                    {row("First name", first_name, yours_or_blank(yours.first_name))}
+                    {row("Last name", last_name, yours_or_blank(yours.last_name))}
+                </tbody>
+            </table>
+        </div>
     }
 }

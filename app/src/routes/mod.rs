@@ -5,13 +5,13 @@ pub mod edit;
 pub mod list;
 
 use crate::api::{get_customer, CustomerError};
-use crate::domain::Customer;
+use crate::domain::Stored;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
 /// The customer that the edit and delete pages are about, named by their `id` query parameter.
-fn use_customer() -> Resource<Result<Customer, CustomerError>> {
+fn use_customer() -> Resource<Result<Stored, CustomerError>> {
     let query = use_query_map();
     let id = Memo::new(move |_| query.read().get("id").filter(|id| !id.is_empty()));
     Resource::new(

@@ -1,4 +1,4 @@
-use app::domain::StoreError;
+use app::domain::{Conflict, StoreError};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
@@ -19,6 +19,11 @@ pub enum ApiError {
     /// A validation rule was broken; the message names the field and the rule.
     #[error("{0}")]
     Invalid(String),
+    #[error("If-Match must be * or one entity tag from GET /get/{{id}}, such as \"12\"")]
+    BadIfMatch,
+    /// `If-Match` named a version that is not the stored one.
+    #[error("precondition failed: {0}")]
+    PreconditionFailed(Conflict),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -31,7 +36,10 @@ impl ApiError {
             ApiError::UnreadableBody(_)
             | ApiError::MalformedJson(_)
             | ApiError::NotAnObject
-            | ApiError::Invalid(_) => StatusCode::BAD_REQUEST,
+            | ApiError::Invalid(_)
+            | ApiError::BadIfMatch => StatusCode::BAD_REQUEST,
+            ApiError::PreconditionFailed(_) => StatusCode::PRECONDITION_FAILED,
+            ApiError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
             ApiError::Store(StoreError::Unavailable(_)) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Store(StoreError::Failed(_)) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -44,6 +52,15 @@ impl IntoResponse for ApiError {
             tracing::warn!(%error, "store operation failed");
         }
         let mut response = (self.status(), self.to_string()).into_response();
+        if let ApiError::PreconditionFailed(Conflict {
+            current: Some(stored),
+        }) = &self
+        {
+            let tag = format!("\"{}\"", stored.version);
+            if let Ok(tag) = axum::http::HeaderValue::from_str(&tag) {
+                response.headers_mut().insert(axum::http::header::ETAG, tag);
+            }
+        }
         if self.status() == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()

@@ -3,7 +3,7 @@
 
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
-use app::domain::{Customer, CustomerStore};
+use app::domain::{Conflict, Customer, CustomerStore, Precondition, StoreError, Version};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
@@ -90,26 +90,30 @@ async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
         .into_response())
 }
 
-/// `GET /get/{id}`: the customer, or `{}` with 404.
+/// `GET /get/{id}`: the customer, or `{}` with 404. The `ETag` is its version,
+/// for a later `POST /set` with `If-Match`.
 pub async fn get_customer(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(match state.store.get(&id).await? {
-        Some(customer) => Json(customer).into_response(),
+    Ok(match state.store.find(&id).await? {
+        Some(stored) => ([(header::ETAG, etag(stored.version))], Json(stored.customer)).into_response(),
         None => (StatusCode::NOT_FOUND, Json(Map::new())).into_response(),
     })
 }
 
-/// `POST /set`: validates the JSON body with the shared rules and upserts it.
+/// `POST /set`: validates the JSON body with the shared rules and stores it, as
+/// an upsert (what the original app did) or, with `If-Match`, only over the
+/// version named (412 otherwise).
 pub async fn set_customer(
     State(state): State<AppState>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
-) -> Result<&'static str, ApiError> {
+) -> Result<Response, ApiError> {
     if !is_json(&headers) {
         return Err(ApiError::UnsupportedContentType);
     }
+    let precondition = if_match(&headers)?;
     let body = body.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             ApiError::BodyTooLarge
@@ -118,8 +122,45 @@ pub async fn set_customer(
         }
     })?;
     let customer = parse_customer(&body)?;
-    state.store.upsert(&customer).await?;
-    Ok("success")
+    let version = state
+        .store
+        .put(&customer, precondition)
+        .await
+        .map_err(|error| match error {
+            StoreError::Conflict(conflict) => ApiError::PreconditionFailed(conflict),
+            other => ApiError::Store(other),
+        })?;
+    Ok(([(header::ETAG, etag(version))], "success").into_response())
+}
+
+fn etag(version: Version) -> HeaderValue {
+    HeaderValue::from_str(&format!("\"{version}\"")).expect("digits and quotes are a valid header")
+}
+
+/// The precondition an `If-Match` header asks for: `*` (any existing version)
+/// or one strong entity tag; none without the header.
+fn if_match(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    let mut values = headers.get_all(header::IF_MATCH).iter();
+    let Some(value) = values.next() else {
+        return Ok(Precondition::None);
+    };
+    let bad = || ApiError::BadIfMatch;
+    if values.next().is_some() {
+        return Err(bad());
+    }
+    let text = value.to_str().map_err(|_| bad())?.trim();
+    if text == "*" {
+        return Ok(Precondition::Exists);
+    }
+    if text.starts_with("W/") {
+        // RFC 9110: If-Match compares strongly, so a weak tag never matches.
+        return Err(ApiError::PreconditionFailed(Conflict { current: None }));
+    }
+    let tag = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .ok_or_else(bad)?;
+    tag.parse().map(Precondition::Version).map_err(|_| bad())
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -194,6 +235,25 @@ mod tests {
             parse_customer(br#"{"customerID":"a","firstName":"b","lastName":"c","age":3}"#)
                 .unwrap();
         assert_eq!(customer.id, "a");
+    }
+
+    #[test]
+    fn if_match_forms() {
+        let with = |value: &str| {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::IF_MATCH, HeaderValue::from_str(value).unwrap());
+            if_match(&headers)
+        };
+        assert_eq!(if_match(&HeaderMap::new()).unwrap(), Precondition::None);
+        assert_eq!(with("*").unwrap(), Precondition::Exists);
+        assert_eq!(
+            with(" \"12\" ").unwrap(),
+            Precondition::Version(Version(12))
+        );
+        assert!(matches!(with("12"), Err(ApiError::BadIfMatch)));
+        assert!(matches!(with("\"x\""), Err(ApiError::BadIfMatch)));
+        assert!(matches!(with("\"1\", \"2\""), Err(ApiError::BadIfMatch)));
+        assert!(matches!(with("W/\"1\""), Err(ApiError::PreconditionFailed(_))));
     }
 
     #[test]

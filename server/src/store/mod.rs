@@ -1,10 +1,12 @@
 //! The stores behind [`app::domain::CustomerStore`], and choosing one from the configuration.
 
+mod detached;
 pub mod file;
 pub mod redis;
 pub mod transfer;
 
 pub use app::domain::{CustomerStore, StoreError};
+pub use detached::DetachedWrites;
 
 use crate::config::StoreChoice;
 use std::sync::Arc;
@@ -15,11 +17,17 @@ pub struct OpenedStore {
     pub redis: Option<Arc<redis::RedisStore>>,
 }
 
-/// Opens the configured store, failing with a message that says what to fix.
-pub async fn open(choice: &StoreChoice) -> Result<OpenedStore, String> {
+/// Opens the configured store for `purpose` (the subcommand, named to another
+/// process that finds the data file locked), failing with a message that says what to fix.
+pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, String> {
     match choice {
         StoreChoice::File(path) => {
-            let store = file::FileStore::open(path).map_err(|e| e.to_string())?;
+            let options = file::Options {
+                purpose: purpose.to_owned(),
+                ..Default::default()
+            };
+            // The file store's writer thread already finishes every write it accepts.
+            let store = file::FileStore::open_with(path, options).map_err(|e| e.to_string())?;
             Ok(OpenedStore {
                 store: Arc::new(store),
                 redis: None,
@@ -32,7 +40,7 @@ pub async fn open(choice: &StoreChoice) -> Result<OpenedStore, String> {
                     .map_err(|e| e.to_string())?,
             );
             Ok(OpenedStore {
-                store: store.clone(),
+                store: Arc::new(DetachedWrites(store.clone())),
                 redis: Some(store),
             })
         }

@@ -7,6 +7,9 @@ use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
+/// Upserts `import` keeps in flight.
+const IMPORT_IN_FLIGHT: usize = 64;
+
 /// Reads an object keyed by `customerID` and upserts every customer, after
 /// checking all of them: an invalid file imports nothing.
 pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, String> {
@@ -25,9 +28,15 @@ pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, Str
             customer_entry(key, value).map_err(|e| format!("{}: {e}", file.display()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    for customer in &customers {
-        store.upsert(customer).await.map_err(|e| e.to_string())?;
-    }
+    // Many writes in flight at once: the file store commits them in groups and
+    // Redis pipelines them, instead of one sync or round trip per customer.
+    use futures::{stream, StreamExt, TryStreamExt};
+    stream::iter(&customers)
+        .map(|customer| store.upsert(customer))
+        .buffer_unordered(IMPORT_IN_FLIGHT)
+        .try_for_each(|_| async { Ok(()) })
+        .await
+        .map_err(|e| e.to_string())?;
     Ok(customers.len())
 }
 
@@ -37,7 +46,8 @@ fn customer_entry(key: &str, value: &Value) -> Result<Customer, String> {
         .ok_or_else(|| format!("entry {key:?} is not an object"))?;
     let customer =
         customer_from_object(fields).map_err(|errors| format!("entry {key:?}: {errors}"))?;
-    if customer.id != key {
+    // The ID is stored NFC-normalised; the key may be in another normal form.
+    if customer.id != key && app::domain::lookup_keys(key)[0] != customer.id {
         return Err(format!("entry {key:?} has customerID {:?}", customer.id));
     }
     Ok(customer)

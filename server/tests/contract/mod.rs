@@ -1,15 +1,21 @@
 //! The `CustomerStore` contract, written once and run against every store.
 //! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
 
-use app::domain::{Cursor, Customer, CustomerStore, PageQuery};
+use app::domain::{
+    Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition, StoreError,
+};
 use std::sync::Arc;
 
 /// How the contract gets stores to test.
 pub trait Harness: Sync {
     /// A new, empty store.
     fn fresh(&self) -> impl std::future::Future<Output = Arc<dyn CustomerStore>> + Send;
-    /// Another instance over the same data as the most recent `fresh` store, as after a restart.
-    fn reopen_latest(&self) -> impl std::future::Future<Output = Arc<dyn CustomerStore>> + Send;
+    /// Another instance over the same data as `previous` (the most recent `fresh`
+    /// store), which is closed first, as in a restart.
+    fn reopen(
+        &self,
+        previous: Arc<dyn CustomerStore>,
+    ) -> impl std::future::Future<Output = Arc<dyn CustomerStore>> + Send;
 }
 
 pub fn customer(id: &str, first: &str, last: &str) -> Customer {
@@ -210,7 +216,7 @@ pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
         writer.await.unwrap();
     }
     assert_eq!(store.count().await.unwrap(), 200);
-    let reopened = h.reopen_latest().await;
+    let reopened = h.reopen(store).await;
     assert_eq!(reopened.count().await.unwrap(), 200);
     for w in 0..8 {
         for i in 0..25 {
@@ -236,7 +242,7 @@ pub async fn reopen_sees_every_acknowledged_write(h: &impl Harness) {
         .unwrap();
     store.upsert(&customer("gone", "G", "G")).await.unwrap();
     assert!(store.delete("gone").await.unwrap());
-    let reopened = h.reopen_latest().await;
+    let reopened = h.reopen(store).await;
     assert_eq!(reopened.count().await.unwrap(), 2);
     assert_eq!(
         reopened.get("changed").await.unwrap().unwrap().first_name,
@@ -281,6 +287,133 @@ pub async fn scan_json_yields_everyone_once_in_id_order(h: &impl Harness) {
     assert_eq!(seen, expected);
 }
 
+fn conflict<T: std::fmt::Debug>(outcome: Result<T, StoreError>) -> Conflict {
+    match outcome {
+        Err(StoreError::Conflict(conflict)) => conflict,
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+}
+
+pub async fn writes_check_versions_atomically(h: &impl Harness) {
+    let store = h.fresh().await;
+    let v1 = store.create(&customer("a", "Ann", "Lee")).await.unwrap();
+    let taken = conflict(store.create(&customer("a", "Bob", "Other")).await);
+    assert_eq!(taken.current.unwrap().customer.first_name, "Ann");
+
+    let v2 = store
+        .put(&customer("a", "Anne", "Lee"), Precondition::Version(v1))
+        .await
+        .unwrap();
+    assert!(v2 > v1, "every write gives a newer version");
+    let stale = conflict(
+        store
+            .put(&customer("a", "Stale", "Edit"), Precondition::Version(v1))
+            .await,
+    );
+    let now = stale.current.expect("the customer exists");
+    assert_eq!((now.version, now.customer.first_name.as_str()), (v2, "Anne"));
+    assert_eq!(store.find("a").await.unwrap().unwrap().version, v2);
+
+    let missing = conflict(
+        store
+            .put(&customer("nobody", "N", "N"), Precondition::Exists)
+            .await,
+    );
+    assert_eq!(missing.current, None);
+    assert!(conflict(store.delete_if("a", Precondition::Version(v1)).await)
+        .current
+        .is_some());
+    assert!(store.delete_if("a", Precondition::Version(v2)).await.unwrap());
+    // An edit opened before the deletion finds the customer gone.
+    assert_eq!(
+        conflict(
+            store
+                .put(&customer("a", "Late", "Edit"), Precondition::Version(v2))
+                .await
+        )
+        .current,
+        None
+    );
+    // Created again, it never reuses a version an old form may still carry.
+    let v3 = store.create(&customer("a", "New", "Ann")).await.unwrap();
+    assert!(v3 > v2);
+    assert_eq!(store.get("a").await.unwrap().unwrap().first_name, "New");
+
+    let reopened = h.reopen(store).await;
+    assert_eq!(reopened.find("a").await.unwrap().unwrap().version, v3);
+    let v4 = reopened.upsert(&customer("b", "B", "B")).await.unwrap();
+    assert!(v4 > v3, "versions keep increasing after a restart");
+}
+
+pub async fn parallel_creates_of_one_id_let_exactly_one_win(h: &impl Harness) {
+    let store = h.fresh().await;
+    let attempts = (0..40).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .create(&customer("same", "Writer", &i.to_string()))
+                .await
+        })
+    });
+    let mut won = Vec::new();
+    let mut conflicts = 0;
+    for (i, attempt) in attempts.collect::<Vec<_>>().into_iter().enumerate() {
+        match attempt.await.unwrap() {
+            Ok(_) => won.push(i),
+            Err(StoreError::Conflict(Conflict { current: Some(_) })) => conflicts += 1,
+            Err(other) => panic!("create {i} failed: {other}"),
+        }
+    }
+    assert_eq!((won.len(), conflicts), (1, 39));
+    let stored = store.get("same").await.unwrap().unwrap();
+    assert_eq!(stored.last_name, won[0].to_string(), "the winner's values are stored");
+}
+
+pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Harness) {
+    let store = h.fresh().await;
+    for round in 0..100 {
+        let id = format!("race-{round}");
+        let version = store.create(&customer(&id, "Before", "Race")).await.unwrap();
+        let (editor, deleter) = (store.clone(), store.clone());
+        let (edit_id, delete_id) = (id.clone(), id.clone());
+        let edit = tokio::spawn(async move {
+            editor
+                .put(&customer(&edit_id, "Edited", "Race"), Precondition::Version(version))
+                .await
+        });
+        let delete =
+            tokio::spawn(async move { deleter.delete_if(&delete_id, Precondition::Version(version)).await });
+        let (edited, deleted) = (edit.await.unwrap(), delete.await.unwrap());
+        let stored = store.get(&id).await.unwrap();
+        match (edited, deleted) {
+            (Ok(_), Err(StoreError::Conflict(_))) => {
+                assert_eq!(stored.unwrap().first_name, "Edited", "round {round}")
+            }
+            (Err(StoreError::Conflict(_)), Ok(true)) => {
+                assert_eq!(stored, None, "round {round}: the deleted customer came back")
+            }
+            other => panic!("round {round}: exactly one must win, got {other:?}"),
+        }
+    }
+}
+
+pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
+    let store = h.fresh().await;
+    store.upsert(&customer("Jos\u{e9}", "Composed", "C")).await.unwrap();
+    let decomposed = store.find("Jose\u{301}").await.unwrap().unwrap();
+    assert_eq!(decomposed.customer.first_name, "Composed");
+    // A record stored under a non-NFC key before IDs were normalised stays
+    // readable and deletable by its own key.
+    store.upsert(&customer("Rene\u{301}", "Legacy", "L")).await.unwrap();
+    assert_eq!(
+        store.get("Rene\u{301}").await.unwrap().unwrap().first_name,
+        "Legacy"
+    );
+    assert!(store.delete("Rene\u{301}").await.unwrap());
+    assert!(store.delete("Jose\u{301}").await.unwrap(), "deletes the NFC record");
+    assert_eq!(store.count().await.unwrap(), 0);
+}
+
 /// One `#[tokio::test]` per contract case, for the harness expression given.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -305,6 +438,10 @@ macro_rules! store_contract_tests {
             case!(concurrent_writers_lose_nothing);
             case!(reopen_sees_every_acknowledged_write);
             case!(scan_json_yields_everyone_once_in_id_order);
+            case!(writes_check_versions_atomically);
+            case!(parallel_creates_of_one_id_let_exactly_one_win);
+            case!(an_edit_racing_a_delete_never_brings_the_customer_back);
+            case!(ids_are_found_in_either_normal_form);
         }
     };
 }

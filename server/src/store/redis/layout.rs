@@ -1,9 +1,12 @@
 //! Where the store keeps customers, and the Lua scripts that change them.
 //!
-//! Three keys, all under the prefix, so nothing else in the database matters:
+//! Five keys, all under the prefix, so nothing else in the database matters:
 //! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON;
 //! - `{prefix}ids`: a sorted set of the IDs, all with score 0, so it is ordered by
 //!   bytes (the same order as Rust's `str` ordering) and pages are `ZRANGE BYLEX`;
+//! - `{prefix}versions`: a hash, field = customer ID, value = `"<version> <nonce>"`
+//!   (the revision of the record's last write, and that write's random nonce);
+//! - `{prefix}revision`: the store-wide revision counter versions are taken from;
 //! - `{prefix}changes`: a stream, one entry `id <ID> n <nonce>` per changed record,
 //!   capped (`MAXLEN ~`): what lets every server keep its search index in sync
 //!   (see `search.rs`). The nonce is random per write, so an entry ID that a new
@@ -22,6 +25,8 @@ pub struct Keys {
     pub records: String,
     pub ids: String,
     pub changes: String,
+    pub versions: String,
+    pub revision: String,
 }
 
 impl Keys {
@@ -31,6 +36,8 @@ impl Keys {
             records: format!("{prefix}records"),
             ids: format!("{prefix}ids"),
             changes: format!("{prefix}changes"),
+            versions: format!("{prefix}versions"),
+            revision: format!("{prefix}revision"),
         }
     }
 
@@ -44,35 +51,60 @@ impl Keys {
 /// behind than this reloads it in full. 10,000 entries are about 1 MB in Redis.
 pub const CHANGE_LOG_LEN: usize = 10_000;
 
-/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id, json. Inserts or replaces.
-pub const UPSERT: &str = r"
-redis.call('HSET', KEYS[1], ARGV[3], ARGV[4])
-redis.call('ZADD', KEYS[2], 0, ARGV[3])
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
-return 1
+/// KEYS: records, ids, changes, versions, revision.
+/// ARGV: maxlen, nonce, op (`put` or `del`), precondition (`none`, `absent`,
+/// `exists` or `version`), the expected version, id, json (for `put`).
+///
+/// Checks the precondition and writes in one step. A put takes the next store-wide
+/// revision as the record's version and records it with the write's nonce, so a
+/// retried attempt of a write that already ran (reply lost in a failover) finds
+/// its own nonce and answers as the first attempt would have.
+/// Returns `{'ok', version or false, changed (0/1)}` or
+/// `{'conflict', current json or false, current version or false}`.
+pub const WRITE: &str = r"
+local id = ARGV[6]
+local exists = redis.call('HEXISTS', KEYS[1], id) == 1
+local version, nonce = false, false
+local tag = redis.call('HGET', KEYS[4], id)
+if tag then version, nonce = string.match(tag, '^(%d+) (.*)$') end
+if exists and not version then version = '0' end
+if exists and ARGV[3] == 'put' and nonce == ARGV[2] then return {'ok', version, 1} end
+local kind = ARGV[4]
+local holds = kind == 'none' or (kind == 'absent' and not exists) or (kind == 'exists' and exists)
+  or (kind == 'version' and exists and version == ARGV[5])
+if not holds then
+  if exists then return {'conflict', redis.call('HGET', KEYS[1], id), version} end
+  return {'conflict', false, false}
+end
+if ARGV[3] == 'del' then
+  if not exists then return {'ok', false, 0} end
+  redis.call('HDEL', KEYS[1], id)
+  redis.call('HDEL', KEYS[4], id)
+  redis.call('ZREM', KEYS[2], id)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'n', ARGV[2])
+  return {'ok', false, 1}
+end
+local revision = tostring(redis.call('INCR', KEYS[5]))
+redis.call('HSET', KEYS[1], id, ARGV[7])
+redis.call('HSET', KEYS[4], id, revision .. ' ' .. ARGV[2])
+redis.call('ZADD', KEYS[2], 0, id)
+redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'n', ARGV[2])
+return {'ok', revision, 1}
 ";
 
-/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id.
-/// Returns 1 when a record was removed, else 0 (and then logs no change).
-pub const DELETE: &str = r"
-local removed = redis.call('HDEL', KEYS[1], ARGV[3])
-redis.call('ZREM', KEYS[2], ARGV[3])
-if removed > 0 then
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
-end
-return removed
+/// KEYS: records, versions. ARGV: id. Returns `{json or false, version tag or false}`,
+/// read together so the version belongs to the record.
+pub const FETCH: &str = r"
+return {redis.call('HGET', KEYS[1], ARGV[1]), redis.call('HGET', KEYS[2], ARGV[1])}
 ";
 
-/// KEYS: records, ids, changes. ARGV: maxlen, nonce, id, json.
-/// Inserts only when the ID is free (returns 1); otherwise returns the stored JSON.
-pub const INSERT_IF_ABSENT: &str = r"
-if redis.call('HSETNX', KEYS[1], ARGV[3], ARGV[4]) == 1 then
-  redis.call('ZADD', KEYS[2], 0, ARGV[3])
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', ARGV[3], 'n', ARGV[2])
-  return 1
-end
-return redis.call('HGET', KEYS[1], ARGV[3])
-";
+/// The version in a `versions` hash value (`"<version> <nonce>"`); a record
+/// without one was written before versions existed: version 0.
+pub fn parse_version_tag(tag: Option<&str>) -> u64 {
+    tag.and_then(|t| t.split(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
 
 /// KEYS: records, changes. ARGV: last seen entry ID ('' for none), its nonce,
 /// batch size, maxlen, a fresh nonce.
@@ -176,8 +208,16 @@ mod tests {
         assert_eq!(keys.records, "app:records");
         assert_eq!(keys.ids, "app:ids");
         assert_eq!(keys.changes, "app:changes");
+        assert_eq!(keys.versions, "app:versions");
         assert!(keys.owns(b"app:anything"));
         assert!(!keys.owns(b"other"));
+    }
+
+    #[test]
+    fn version_tags() {
+        assert_eq!(parse_version_tag(Some("42 0123abcd")), 42);
+        assert_eq!(parse_version_tag(None), 0);
+        assert_eq!(parse_version_tag(Some("garbage")), 0);
     }
 
     #[test]

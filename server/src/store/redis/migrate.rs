@@ -7,7 +7,7 @@
 use super::layout::{self, Keys};
 use super::request::{run, Access};
 use super::RedisStore;
-use app::domain::{Customer, FieldValue, StoreError};
+use app::domain::{Conflict, Customer, CustomerStore, FieldValue, Precondition, StoreError};
 use redis::Value;
 use std::collections::BTreeMap;
 
@@ -69,26 +69,17 @@ impl RedisStore {
                     continue;
                 }
             };
-            let json =
-                serde_json::to_string(&customer).map_err(|e| StoreError::Failed(e.to_string()))?;
-            let replies = self
-                .write(layout::INSERT_IF_ABSENT, &[&customer.id, &json])
-                .await?;
-            if replies.iter().any(|r| matches!(r, Value::Int(1))) {
-                report.imported += 1;
-                continue;
-            }
-            let stored = replies
-                .last()
-                .and_then(|r| redis::from_redis_value_ref::<String>(r).ok());
-            let same = stored
-                .and_then(|s| serde_json::from_str::<Customer>(&s).ok())
-                .is_some_and(|s| s == customer);
-            if same {
-                report.already_present += 1;
-            } else {
-                let reason = "the store already has a different customer with this ID".to_owned();
-                report.skipped.push(SkippedKey { key, reason });
+            match self.put(&customer, Precondition::Absent).await {
+                Ok(_) => report.imported += 1,
+                Err(StoreError::Conflict(Conflict {
+                    current: Some(stored),
+                })) if stored.customer == customer => report.already_present += 1,
+                Err(StoreError::Conflict(_)) => {
+                    let reason =
+                        "the store already has a different customer with this ID".to_owned();
+                    report.skipped.push(SkippedKey { key, reason });
+                }
+                Err(other) => return Err(other),
             }
         }
         Ok(report)

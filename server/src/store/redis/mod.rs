@@ -25,14 +25,17 @@ pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
 
-use app::domain::{Customer, CustomerStore, JsonBatch, Page, PageQuery, StoreError};
+use app::domain::{
+    Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored,
+    Version,
+};
 use async_trait::async_trait;
 use layout::Keys;
 use master::{Target, Tracker};
 use redis::Value;
 use request::{run, Access, OpError};
 use retry::Backoff;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -125,39 +128,59 @@ impl RedisStore {
         self.tracker.current().map(|m| conn::show(&m.addr))
     }
 
-    /// Runs a write script (KEYS: records, ids, changes; ARGV: maxlen, nonce, then
-    /// `args`) and, when required, `WAIT` in the
+    /// Runs the `WRITE` script for one change and, when required, `WAIT` in the
     /// same pipeline: `WAIT` counts the writes *of its connection*, and a pipeline
-    /// keeps the two adjacent on the shared connection. Returns the script's reply
-    /// of every attempt that ran, since an attempt may run and still fail `WAIT`.
-    async fn write(&self, script: &str, args: &[&str]) -> Result<Vec<Value>, StoreError> {
-        let replies = Mutex::new(Vec::new());
+    /// keeps the two adjacent on the shared connection. An attempt that ran but
+    /// was not confirmed is retried; the script recognises its own nonce then.
+    async fn write(
+        &self,
+        change: WriteChange<'_>,
+        precondition: Precondition,
+    ) -> Result<WriteReply, StoreError> {
         let wanted = self.tracker.settings.min_replicas_ack;
         let wait_ms = self.tracker.wait_timeout().as_millis() as u64;
         let nonce = format!("{:016x}", rand::random::<u64>());
-        let (keys, replies_ref, maxlen, nonce) =
-            (&self.keys, &replies, self.change_log_len, &nonce);
-        run(&self.tracker, Access::Write, |mut conn| async move {
+        let (op, id, json) = match change {
+            WriteChange::Put { id, json } => ("put", id, json),
+            WriteChange::Remove { id } => ("del", id, ""),
+        };
+        let (kind, expected) = match precondition {
+            Precondition::None => ("none", String::new()),
+            Precondition::Absent => ("absent", String::new()),
+            Precondition::Exists => ("exists", String::new()),
+            Precondition::Version(version) => ("version", version.to_string()),
+        };
+        // A removal whose reply was lost finds nothing on its retry: any attempt's
+        // removal counts.
+        let removed_before = std::sync::atomic::AtomicBool::new(false);
+        let (keys, maxlen, nonce, expected, removed_before) =
+            (&self.keys, self.change_log_len, &nonce, &expected, &removed_before);
+        let reply = run(&self.tracker, Access::Write, |mut conn| async move {
             let mut pipe = redis::pipe();
             pipe.cmd("EVAL")
-                .arg(script)
-                .arg(3)
+                .arg(layout::WRITE)
+                .arg(5)
                 .arg(&keys.records)
                 .arg(&keys.ids)
                 .arg(&keys.changes)
+                .arg(&keys.versions)
+                .arg(&keys.revision)
                 .arg(maxlen)
                 .arg(nonce)
-                .arg(args);
+                .arg(op)
+                .arg(kind)
+                .arg(expected)
+                .arg(id)
+                .arg(json);
             if wanted > 0 {
                 pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
             }
-            let mut reply: Vec<Value> = pipe.query_async(&mut conn).await?;
-            let confirmed = if wanted > 0 { reply.pop() } else { None };
-            let result = reply.into_iter().next().unwrap_or(Value::Nil);
-            replies_ref
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .push(result);
+            let mut replies: Vec<Value> = pipe.query_async(&mut conn).await?;
+            let confirmed = if wanted > 0 { replies.pop() } else { None };
+            let reply = WriteReply::parse(replies.into_iter().next().unwrap_or(Value::Nil))?;
+            if op == "del" && matches!(reply, WriteReply::Done { changed: true, .. }) {
+                removed_before.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
             if let Some(confirmed) = confirmed {
                 let got: i64 =
                     redis::from_redis_value(confirmed).map_err(redis::RedisError::from)?;
@@ -165,10 +188,23 @@ impl RedisStore {
                     return Err(OpError::NotConfirmed { wanted, got });
                 }
             }
-            Ok(())
+            Ok(reply)
         })
         .await?;
-        Ok(replies.into_inner().unwrap_or_else(|e| e.into_inner()))
+        let removed_before = removed_before.load(std::sync::atomic::Ordering::Relaxed);
+        Ok(match reply {
+            WriteReply::Done { version, .. } if removed_before => WriteReply::Done {
+                version,
+                changed: true,
+            },
+            WriteReply::Conflict(Conflict { current: None }) if removed_before => {
+                WriteReply::Done {
+                    version: None,
+                    changed: true,
+                }
+            }
+            reply => reply,
+        })
     }
 
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
@@ -201,6 +237,56 @@ impl RedisStore {
     }
 }
 
+/// One change for the `WRITE` script.
+#[derive(Clone, Copy)]
+enum WriteChange<'a> {
+    Put { id: &'a str, json: &'a str },
+    Remove { id: &'a str },
+}
+
+/// What the `WRITE` script answered.
+enum WriteReply {
+    Done {
+        /// The new version (puts only).
+        version: Option<Version>,
+        changed: bool,
+    },
+    Conflict(Conflict),
+}
+
+impl WriteReply {
+    fn parse(value: Value) -> Result<Self, OpError> {
+        type Reply = (String, Option<String>, Option<redis::Value>);
+        let (status, first, second): Reply =
+            redis::from_redis_value(value).map_err(redis::RedisError::from)?;
+        let version = |text: Option<&str>| text.and_then(|v| v.parse().ok()).map(Version);
+        match status.as_str() {
+            "ok" => Ok(WriteReply::Done {
+                version: version(first.as_deref()),
+                changed: matches!(second, Some(Value::Int(1))),
+            }),
+            "conflict" => {
+                let current = match first {
+                    Some(json) => {
+                        let tag: Option<String> =
+                            second
+                                .map(redis::from_redis_value)
+                                .transpose()
+                                .map_err(redis::RedisError::from)?;
+                        Some(Stored {
+                            customer: decode(&json)?,
+                            version: Version(tag.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)),
+                        })
+                    }
+                    None => None,
+                };
+                Ok(WriteReply::Conflict(Conflict { current }))
+            }
+            other => Err(OpError::Corrupt(format!("unexpected write reply {other:?}"))),
+        }
+    }
+}
+
 fn decode(json: &str) -> Result<Customer, OpError> {
     serde_json::from_str(json)
         .map_err(|e| OpError::Corrupt(format!("stored record is not a customer: {e}")))
@@ -208,32 +294,51 @@ fn decode(json: &str) -> Result<Customer, OpError> {
 
 #[async_trait]
 impl CustomerStore for RedisStore {
-    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
-        let records = &self.keys.records;
+    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
+        let keys = &self.keys;
         run(&self.tracker, Access::Read, |mut conn| async move {
-            let json: Option<String> = redis::cmd("HGET")
-                .arg(records)
-                .arg(id)
+            let (json, tag): (Option<String>, Option<String>) = redis::cmd("EVAL")
+                .arg(layout::FETCH)
+                .arg(2)
+                .arg(&keys.records)
+                .arg(&keys.versions)
+                .arg(key)
                 .query_async(&mut conn)
                 .await?;
-            json.as_deref().map(decode).transpose()
+            let Some(json) = json else { return Ok(None) };
+            Ok(Some(Stored {
+                customer: decode(&json)?,
+                version: Version(layout::parse_version_tag(tag.as_deref())),
+            }))
         })
         .await
     }
 
-    async fn upsert(&self, customer: &Customer) -> Result<(), StoreError> {
+    async fn put(
+        &self,
+        customer: &Customer,
+        precondition: Precondition,
+    ) -> Result<Version, StoreError> {
         let json =
             serde_json::to_string(customer).map_err(|e| StoreError::Failed(e.to_string()))?;
-        self.write(layout::UPSERT, &[&customer.id, &json]).await?;
-        Ok(())
+        let change = WriteChange::Put {
+            id: &customer.id,
+            json: &json,
+        };
+        match self.write(change, precondition).await? {
+            WriteReply::Done { version, .. } => Ok(version.unwrap_or_default()),
+            WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
+        }
     }
 
     /// When an attempt deleted the record but was not confirmed and then retried,
     /// the retry finds nothing: any attempt's removal counts. (After a lost reply,
     /// which cannot be told apart from "not run", a retry may still say `false`.)
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        let replies = self.write(layout::DELETE, &[id]).await?;
-        Ok(replies.iter().any(|r| matches!(r, Value::Int(n) if *n > 0)))
+    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
+        match self.write(WriteChange::Remove { id: key }, precondition).await? {
+            WriteReply::Done { changed, .. } => Ok(changed),
+            WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
+        }
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {

@@ -1,0 +1,59 @@
+//! Writes that finish whether or not their caller is still waiting.
+//!
+//! axum drops a handler's future when its client disconnects. A Redis write
+//! dropped mid-retry (waiting out a failover, or for `WAIT`) would leave its
+//! outcome to chance; run on a task of its own, it completes or fails as a
+//! whole, and what an answer says is what is stored.
+
+use app::domain::{
+    Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored, Version,
+};
+use async_trait::async_trait;
+use std::sync::Arc;
+
+pub struct DetachedWrites<S>(pub Arc<S>);
+
+fn lost(error: tokio::task::JoinError) -> StoreError {
+    StoreError::Failed(format!("the write's task ended early: {error}"))
+}
+
+#[async_trait]
+impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
+    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
+        self.0.fetch(key).await
+    }
+
+    async fn put(
+        &self,
+        customer: &Customer,
+        precondition: Precondition,
+    ) -> Result<Version, StoreError> {
+        let (store, customer) = (self.0.clone(), customer.clone());
+        tokio::spawn(async move { store.put(&customer, precondition).await })
+            .await
+            .map_err(lost)?
+    }
+
+    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
+        let (store, key) = (self.0.clone(), key.to_owned());
+        tokio::spawn(async move { store.remove(&key, precondition).await })
+            .await
+            .map_err(lost)?
+    }
+
+    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        self.0.list(query).await
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        self.0.count().await
+    }
+
+    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        self.0.scan_json(from).await
+    }
+
+    fn describe(&self) -> String {
+        self.0.describe()
+    }
+}

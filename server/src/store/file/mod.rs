@@ -1,0 +1,375 @@
+//! The embedded store: customers in memory, a snapshot file in the original
+//! app's format (an object keyed by `customerID`) and a journal of the writes
+//! since, owned by one process at a time.
+//!
+//! - `files`: which files, and replacing one atomically;
+//! - `lock`: one owning process per data file;
+//! - `journal`: the line format, replay, and the versions file;
+//! - `writer`: the thread that commits writes in groups and compacts.
+//!
+//! Reads never wait for the disk: they clone the published state, a persistent
+//! map, which costs a pointer copy however many customers there are.
+
+mod files;
+mod journal;
+mod lock;
+mod writer;
+
+pub use lock::LockError;
+
+use super::{CustomerStore, StoreError};
+use app::domain::{
+    matches, Customer, Cursor, JsonBatch, Page, PageQuery, Precondition, Stored, Version,
+};
+use async_trait::async_trait;
+use files::DataFiles;
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{mpsc, Arc, RwLock};
+use tokio::sync::oneshot;
+use writer::{Change, Outcome, Request, Writer};
+
+/// Customers by ID. Shared pointers keep a copy of the map (a snapshot for a
+/// reader or for compaction) from copying any customer.
+type Records = imbl::OrdMap<Arc<str>, Arc<Stored>>;
+
+/// Customers per [`CustomerStore::scan_json`] batch.
+const SCAN_BATCH: usize = 1000;
+
+/// How the store behaves; the defaults suit a server.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// What the owning process does, named to a second process that finds the file locked.
+    pub purpose: String,
+    /// Journal entries before a compaction is considered (it also waits until
+    /// the journal has as many entries as there are customers).
+    pub compact_after: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            purpose: "serve".into(),
+            compact_after: 10_000,
+        }
+    }
+}
+
+pub struct FileStore {
+    shown: String,
+    published: writer::Published,
+    requests: Option<mpsc::Sender<Request>>,
+    writer: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Why the data file could not be opened. Start-up stops on any of these.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("cannot open data file {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Locked(#[from] LockError),
+    #[error("data file {path} is not valid customer JSON at line {line}, column {column}: {message} (the file was left untouched)")]
+    Parse {
+        path: String,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("data file {path} holds customer {key:?} whose customerID is {id:?}")]
+    KeyMismatch {
+        path: String,
+        key: String,
+        id: String,
+    },
+}
+
+impl FileStore {
+    /// Opens the store with the default options (see [`Self::open_with`]).
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, OpenError> {
+        Self::open_with(path, Options::default())
+    }
+
+    /// Takes the data file's lock, loads the snapshot (a missing file is an empty
+    /// store), replays the journal and starts the writer thread.
+    pub fn open_with(path: impl AsRef<Path>, options: Options) -> Result<Self, OpenError> {
+        let started = std::time::Instant::now();
+        let shown = path.as_ref().display().to_string();
+        let io = |source| OpenError::Io {
+            path: shown.clone(),
+            source,
+        };
+        let files = DataFiles::resolve(path.as_ref()).map_err(io)?;
+        let lock = lock::acquire(&files, &options.purpose)?;
+        files.remove_stale_temp_files();
+
+        let mut records = load_snapshot(&files)?;
+        let versions = journal::read_versions(&files.versions()).map_err(io)?;
+        let mut revision = versions.revision;
+        for (id, version) in versions.versions {
+            if let Some(stored) = records.get_mut(id.as_str()) {
+                Arc::make_mut(stored).version = Version(version);
+            }
+        }
+        let mut apply = |entry: journal::Entry| {
+            revision = revision.max(entry.rev);
+            let version = Version(entry.rev);
+            match (entry.put, entry.del) {
+                (Some(customer), _) => {
+                    let id: Arc<str> = Arc::from(customer.id.as_str());
+                    records.insert(id, Arc::new(Stored { customer, version }));
+                }
+                (None, Some(id)) => {
+                    records.remove(id.as_str());
+                }
+                (None, None) => {}
+            }
+        };
+        let mut replayed = 0;
+        if let Some(old) = journal::replay(&files.old_journal(), &mut apply).map_err(io)? {
+            replayed += old.entries;
+        }
+        let current = journal::replay(&files.journal(), &mut apply).map_err(io)?;
+        let journal = files.open_append(&files.journal()).map_err(io)?;
+        let (journal_len, journal_entries) = match current {
+            Some(replay) => {
+                if !replay.torn.is_empty() {
+                    keep_torn_tail(&files, &replay.torn);
+                    journal.set_len(replay.valid_len).map_err(io)?;
+                    journal.sync_all().map_err(io)?;
+                }
+                replayed += replay.entries;
+                (replay.valid_len, replay.entries)
+            }
+            None => {
+                files.sync_dir().map_err(io)?;
+                (0, 0)
+            }
+        };
+        tracing::debug!(
+            customers = records.len(),
+            journal_entries = replayed,
+            ms = started.elapsed().as_millis() as u64,
+            "data file loaded"
+        );
+
+        let published = Arc::new(RwLock::new(records.clone()));
+        let writer = Writer {
+            files,
+            journal,
+            journal_len,
+            journal_entries,
+            records,
+            revision,
+            published: published.clone(),
+            compact_after: options.compact_after.max(1),
+            broken: false,
+            compaction: None,
+            _lock: lock,
+        };
+        let (requests, queue) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("file-store-writer".into())
+            .spawn(move || writer.run(queue))
+            .map_err(io)?;
+        Ok(Self {
+            shown,
+            published,
+            requests: Some(requests),
+            writer: Some(thread),
+        })
+    }
+
+    fn records(&self) -> Records {
+        self.published
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Hands a change to the writer thread and waits for its outcome. The change
+    /// is committed or refused whether or not this future is still awaited.
+    async fn submit(&self, change: Change, precondition: Precondition) -> Result<Outcome, StoreError> {
+        let (reply, outcome) = oneshot::channel();
+        let stopped = || StoreError::Failed("the store's writer has stopped".into());
+        self.requests
+            .as_ref()
+            .ok_or_else(stopped)?
+            .send(Request {
+                change,
+                precondition,
+                reply,
+            })
+            .map_err(|_| stopped())?;
+        outcome.await.map_err(|_| stopped())?
+    }
+}
+
+/// Finishes queued writes and any compaction, then releases the data file's lock.
+impl Drop for FileStore {
+    fn drop(&mut self) {
+        drop(self.requests.take());
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
+        }
+    }
+}
+
+/// A torn last write is dropped (it was never acknowledged). If what is dropped
+/// holds a whole line, it is not a simple torn append: keep it beside the journal.
+fn keep_torn_tail(files: &DataFiles, torn: &[u8]) {
+    if torn.contains(&b'\n') {
+        let kept = files.journal().with_extension(format!(
+            "journal.damaged-{}",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0)
+        ));
+        let saved = std::fs::write(&kept, torn);
+        tracing::warn!(bytes = torn.len(), kept = %kept.display(), saved = saved.is_ok(),
+            "the journal has a damaged part; replayed up to it and set the rest aside");
+    } else {
+        tracing::warn!(
+            bytes = torn.len(),
+            "dropped a write cut off by a crash at the end of the journal (it was never acknowledged)"
+        );
+    }
+}
+
+fn load_snapshot(files: &DataFiles) -> Result<Records, OpenError> {
+    let path = files.shown.clone();
+    let bytes = match std::fs::read(&files.snapshot) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Records::new()),
+        Err(source) => return Err(OpenError::Io { path, source }),
+    };
+    let parsed: std::collections::BTreeMap<String, Customer> = serde_json::from_slice(&bytes)
+        .map_err(|e| OpenError::Parse {
+            path: path.clone(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+        })?;
+    let mut records = Records::new();
+    for (key, customer) in parsed {
+        if key != customer.id {
+            return Err(OpenError::KeyMismatch {
+                path,
+                key,
+                id: customer.id,
+            });
+        }
+        let stored = Stored {
+            customer,
+            version: Version(0),
+        };
+        records.insert(Arc::from(key), Arc::new(stored));
+    }
+    Ok(records)
+}
+
+#[async_trait]
+impl CustomerStore for FileStore {
+    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
+        Ok(self.records().get(key).map(|stored| Stored::clone(stored)))
+    }
+
+    async fn put(
+        &self,
+        customer: &Customer,
+        precondition: Precondition,
+    ) -> Result<Version, StoreError> {
+        match self.submit(Change::Put(customer.clone()), precondition).await? {
+            Outcome::Put(version) => Ok(version),
+            Outcome::Removed(_) => unreachable!("a put is answered with its version"),
+        }
+    }
+
+    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
+        match self.submit(Change::Remove(key.to_owned()), precondition).await? {
+            Outcome::Removed(removed) => Ok(removed),
+            Outcome::Put(_) => unreachable!("a removal is answered with whether it removed"),
+        }
+    }
+
+    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let records = self.records();
+        let (range, reverse) = match &query.cursor {
+            Cursor::Start => ((Bound::Unbounded, Bound::Unbounded), false),
+            Cursor::After(id) => ((Bound::Excluded(id.as_str()), Bound::Unbounded), false),
+            Cursor::Before(id) => ((Bound::Unbounded, Bound::Excluded(id.as_str())), true),
+        };
+        let take = query.limit + 1;
+        let customer = |(_, stored): (&Arc<str>, &Arc<Stored>)| stored.customer.clone();
+        let Some(needle) = query.needle() else {
+            let in_range = records.range::<_, str>(range);
+            let window: Vec<Customer> = if reverse {
+                in_range.rev().take(take).map(customer).collect()
+            } else {
+                in_range.take(take).map(customer).collect()
+            };
+            return Ok(Page::from_window(
+                &query.cursor,
+                query.limit,
+                window,
+                records.len() as u64,
+            ));
+        };
+        // A search reads every record once: it counts all matches and keeps the
+        // window of them that the cursor asks for.
+        let mut total = 0u64;
+        let mut window = Vec::with_capacity(take);
+        let mut keep = |stored: &Stored, in_window: bool| {
+            total += 1;
+            if in_window && window.len() < take {
+                window.push(stored.customer.clone());
+            }
+        };
+        let in_window = |id: &str| match &query.cursor {
+            Cursor::Start => true,
+            Cursor::After(after) => id > after.as_str(),
+            Cursor::Before(before) => id < before.as_str(),
+        };
+        let matching = records
+            .values()
+            .filter(|stored| matches(&stored.customer, &needle));
+        if reverse {
+            matching
+                .rev()
+                .for_each(|s| keep(s, in_window(&s.customer.id)));
+        } else {
+            matching.for_each(|s| keep(s, in_window(&s.customer.id)));
+        }
+        Ok(Page::from_window(&query.cursor, query.limit, window, total))
+    }
+
+    async fn count(&self) -> Result<u64, StoreError> {
+        Ok(self.records().len() as u64)
+    }
+
+    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        let records = self.records();
+        let start = match &from {
+            Some(after) => Bound::Excluded(after.as_str()),
+            None => Bound::Unbounded,
+        };
+        let mut batch = JsonBatch::default();
+        for (id, stored) in records.range::<_, str>((start, Bound::Unbounded)) {
+            if batch.records.len() == SCAN_BATCH {
+                batch.next = batch.records.last().map(|(id, _)| id.clone());
+                break;
+            }
+            let json = serde_json::to_string(&stored.customer).expect("customer serialises");
+            batch.records.push((id.to_string(), json));
+        }
+        Ok(batch)
+    }
+
+    fn describe(&self) -> String {
+        format!("embedded file store {}", self.shown)
+    }
+}
