@@ -37,6 +37,7 @@ if [[ $MODE == full ]]; then
   N_SMALL=10000 N_LARGE=100000 REPS=3 TPUT_S=10 LAT_S=6
   RB_REQUESTS=400000 RB_PAGE_REQUESTS=200000 RB_ALL_SMALL=400 RB_ALL_LARGE=40
   COLD_REPS=5 FAILOVER_REPS=3 FAILOVER_N=10000 FAILOVER_BEFORE_S=3
+  N_HUGE=1000000 RB_AOF_REQUESTS=200000 COMPACT_S=4
   BASE_PORT=${BENCH_BASE_PORT:-17379}
   WORK=$PWD/target/bench
   TOPO_DIR=$PWD/target/bench-topology
@@ -45,6 +46,7 @@ else
   N_SMALL=100 N_LARGE=200 REPS=1 TPUT_S=1 LAT_S=1
   RB_REQUESTS=20000 RB_PAGE_REQUESTS=10000 RB_ALL_SMALL=100 RB_ALL_LARGE=100
   COLD_REPS=2 FAILOVER_REPS=1 FAILOVER_N=100 FAILOVER_BEFORE_S=1
+  N_HUGE=2000 RB_AOF_REQUESTS=10000 COMPACT_S=1
   BASE_PORT=${BENCH_BASE_PORT:-17479}
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-records-bench.XXXXXX")
   TOPO_DIR=$WORK/topology
@@ -60,6 +62,7 @@ APP_PORT=$((BASE_PORT + 10))      # the server under load
 COLD_PORT=$((BASE_PORT + 11))     # the cold-start spawns
 RAW_COLD_PORT=$((BASE_PORT + 12)) # the redis-server cold-start baseline
 FILE_PORT=$((BASE_PORT + 13))     # the server on the file store
+AOF_PORT=$((BASE_PORT + 14))      # redis-server with appendfsync always, the file store's yardstick
 RESULTS=$WORK/results.jsonl
 SEARCH=Quennell # the last name of every 1000th generated customer
 WASM=$LEPTOS_SITE_ROOT/pkg/customer-records.wasm
@@ -70,7 +73,14 @@ die() { echo "[bench] error: $*" >&2; exit 1; }
 # --- cleanup: stop exactly what this run started --------------------------------
 
 SERVER_PID=""
+AOF_PID=""
 TOPOLOGY_UP=0
+stop_aof() {
+  [[ -n $AOF_PID ]] || return 0
+  kill "$AOF_PID" 2>/dev/null || true
+  wait "$AOF_PID" 2>/dev/null || true
+  AOF_PID=""
+}
 stop_server() {
   [[ -n $SERVER_PID ]] || return 0
   kill "$SERVER_PID" 2>/dev/null || true
@@ -107,6 +117,7 @@ cleanup() {
   local status=$?
   trap - EXIT INT TERM
   stop_server
+  stop_aof
   if [[ $TOPOLOGY_UP == 1 ]]; then topo_down; fi
   if [[ $status != 0 ]]; then
     log "failed (exit $status); logs and results are in $WORK"
@@ -134,7 +145,7 @@ done
 [[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release'"
 [[ -f $WASM ]] || die "no wasm at $WASM: run 'cargo leptos build --release'"
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT"; do
+for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT" "$AOF_PORT"; do
   if port_busy "$port"; then
     die "port $port is in use (another benchmark running? set BENCH_BASE_PORT)"
   fi
@@ -147,7 +158,8 @@ fi
 export BENCH_MODE=$MODE BENCH_N_SMALL=$N_SMALL BENCH_N_LARGE=$N_LARGE BENCH_CONC=$CONC \
   BENCH_DOWN_AFTER_MS=$DOWN_AFTER_MS BENCH_REPS=$REPS BENCH_TPUT_S=$TPUT_S BENCH_LAT_S=$LAT_S \
   BENCH_COLD_REPS=$COLD_REPS BENCH_FAILOVER_REPS=$FAILOVER_REPS BENCH_BASE_PORT=$BASE_PORT \
-  BENCH_FAILOVER_BEFORE_S=$FAILOVER_BEFORE_S BENCH_WASM=$WASM BENCH_SERVER_BIN=$SERVER_BIN
+  BENCH_FAILOVER_BEFORE_S=$FAILOVER_BEFORE_S BENCH_WASM=$WASM BENCH_SERVER_BIN=$SERVER_BIN \
+  BENCH_N_HUGE=$N_HUGE BENCH_COMPACT_S=$COMPACT_S
 BENCH_COMMAND="scripts/bench.sh${1:+ $1}"
 BENCH_DATE=$(date -u '+%Y-%m-%d %H:%M UTC')
 BENCH_GIT="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD 2>/dev/null || echo ' + uncommitted changes')"
@@ -159,7 +171,7 @@ if [[ ${busy:-0} -gt 0 ]]; then
   log "warning: $busy compiler/node processes are running; the figures will be disturbed"
 fi
 export BENCH_COMMAND BENCH_DATE BENCH_GIT BENCH_LOAD_START BENCH_BUSY_NOTE
-log "$MODE run: $N_SMALL and $N_LARGE customers, $REPS repetition(s), ports $BASE_PORT-$((BASE_PORT + 13)), work dir $WORK"
+log "$MODE run: $N_SMALL and $N_LARGE customers, $REPS repetition(s), ports $BASE_PORT-$((BASE_PORT + 14)), work dir $WORK"
 
 # --- helpers -----------------------------------------------------------------------
 
@@ -310,6 +322,53 @@ ours file_page 1 page "$CONC" "$TPUT_S" / "$FILE_PORT"
 ours file_search 1 search 1 "$LAT_S" /api/list_customers "$FILE_PORT"
 ours file_get 1 get "$CONC" "$TPUT_S" /get/x "$FILE_PORT"
 stop_server
+
+# --- figure 8: the embedded store's writes, start-up and compaction ---------------------
+
+log "figure 8: file store POST /set with $N_LARGE customers (every write fsynced) against redis appendfsync always"
+mkdir -p "$WORK/aof"
+redis-server --port "$AOF_PORT" --bind 127.0.0.1 --save '' --appendonly yes --appendfsync always \
+  --dir "$WORK/aof" >"$WORK/aof.log" 2>&1 &
+AOF_PID=$!
+until redis-cli -p "$AOF_PORT" ping >/dev/null 2>&1; do sleep 0.05; done
+cp "$WORK/customers-large.json" "$WORK/store-writes.json"
+start_server "$FILE_PORT" "$WORK/server-file-writes.log" DATA_FILE="$WORK/store-writes.json"
+for rep in $(seq "$REPS"); do
+  ours file_set "$rep" set "$CONC" "$TPUT_S" /set "$FILE_PORT"
+  measure redis aof_set raw "$rep" --pid redis="$AOF_PID" -- \
+    redis-benchmark -h 127.0.0.1 -p "$AOF_PORT" -c "$CONC" -n "$RB_AOF_REQUESTS" --csv -t set -r "$N_LARGE" -d 64
+done
+stop_server
+stop_aof
+
+log "figure 8: file store cold start from a $N_LARGE snapshot plus a $N_LARGE-entry journal"
+python3 scripts/bench/gen_customers.py --journal "$N_LARGE" "$WORK/journal-large"
+mkdir -p "$WORK/journaled"
+BENCH_PREPARE="rm -f '$WORK'/journaled/customers.json*; cp '$WORK/customers-large.json' '$WORK/journaled/customers.json'; cp '$WORK/journal-large' '$WORK/journaled/customers.json.journal'" \
+  python3 scripts/bench/coldstart.py "$RESULTS" coldstart_journal ours "$COLD_REPS" "$COLD_PORT" http /get/c00000000 -- \
+  env DATA_FILE="$WORK/journaled/customers.json" "$SERVER_BIN" --listen "127.0.0.1:$COLD_PORT"
+
+log "figure 8: GET /get/{id} while $N_HUGE customers are compacted"
+python3 scripts/bench/gen_customers.py "$N_HUGE" "$WORK/journaled/customers.json"
+python3 scripts/bench/gen_customers.py --journal "$N_HUGE" "$WORK/journaled/customers.json.journal"
+rm -f "$WORK"/journaled/customers.json.versions
+# The journal is as long as the data, so the first write starts a compaction.
+start_server "$FILE_PORT" "$WORK/server-compaction.log" DATA_FILE="$WORK/journaled/customers.json" RUST_LOG=info
+CURRENT_N=$N_HUGE
+(sleep 0.3 && curl -s -o /dev/null -H 'Content-Type: application/json' \
+  -d '{"customerID":"c00000000","firstName":"Starts","lastName":"Compaction"}' \
+  "http://127.0.0.1:$FILE_PORT/set") &
+ours file_compaction_get 1 get "$CONC" "$COMPACT_S" /get/x "$FILE_PORT"
+wait
+for _ in $(seq 300); do
+  grep -q 'journal compacted' "$WORK/server-compaction.log" && break
+  sleep 0.1
+done
+compaction_ms=$(sed -n 's/.*ms=\([0-9]*\).*journal compacted.*/\1/p; s/.*journal compacted.*ms=\([0-9]*\).*/\1/p' "$WORK/server-compaction.log" | head -1)
+[[ -n $compaction_ms ]] || die "the compaction did not finish (see $WORK/server-compaction.log)"
+measure value compaction ours 1 "ms=$compaction_ms" "customers=$N_HUGE"
+stop_server
+CURRENT_N=$N_LARGE
 
 # --- figure 7: failover, each repetition on a fresh topology ----------------------------
 

@@ -23,7 +23,7 @@ pub enum CustomerError {
     /// An edit was saved over a version someone else had replaced meanwhile.
     #[error("Someone else changed this customer while you were editing it, so your changes were not saved.")]
     Conflict {
-        theirs: Stored,
+        theirs: Box<Stored>,
         yours: CustomerDraft,
     },
     /// An edit was saved after someone else deleted the customer.
@@ -31,7 +31,7 @@ pub enum CustomerError {
     Deleted { yours: CustomerDraft },
     /// A deletion was confirmed for a version someone else has replaced since.
     #[error("This customer was changed after you opened this page, so it was not deleted. Check the details and confirm again.")]
-    Changed { current: Stored },
+    Changed { current: Box<Stored> },
     /// The request carried something no form of ours sends.
     #[error("The request was not understood: {0}")]
     BadInput(String),
@@ -200,7 +200,7 @@ pub async fn save_customer(
                         message: format!("customerID “{}” is already taken", customer.id),
                     }])),
                     (_, Some(theirs)) => CustomerError::Conflict {
-                        theirs,
+                        theirs: Box::new(theirs),
                         yours: draft.clone(),
                     },
                     (_, None) => CustomerError::Deleted {
@@ -238,7 +238,11 @@ pub async fn delete_customer(
             }
             Err(StoreError::Conflict(Conflict {
                 current: Some(current),
-            })) => return Err(CustomerError::Changed { current }),
+            })) => {
+                return Err(CustomerError::Changed {
+                    current: Box::new(current),
+                })
+            }
             Err(other) => return Err(other.into()),
         }
         ssr::redirect(&crate::url::with_query(

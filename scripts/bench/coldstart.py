@@ -6,11 +6,13 @@ from spawning it to its first good answer, polling about every half millisecond.
   coldstart.py RESULTS FIGURE SIDE REPS PORT redis -   -- COMMAND...
 
 `http` waits for a 200 to `GET PATH`; `redis` waits for +PONG to an inline PING.
-Each spawn is stopped (SIGTERM, then SIGKILL) before the next. One JSON line per
+Each spawn is stopped (SIGTERM, then SIGKILL) before the next. With BENCH_PREPARE
+set, that shell command runs (untimed) before each spawn, e.g. to lay out files. One JSON line per
 spawn is appended to RESULTS with `start_ms`.
 """
 
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -51,7 +53,10 @@ def main(argv):
     reps, port = int(reps), int(port)
     if answered(port, protocol, path):
         sys.exit(f"coldstart: something already answers on port {port}")
+    prepare = os.environ.get("BENCH_PREPARE")
     for rep in range(1, reps + 1):
+        if prepare:
+            subprocess.run(prepare, shell=True, check=True)
         start = time.monotonic()
         log = tempfile.TemporaryFile()
         process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)

@@ -7,6 +7,10 @@ K customers of a larger file are exactly the customers of the file for N = K.
 IDs are `c` plus eight digits (c00000000, c00000001, ...), so they sort in the
 order they were generated. Every 1000th customer has the last name `Quennell`,
 which nothing else contains: the search figure looks for it and finds 0.1%.
+
+With --journal, writes instead the embedded store's journal of one update of
+each of those customers (`{"rev":i,"put":{...}}` per line, first name changed),
+for the start-up and compaction figures of the file store.
 """
 
 import argparse
@@ -45,7 +49,14 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("count", type=int, help="how many customers")
     parser.add_argument("output", help="file to write ('-' for stdout)")
+    parser.add_argument("--journal", action="store_true", help="write a journal of updates")
     args = parser.parse_args()
+    if args.journal:
+        with open(args.output, "w", encoding="utf-8") as out:
+            for rev, customer in enumerate(customers(args.count), start=1):
+                customer["firstName"] = "Journaled"
+                out.write(json.dumps({"rev": rev, "put": customer}, separators=(",", ":")) + "\n")
+        return
     records = {c["customerID"]: c for c in customers(args.count)}
     text = json.dumps(records, separators=(",", ":"))
     if args.output == "-":

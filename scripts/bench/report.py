@@ -29,6 +29,8 @@ N_SMALL = int(setting("N_SMALL", "0"))
 N_LARGE = int(setting("N_LARGE", "0"))
 CONC = int(setting("CONC", "32"))
 DOWN_AFTER_MS = int(setting("DOWN_AFTER_MS", "2000"))
+N_HUGE = int(setting("N_HUGE", "0"))
+COMPACT_S = setting("COMPACT_S", "?")
 QUICK = setting("MODE") == "quick"
 
 
@@ -131,6 +133,19 @@ def rows():
          None, "", "x", ("ours", "<=", 0, "0")),
         ("7. acknowledged writes lost (all repetitions)", ("failover", "lost", "sum"), None, "",
          "x", None),
+        (f"8. file store `POST /set`, {large} customers, every write fsynced, c={CONC}",
+         ("file_set", "rps"), ("aof_set", "rps"), "req/s", "%",
+         ("ratio", ">=", 0.25, "≥ 25% of raw SET with `appendfsync always`")),
+        (f"8. file store `POST /set` p99, c={CONC}", ("file_set", "p99_ms"), ("aof_set", "p99_ms"),
+         "ms", "x", None),
+        (f"8. file store cold start, {large}-customer snapshot + {large}-entry journal",
+         ("coldstart_journal", "start_ms"), ("coldstart", "start_ms"), "ms", "x",
+         ("ours", "<=", 300, "≤ 300 ms")),
+        (f"8. `GET /get/{{id}}` p99 during a compaction of {thousands(N_HUGE)} customers, "
+         f"c={CONC} ({COMPACT_S} s run)", ("file_compaction_get", "p99_ms"), None, "ms", "x",
+         ("ours", "<=", 50, "≤ 50 ms")),
+        (f"8. that compaction's duration (snapshot + versions file written and synced)",
+         ("compaction", "ms"), None, "ms", "x", None),
     ]
 
 
@@ -145,6 +160,8 @@ RAW_NOTES = {
     "coldstart": "`redis-server` start to `PONG`",
     "coldstart_file": "`redis-server` start to `PONG`",
     "failover": "sentinel `+switch-master` after the kill",
+    "file_set": "`redis-benchmark -t set`, `appendfsync always`",
+    "coldstart_journal": "`redis-server` start to `PONG`",
 }
 
 

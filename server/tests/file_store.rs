@@ -120,7 +120,10 @@ async fn writes_are_journaled_and_a_clean_close_leaves_the_original_format() {
     let path = dir.path().join("new.json");
     let store = FileStore::open(&path).unwrap();
     store.upsert(&customer("x", "First", "Last")).await.unwrap();
-    assert!(!path.exists(), "a write goes to the journal, not the snapshot");
+    assert!(
+        !path.exists(),
+        "a write goes to the journal, not the snapshot"
+    );
     let journal = std::fs::read_to_string(dir.path().join("new.json.journal")).unwrap();
     assert!(journal.contains(r#""put":{"customerID":"x""#), "{journal}");
     drop(store);
@@ -130,10 +133,20 @@ async fn writes_are_journaled_and_a_clean_close_leaves_the_original_format() {
     );
     assert_eq!(
         names_in(dir.path()),
-        ["new.json", "new.json.journal", "new.json.lock", "new.json.versions"],
+        [
+            "new.json",
+            "new.json.journal",
+            "new.json.lock",
+            "new.json.versions"
+        ],
         "no temporary file or old journal is left behind"
     );
-    assert_eq!(std::fs::metadata(dir.path().join("new.json.journal")).unwrap().len(), 0);
+    assert_eq!(
+        std::fs::metadata(dir.path().join("new.json.journal"))
+            .unwrap()
+            .len(),
+        0
+    );
 }
 
 #[tokio::test]
@@ -152,8 +165,14 @@ async fn a_second_owner_of_the_data_file_is_refused_with_who_holds_it() {
             .err()
             .expect("one owner at a time")
             .to_string();
-        assert!(error.contains("in use by another customer-records process"), "{error}");
-        assert!(error.contains(&format!("pid {}", std::process::id())), "{error}");
+        assert!(
+            error.contains("in use by another customer-records process"),
+            "{error}"
+        );
+        assert!(
+            error.contains(&format!("pid {}", std::process::id())),
+            "{error}"
+        );
         assert!(error.contains("customer-records serve"), "{error}");
     }
     drop(store);
@@ -174,11 +193,17 @@ async fn a_symlinked_data_file_is_written_through_and_keeps_its_mode() {
     let store = FileStore::open(&link).unwrap();
     store.upsert(&customer("a", "A", "A")).await.unwrap();
     drop(store);
-    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink());
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
     assert_eq!(read_json(&target)["a"]["firstName"], "A");
     let mode = std::fs::metadata(&target).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o640);
-    assert!(data.join("customers.json.journal").exists(), "side files live beside the target");
+    assert!(
+        data.join("customers.json.journal").exists(),
+        "side files live beside the target"
+    );
 }
 
 #[tokio::test]
@@ -200,7 +225,11 @@ async fn a_torn_last_journal_line_is_dropped_and_nothing_before_it() {
 
     let store = FileStore::open(&path).unwrap();
     assert_eq!(store.count().await.unwrap(), 2);
-    assert_eq!(std::fs::read(&journal).unwrap(), kept, "the torn tail is cut off");
+    assert_eq!(
+        std::fs::read(&journal).unwrap(),
+        kept,
+        "the torn tail is cut off"
+    );
     let v = store.upsert(&customer("d", "D", "D")).await.unwrap();
     assert!(v.0 >= 3, "revisions continue after the replayed ones");
     let reopened = {
@@ -214,19 +243,28 @@ async fn a_torn_last_journal_line_is_dropped_and_nothing_before_it() {
 async fn an_interrupted_compaction_is_finished_at_start_up() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("customers.json");
-    std::fs::write(&path, r#"{"old": {"customerID": "old", "firstName": "O", "lastName": "O"}}"#).unwrap();
+    std::fs::write(
+        &path,
+        r#"{"old": {"customerID": "old", "firstName": "O", "lastName": "O"}}"#,
+    )
+    .unwrap();
     // The state a crash between setting the journal aside and writing the snapshot leaves.
     std::fs::write(
         dir.path().join("customers.json.journal.old"),
         concat!(
-            r#"{"rev":1,"put":{"customerID":"a","firstName":"A","lastName":"A"}}"#, "\n",
-            r#"{"rev":2,"del":"old"}"#, "\n",
+            r#"{"rev":1,"put":{"customerID":"a","firstName":"A","lastName":"A"}}"#,
+            "\n",
+            r#"{"rev":2,"del":"old"}"#,
+            "\n",
         ),
     )
     .unwrap();
     std::fs::write(
         dir.path().join("customers.json.journal"),
-        concat!(r#"{"rev":3,"put":{"customerID":"b","firstName":"B","lastName":"B"}}"#, "\n"),
+        concat!(
+            r#"{"rev":3,"put":{"customerID":"b","firstName":"B","lastName":"B"}}"#,
+            "\n"
+        ),
     )
     .unwrap();
     let store = FileStore::open(&path).unwrap();
@@ -238,7 +276,10 @@ async fn an_interrupted_compaction_is_finished_at_start_up() {
     let snapshot = read_json(&path);
     assert_eq!(snapshot.as_object().unwrap().len(), 2);
     let reopened = FileStore::open(&path).unwrap();
-    assert_eq!(reopened.find("b").await.unwrap().unwrap().version, Version(3));
+    assert_eq!(
+        reopened.find("b").await.unwrap().unwrap().version,
+        Version(3)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -256,7 +297,10 @@ async fn compaction_under_concurrent_writes_loses_nothing() {
             let mut last = Vec::new();
             for i in 0..300 {
                 let id = format!("w{w}-{}", i % 50);
-                let version = store.upsert(&customer(&id, "W", &i.to_string())).await.unwrap();
+                let version = store
+                    .upsert(&customer(&id, "W", &i.to_string()))
+                    .await
+                    .unwrap();
                 last.push((id, i, version));
             }
             last
@@ -277,7 +321,10 @@ async fn compaction_under_concurrent_writes_loses_nothing() {
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    assert!(dir.path().join("customers.json.versions").exists(), "it compacted");
+    assert!(
+        dir.path().join("customers.json.versions").exists(),
+        "it compacted"
+    );
     let copy = tempfile::tempdir().unwrap();
     for name in names_in(dir.path()) {
         if !name.ends_with(".lock") {
@@ -302,7 +349,10 @@ async fn a_full_disk_refuses_the_write_and_changes_nothing() {
         .arg(dir.path())
         .status()
         .is_ok_and(|s| s.success());
-    assert!(mounted, "mounting a tmpfs needs root (CI and the dev machines run as root)");
+    assert!(
+        mounted,
+        "mounting a tmpfs needs root (CI and the dev machines run as root)"
+    );
     struct Unmount<'a>(&'a Path);
     impl Drop for Unmount<'_> {
         fn drop(&mut self) {
@@ -330,15 +380,25 @@ async fn a_full_disk_refuses_the_write_and_changes_nothing() {
     }
     let (id, error) = refused.expect("the disk fills up");
     assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
-    assert!(!error.to_string().contains(&*dir.path().to_string_lossy()), "no path in {error}");
-    assert_eq!(store.get(&id).await.unwrap(), None, "memory does not run ahead of disk");
+    assert!(
+        !error.to_string().contains(&*dir.path().to_string_lossy()),
+        "no path in {error}"
+    );
+    assert_eq!(
+        store.get(&id).await.unwrap(),
+        None,
+        "memory does not run ahead of disk"
+    );
     std::fs::remove_file(&filler).unwrap();
     store.upsert(&customer("after", "A", "A")).await.unwrap();
     acknowledged.push("after".into());
     drop(store);
     let reopened = FileStore::open(&path).unwrap();
     for id in &acknowledged {
-        assert!(reopened.get(id).await.unwrap().is_some(), "{id} was acknowledged");
+        assert!(
+            reopened.get(id).await.unwrap().is_some(),
+            "{id} was acknowledged"
+        );
     }
     assert_eq!(reopened.count().await.unwrap(), acknowledged.len() as u64);
 }

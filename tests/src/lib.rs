@@ -153,6 +153,18 @@ pub fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `GET url`, parsed as JSON (whatever the status).
+pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
+    client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .json()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url} is not JSON: {e}"))
+}
+
 /// The sample data of the original app, shipped with the repository.
 pub fn sample_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/customers.json")

@@ -6,7 +6,12 @@ use reqwest::{Client, StatusCode};
 use serde_json::json;
 
 /// Posts a server function's form fields; returns the status and the body.
-pub async fn call(client: &Client, base: &str, function: &str, fields: &[(&str, &str)]) -> (StatusCode, String) {
+pub async fn call(
+    client: &Client,
+    base: &str,
+    function: &str,
+    fields: &[(&str, &str)],
+) -> (StatusCode, String) {
     let response = client
         .post(format!("{base}/api/{function}"))
         .form(fields)
@@ -48,7 +53,11 @@ pub async fn parallel_creates_let_exactly_one_win(base: &str) {
             let (client, base) = (client.clone(), base.to_owned());
             tokio::spawn(async move {
                 let last = format!("Writer {i}");
-                let fields = [("customerID", "contested"), ("firstName", "Same"), ("lastName", last.as_str())];
+                let fields = [
+                    ("customerID", "contested"),
+                    ("firstName", "Same"),
+                    ("lastName", last.as_str()),
+                ];
                 (i, call(&client, &base, "save_customer", &fields).await)
             })
         })
@@ -64,15 +73,13 @@ pub async fn parallel_creates_let_exactly_one_win(base: &str) {
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
-    let stored: serde_json::Value = client
-        .get(format!("{base}/get/contested"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(stored["lastName"], format!("Writer {}", winners[0]), "the winner's values are stored");
+    let stored: serde_json::Value =
+        crate::get_json(&client, &format!("{base}/get/contested")).await;
+    assert_eq!(
+        stored["lastName"],
+        format!("Writer {}", winners[0]),
+        "the winner's values are stored"
+    );
 }
 
 /// An edit and a delete of the same version at once, `rounds` times: exactly
@@ -84,7 +91,8 @@ pub async fn edit_delete_races_never_resurrect(base: &str, rounds: usize) {
         set(&client, base, &id, "Before", "Race").await;
         let version = etag_version(&client, base, &id).await.expect("just stored");
         let edit = {
-            let (client, base, id, version) = (client.clone(), base.to_owned(), id.clone(), version.clone());
+            let (client, base, id, version) =
+                (client.clone(), base.to_owned(), id.clone(), version.clone());
             tokio::spawn(async move {
                 let fields = [
                     ("existing", id.as_str()),
@@ -96,13 +104,15 @@ pub async fn edit_delete_races_never_resurrect(base: &str, rounds: usize) {
             })
         };
         let delete = {
-            let (client, base, id, version) = (client.clone(), base.to_owned(), id.clone(), version.clone());
+            let (client, base, id, version) =
+                (client.clone(), base.to_owned(), id.clone(), version.clone());
             tokio::spawn(async move {
                 let fields = [("customerID", id.as_str()), ("version", version.as_str())];
                 call(&client, &base, "delete_customer", &fields).await
             })
         };
-        let ((edit_status, edit_body), (delete_status, delete_body)) = (edit.await.unwrap(), delete.await.unwrap());
+        let ((edit_status, edit_body), (delete_status, delete_body)) =
+            (edit.await.unwrap(), delete.await.unwrap());
         let ok = |s: StatusCode| s.is_success() || s.is_redirection();
         let now = etag_version(&client, base, &id).await;
         match (ok(edit_status), ok(delete_status)) {

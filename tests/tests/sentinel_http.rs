@@ -779,3 +779,14 @@ async fn foreign_keys_do_not_show_through_http() {
         .unwrap();
     assert_eq!(kind, "list", "foreign keys are left alone");
 }
+
+/// The races every store must win, on the Sentinel store: 40 creates of one ID
+/// through the UI's save function, and edits racing deletes of one version.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_writers_never_silently_overwrite_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let topology = Topology::start(Options::light()).await;
+    let server = start_server(dir.path(), &topology, &[]);
+    e2e::ui::parallel_creates_let_exactly_one_win(&server.url("")).await;
+    e2e::ui::edit_delete_races_never_resurrect(&server.url(""), 100).await;
+}

@@ -28,12 +28,14 @@ fn write_customers(path: &Path, count: usize) {
 /// Every whole journal line parses: the journal is never torn between writes.
 fn assert_files_parse(data: &Path) {
     if data.exists() {
-        let snapshot: Value = serde_json::from_slice(&std::fs::read(data).unwrap()).expect("the snapshot parses");
+        let snapshot: Value =
+            serde_json::from_slice(&std::fs::read(data).unwrap()).expect("the snapshot parses");
         assert!(snapshot.is_object());
     }
     let journal = std::fs::read_to_string(data.with_extension("json.journal")).unwrap_or_default();
     for line in journal.lines() {
-        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("journal line {line:?}: {e}"));
+        serde_json::from_str::<Value>(line)
+            .unwrap_or_else(|e| panic!("journal line {line:?}: {e}"));
     }
 }
 
@@ -57,17 +59,23 @@ async fn clients_reset_mid_write_never_corrupt_or_lose_acknowledged_writes() {
     for round in 0..50u64 {
         // Client A sends a whole write, then vanishes with a reset (SO_LINGER 0).
         let mut a = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
-        let a_body = json!({"customerID": format!("a-{round}"), "firstName": "Reset", "lastName": "Client"});
+        let a_body =
+            json!({"customerID": format!("a-{round}"), "firstName": "Reset", "lastName": "Client"});
         a.write_all(&set_request(&a_body)).unwrap();
         tokio::time::sleep(Duration::from_millis(20 + round % 41)).await;
         let id = format!("b-{round}");
         let b = {
             let (client, url) = (client.clone(), server.url("/set"));
-            let body = json!({"customerID": id, "firstName": "Patient", "lastName": round.to_string()});
+            let body =
+                json!({"customerID": id, "firstName": "Patient", "lastName": round.to_string()});
             tokio::spawn(async move { client.post(url).json(&body).send().await })
         };
-        let linger = nix::libc::linger { l_onoff: 1, l_linger: 0 };
-        nix::sys::socket::setsockopt(&a.as_fd(), nix::sys::socket::sockopt::Linger, &linger).unwrap();
+        let linger = nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        };
+        nix::sys::socket::setsockopt(&a.as_fd(), nix::sys::socket::sockopt::Linger, &linger)
+            .unwrap();
         drop(a);
         let response = b.await.unwrap().expect("B gets an answer");
         let status = response.status();
@@ -81,10 +89,22 @@ async fn clients_reset_mid_write_never_corrupt_or_lose_acknowledged_writes() {
     assert_files_parse(&data);
     let server = server.restart();
     for id in &acknowledged {
-        let status = client.get(server.url(&format!("/get/{id}"))).send().await.unwrap().status();
+        let status = client
+            .get(server.url(&format!("/get/{id}")))
+            .send()
+            .await
+            .unwrap()
+            .status();
         assert_eq!(status, 200, "{id} was acknowledged");
     }
-    let count = client.get(server.url("/")).send().await.unwrap().json::<Value>().await.unwrap();
+    let count = client
+        .get(server.url("/"))
+        .send()
+        .await
+        .unwrap()
+        .json::<Value>()
+        .await
+        .unwrap();
     let count = count.as_object().unwrap().len();
     assert!(count >= 200_050, "nothing that was there is lost: {count}");
 }
@@ -118,10 +138,21 @@ async fn a_held_data_file_refuses_a_second_server_and_import() {
     ] {
         let (ok, output) = run_command(&args, &[]);
         assert!(!ok, "{args:?} must be refused: {output}");
-        assert!(output.contains("in use by another customer-records process"), "{args:?}: {output}");
-        assert!(output.contains(&format!("pid {}", server.pid())), "{args:?}: {output}");
+        assert!(
+            output.contains("in use by another customer-records process"),
+            "{args:?}: {output}"
+        );
+        assert!(
+            output.contains(&format!("pid {}", server.pid())),
+            "{args:?}: {output}"
+        );
     }
-    let status = Client::new().get(server.url("/get/a")).send().await.unwrap().status();
+    let status = Client::new()
+        .get(server.url("/get/a"))
+        .send()
+        .await
+        .unwrap()
+        .status();
     assert_eq!(status, 200, "the owner is unaffected");
 }
 
@@ -153,13 +184,21 @@ async fn look_alike_ids_are_refused_and_normal_forms_meet() {
     }
     assert_eq!(set("Jose\u{301}").await.0, 200);
     for form in ["Jos%C3%A9", "Jose%CC%81"] {
-        let response = client.get(server.url(&format!("/get/{form}"))).send().await.unwrap();
+        let response = client
+            .get(server.url(&format!("/get/{form}")))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 200, "{form}");
         let customer: Value = response.json().await.unwrap();
         assert_eq!(customer["customerID"], "Jos\u{e9}", "stored in NFC");
     }
-    let all: Value = client.get(server.url("/")).send().await.unwrap().json().await.unwrap();
-    assert_eq!(all.as_object().unwrap().len(), 1, "one customer, not two: {all}");
+    let all: Value = e2e::get_json(&client, &server.url("/")).await;
+    assert_eq!(
+        all.as_object().unwrap().len(),
+        1,
+        "one customer, not two: {all}"
+    );
 }
 
 #[tokio::test]
@@ -174,16 +213,31 @@ async fn if_match_makes_set_conditional() {
         }
         async move {
             let response = request.send().await.unwrap();
-            let tag = response.headers().get("etag").map(|t| t.to_str().unwrap().to_owned());
-            (response.status().as_u16(), tag, response.text().await.unwrap())
+            let tag = response
+                .headers()
+                .get("etag")
+                .map(|t| t.to_str().unwrap().to_owned());
+            (
+                response.status().as_u16(),
+                tag,
+                response.text().await.unwrap(),
+            )
         }
     };
     let body = |last: &str| json!({"customerID": "m", "firstName": "Mia", "lastName": last});
 
-    assert_eq!(set(body("x"), Some("*")).await.0, 412, "nothing to match yet");
+    assert_eq!(
+        set(body("x"), Some("*")).await.0,
+        412,
+        "nothing to match yet"
+    );
     assert_eq!(set(body("x"), Some("\"1\"")).await.0, 412);
     let (status, created, text) = set(body("One"), None).await;
-    assert_eq!((status, text.as_str()), (200, "success"), "without If-Match: the old upsert");
+    assert_eq!(
+        (status, text.as_str()),
+        (200, "success"),
+        "without If-Match: the old upsert"
+    );
     let created = created.expect("an ETag for the new version");
 
     let response = client.get(server.url("/get/m")).send().await.unwrap();
@@ -200,11 +254,15 @@ async fn if_match_makes_set_conditional() {
     assert_ne!(second, created);
     let (status, current, text) = set(body("Stale"), Some(&created)).await;
     assert_eq!(status, 412, "{text}");
-    assert_eq!(current.as_deref(), Some(second.as_str()), "412 names the current version");
+    assert_eq!(
+        current.as_deref(),
+        Some(second.as_str()),
+        "412 names the current version"
+    );
     assert_eq!(set(body("Any"), Some("*")).await.0, 200);
     for bad in ["12", "\"x\"", "\"1\", \"2\""] {
         assert_eq!(set(body("Bad"), Some(bad)).await.0, 400, "{bad}");
     }
-    let stored: Value = client.get(server.url("/get/m")).send().await.unwrap().json().await.unwrap();
+    let stored: Value = e2e::get_json(&client, &server.url("/get/m")).await;
     assert_eq!(stored["lastName"], "Any");
 }

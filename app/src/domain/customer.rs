@@ -319,8 +319,17 @@ mod tests {
         let surrounding = "customerID must not start or end with whitespace";
         assert_eq!(messages(Text("a "), Text("x"), Text("y")), [surrounding]);
         assert_eq!(messages(Text(" a"), Text("x"), Text("y")), [surrounding]);
-        assert_eq!(messages(Text("a\u{3000}"), Text("x"), Text("y")), [surrounding]);
-        for invisible in ["al\u{200b}ice", "\u{feff}a", "a\u{202e}b", "a\u{2066}", "a\u{e0041}"] {
+        assert_eq!(
+            messages(Text("a\u{3000}"), Text("x"), Text("y")),
+            [surrounding]
+        );
+        for invisible in [
+            "al\u{200b}ice",
+            "\u{feff}a",
+            "a\u{202e}b",
+            "a\u{2066}",
+            "a\u{e0041}",
+        ] {
             let got = messages(Text(invisible), Text("x"), Text("y"));
             assert_eq!(got.len(), 1, "{invisible:?}");
             assert!(got[0].contains("invisible"), "{invisible:?}: {got:?}");
@@ -331,7 +340,8 @@ mod tests {
 
     #[test]
     fn composed_and_decomposed_forms_are_one_id_and_one_name() {
-        let composed = Customer::validate(Text("Jos\u{e9}"), Text("Ren\u{e9}e"), Text("y")).unwrap();
+        let composed =
+            Customer::validate(Text("Jos\u{e9}"), Text("Ren\u{e9}e"), Text("y")).unwrap();
         let decomposed =
             Customer::validate(Text("Jose\u{301}"), Text("Rene\u{301}e"), Text("y")).unwrap();
         assert_eq!(composed, decomposed);

@@ -38,8 +38,11 @@ pub trait CustomerStore: Send + Sync + 'static {
     /// Stores the customer if `precondition` holds for the record with its ID,
     /// and returns the customer's new version; otherwise fails with
     /// [`StoreError::Conflict`] and changes nothing.
-    async fn put(&self, customer: &Customer, precondition: Precondition)
-        -> Result<Version, StoreError>;
+    async fn put(
+        &self,
+        customer: &Customer,
+        precondition: Precondition,
+    ) -> Result<Version, StoreError>;
 
     /// Removes the record stored under exactly this key if `precondition` holds.
     /// `Ok(false)` when there was none (and the precondition allowed that).

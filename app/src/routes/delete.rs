@@ -28,7 +28,7 @@ pub fn DeleteCustomer() -> impl IntoView {
                         let id = loaded.customer.id.clone();
                         // What the user confirms: after a refused delete, the customer as it is now.
                         let shown = Memo::new(move |_| match failure() {
-                            Some(CustomerError::Changed { current }) => current,
+                            Some(CustomerError::Changed { current }) => *current,
                             _ => loaded.clone(),
                         });
                         let name = move || {

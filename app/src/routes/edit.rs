@@ -93,7 +93,7 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
     };
     let state = Memo::new(move |_| match failure() {
         Some(CustomerError::Invalid { errors, draft }) => FormState::Invalid(errors, draft),
-        Some(CustomerError::Conflict { theirs, yours }) => FormState::Conflict(theirs, yours),
+        Some(CustomerError::Conflict { theirs, yours }) => FormState::Conflict(*theirs, yours),
         Some(CustomerError::Deleted { yours }) => FormState::Deleted(yours),
         _ => FormState::Editing,
     });
@@ -108,9 +108,9 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
         })
     };
     let draft = move || match state.get() {
-        FormState::Invalid(_, draft) | FormState::Conflict(_, draft) | FormState::Deleted(draft) => {
-            draft
-        }
+        FormState::Invalid(_, draft)
+        | FormState::Conflict(_, draft)
+        | FormState::Deleted(draft) => draft,
         FormState::Editing => initial.clone(),
     };
     let field_errors = move || match state.get() {

@@ -97,7 +97,11 @@ pub async fn get_customer(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     Ok(match state.store.find(&id).await? {
-        Some(stored) => ([(header::ETAG, etag(stored.version))], Json(stored.customer)).into_response(),
+        Some(stored) => (
+            [(header::ETAG, etag(stored.version))],
+            Json(stored.customer),
+        )
+            .into_response(),
         None => (StatusCode::NOT_FOUND, Json(Map::new())).into_response(),
     })
 }
@@ -253,7 +257,10 @@ mod tests {
         assert!(matches!(with("12"), Err(ApiError::BadIfMatch)));
         assert!(matches!(with("\"x\""), Err(ApiError::BadIfMatch)));
         assert!(matches!(with("\"1\", \"2\""), Err(ApiError::BadIfMatch)));
-        assert!(matches!(with("W/\"1\""), Err(ApiError::PreconditionFailed(_))));
+        assert!(matches!(
+            with("W/\"1\""),
+            Err(ApiError::PreconditionFailed(_))
+        ));
     }
 
     #[test]

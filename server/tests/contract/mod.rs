@@ -1,9 +1,7 @@
 //! The `CustomerStore` contract, written once and run against every store.
 //! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
 
-use app::domain::{
-    Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition, StoreError,
-};
+use app::domain::{Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition, StoreError};
 use std::sync::Arc;
 
 /// How the contract gets stores to test.
@@ -311,7 +309,10 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
             .await,
     );
     let now = stale.current.expect("the customer exists");
-    assert_eq!((now.version, now.customer.first_name.as_str()), (v2, "Anne"));
+    assert_eq!(
+        (now.version, now.customer.first_name.as_str()),
+        (v2, "Anne")
+    );
     assert_eq!(store.find("a").await.unwrap().unwrap().version, v2);
 
     let missing = conflict(
@@ -320,10 +321,15 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
             .await,
     );
     assert_eq!(missing.current, None);
-    assert!(conflict(store.delete_if("a", Precondition::Version(v1)).await)
-        .current
-        .is_some());
-    assert!(store.delete_if("a", Precondition::Version(v2)).await.unwrap());
+    assert!(
+        conflict(store.delete_if("a", Precondition::Version(v1)).await)
+            .current
+            .is_some()
+    );
+    assert!(store
+        .delete_if("a", Precondition::Version(v2))
+        .await
+        .unwrap());
     // An edit opened before the deletion finds the customer gone.
     assert_eq!(
         conflict(
@@ -366,23 +372,36 @@ pub async fn parallel_creates_of_one_id_let_exactly_one_win(h: &impl Harness) {
     }
     assert_eq!((won.len(), conflicts), (1, 39));
     let stored = store.get("same").await.unwrap().unwrap();
-    assert_eq!(stored.last_name, won[0].to_string(), "the winner's values are stored");
+    assert_eq!(
+        stored.last_name,
+        won[0].to_string(),
+        "the winner's values are stored"
+    );
 }
 
 pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Harness) {
     let store = h.fresh().await;
     for round in 0..100 {
         let id = format!("race-{round}");
-        let version = store.create(&customer(&id, "Before", "Race")).await.unwrap();
+        let version = store
+            .create(&customer(&id, "Before", "Race"))
+            .await
+            .unwrap();
         let (editor, deleter) = (store.clone(), store.clone());
         let (edit_id, delete_id) = (id.clone(), id.clone());
         let edit = tokio::spawn(async move {
             editor
-                .put(&customer(&edit_id, "Edited", "Race"), Precondition::Version(version))
+                .put(
+                    &customer(&edit_id, "Edited", "Race"),
+                    Precondition::Version(version),
+                )
                 .await
         });
-        let delete =
-            tokio::spawn(async move { deleter.delete_if(&delete_id, Precondition::Version(version)).await });
+        let delete = tokio::spawn(async move {
+            deleter
+                .delete_if(&delete_id, Precondition::Version(version))
+                .await
+        });
         let (edited, deleted) = (edit.await.unwrap(), delete.await.unwrap());
         let stored = store.get(&id).await.unwrap();
         match (edited, deleted) {
@@ -390,7 +409,10 @@ pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Har
                 assert_eq!(stored.unwrap().first_name, "Edited", "round {round}")
             }
             (Err(StoreError::Conflict(_)), Ok(true)) => {
-                assert_eq!(stored, None, "round {round}: the deleted customer came back")
+                assert_eq!(
+                    stored, None,
+                    "round {round}: the deleted customer came back"
+                )
             }
             other => panic!("round {round}: exactly one must win, got {other:?}"),
         }
@@ -399,18 +421,27 @@ pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Har
 
 pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
     let store = h.fresh().await;
-    store.upsert(&customer("Jos\u{e9}", "Composed", "C")).await.unwrap();
+    store
+        .upsert(&customer("Jos\u{e9}", "Composed", "C"))
+        .await
+        .unwrap();
     let decomposed = store.find("Jose\u{301}").await.unwrap().unwrap();
     assert_eq!(decomposed.customer.first_name, "Composed");
     // A record stored under a non-NFC key before IDs were normalised stays
     // readable and deletable by its own key.
-    store.upsert(&customer("Rene\u{301}", "Legacy", "L")).await.unwrap();
+    store
+        .upsert(&customer("Rene\u{301}", "Legacy", "L"))
+        .await
+        .unwrap();
     assert_eq!(
         store.get("Rene\u{301}").await.unwrap().unwrap().first_name,
         "Legacy"
     );
     assert!(store.delete("Rene\u{301}").await.unwrap());
-    assert!(store.delete("Jose\u{301}").await.unwrap(), "deletes the NFC record");
+    assert!(
+        store.delete("Jose\u{301}").await.unwrap(),
+        "deletes the NFC record"
+    );
     assert_eq!(store.count().await.unwrap(), 0);
 }
 

@@ -19,7 +19,7 @@ pub use lock::LockError;
 
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    matches, Customer, Cursor, JsonBatch, Page, PageQuery, Precondition, Stored, Version,
+    matches, Cursor, Customer, JsonBatch, Page, PageQuery, Precondition, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -192,7 +192,11 @@ impl FileStore {
 
     /// Hands a change to the writer thread and waits for its outcome. The change
     /// is committed or refused whether or not this future is still awaited.
-    async fn submit(&self, change: Change, precondition: Precondition) -> Result<Outcome, StoreError> {
+    async fn submit(
+        &self,
+        change: Change,
+        precondition: Precondition,
+    ) -> Result<Outcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
         let stopped = || StoreError::Failed("the store's writer has stopped".into());
         self.requests
@@ -283,14 +287,20 @@ impl CustomerStore for FileStore {
         customer: &Customer,
         precondition: Precondition,
     ) -> Result<Version, StoreError> {
-        match self.submit(Change::Put(customer.clone()), precondition).await? {
+        match self
+            .submit(Change::Put(customer.clone()), precondition)
+            .await?
+        {
             Outcome::Put(version) => Ok(version),
             Outcome::Removed(_) => unreachable!("a put is answered with its version"),
         }
     }
 
     async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
-        match self.submit(Change::Remove(key.to_owned()), precondition).await? {
+        match self
+            .submit(Change::Remove(key.to_owned()), precondition)
+            .await?
+        {
             Outcome::Removed(removed) => Ok(removed),
             Outcome::Put(_) => unreachable!("a removal is answered with whether it removed"),
         }

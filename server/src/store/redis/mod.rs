@@ -26,8 +26,8 @@ pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
 
 use app::domain::{
-    Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored,
-    Version,
+    Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError,
+    Stored, Version,
 };
 use async_trait::async_trait;
 use layout::Keys;
@@ -153,8 +153,13 @@ impl RedisStore {
         // A removal whose reply was lost finds nothing on its retry: any attempt's
         // removal counts.
         let removed_before = std::sync::atomic::AtomicBool::new(false);
-        let (keys, maxlen, nonce, expected, removed_before) =
-            (&self.keys, self.change_log_len, &nonce, &expected, &removed_before);
+        let (keys, maxlen, nonce, expected, removed_before) = (
+            &self.keys,
+            self.change_log_len,
+            &nonce,
+            &expected,
+            &removed_before,
+        );
         let reply = run(&self.tracker, Access::Write, |mut conn| async move {
             let mut pipe = redis::pipe();
             pipe.cmd("EVAL")
@@ -268,21 +273,24 @@ impl WriteReply {
             "conflict" => {
                 let current = match first {
                     Some(json) => {
-                        let tag: Option<String> =
-                            second
-                                .map(redis::from_redis_value)
-                                .transpose()
-                                .map_err(redis::RedisError::from)?;
+                        let tag: Option<String> = second
+                            .map(redis::from_redis_value)
+                            .transpose()
+                            .map_err(redis::RedisError::from)?;
                         Some(Stored {
                             customer: decode(&json)?,
-                            version: Version(tag.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0)),
+                            version: Version(
+                                tag.as_deref().and_then(|v| v.parse().ok()).unwrap_or(0),
+                            ),
                         })
                     }
                     None => None,
                 };
                 Ok(WriteReply::Conflict(Conflict { current }))
             }
-            other => Err(OpError::Corrupt(format!("unexpected write reply {other:?}"))),
+            other => Err(OpError::Corrupt(format!(
+                "unexpected write reply {other:?}"
+            ))),
         }
     }
 }
@@ -335,7 +343,10 @@ impl CustomerStore for RedisStore {
     /// the retry finds nothing: any attempt's removal counts. (After a lost reply,
     /// which cannot be told apart from "not run", a retry may still say `false`.)
     async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
-        match self.write(WriteChange::Remove { id: key }, precondition).await? {
+        match self
+            .write(WriteChange::Remove { id: key }, precondition)
+            .await?
+        {
             WriteReply::Done { changed, .. } => Ok(changed),
             WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
         }
