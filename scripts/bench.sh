@@ -46,7 +46,7 @@ else
   N_SMALL=100 N_LARGE=200 REPS=1 TPUT_S=1 LAT_S=1
   RB_REQUESTS=20000 RB_PAGE_REQUESTS=10000 RB_ALL_SMALL=100 RB_ALL_LARGE=100
   COLD_REPS=2 FAILOVER_REPS=1 FAILOVER_N=100 FAILOVER_BEFORE_S=1
-  N_HUGE=2000 RB_AOF_REQUESTS=10000 COMPACT_S=1
+  N_HUGE=10000 RB_AOF_REQUESTS=10000 COMPACT_S=1 # the least journal that compacts
   BASE_PORT=${BENCH_BASE_PORT:-17479}
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-records-bench.XXXXXX")
   TOPO_DIR=$WORK/topology
@@ -358,8 +358,9 @@ CURRENT_N=$N_HUGE
 (sleep 0.3 && curl -s -o /dev/null -H 'Content-Type: application/json' \
   -d '{"customerID":"c00000000","firstName":"Starts","lastName":"Compaction"}' \
   "http://127.0.0.1:$FILE_PORT/set") &
+TRIGGER_PID=$!
 ours file_compaction_get 1 get "$CONC" "$COMPACT_S" /get/x "$FILE_PORT"
-wait
+wait "$TRIGGER_PID"
 for _ in $(seq 300); do
   grep -q 'journal compacted' "$WORK/server-compaction.log" && break
   sleep 0.1
