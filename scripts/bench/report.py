@@ -346,6 +346,18 @@ def wasm_sections(path):
     return sorted(sizes.items(), key=lambda item: -item[1])
 
 
+def shown_path(path):
+    """A path as the report may show it: relative to the repo, or to the target dir;
+    never this machine's absolute paths."""
+    path = os.path.abspath(path)
+    target = os.environ.get("CARGO_TARGET_DIR")
+    if target and path.startswith(os.path.abspath(target) + os.sep):
+        return "$CARGO_TARGET_DIR/" + os.path.relpath(path, target)
+    if path.startswith(os.getcwd() + os.sep):
+        return os.path.relpath(path)
+    return os.path.basename(path)
+
+
 def built_at(path):
     try:
         return datetime.datetime.fromtimestamp(os.path.getmtime(path), datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
@@ -545,8 +557,8 @@ def main(argv):
     if wasm and os.path.exists(wasm):
         parts = ", ".join(f"{name} {size / 1000:,.1f} KB" for name, size in wasm_sections(wasm))
         out += ["", "### Builds measured", "",
-                f"- server `{setting('SERVER_BIN')}`, built {built_at(setting('SERVER_BIN'))}",
-                f"- wasm `{wasm}`, built {built_at(wasm)}; its sections (raw bytes): {parts}"]
+                f"- server `{shown_path(setting('SERVER_BIN'))}`, built {built_at(setting('SERVER_BIN'))}",
+                f"- wasm `{shown_path(wasm)}`, built {built_at(wasm)}; its sections (raw bytes): {parts}"]
     out += ["", "### Sentinel store against the file store (one repetition on the file store)", ""]
     out += file_store_table(results)
     out += ["", "### Failovers", ""]
