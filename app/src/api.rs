@@ -37,8 +37,9 @@ pub enum CustomerError {
     BadInput(String),
     #[error("The customer store is unavailable right now, so nothing was changed. Please try again in a moment.")]
     Unavailable,
-    #[error("The customer store failed: {0}")]
-    Failed(String),
+    /// What failed is in the server's log, not in the answer.
+    #[error("The customer store failed, so nothing was changed. Please try again; if it keeps failing, tell the administrator.")]
+    Failed,
     /// The request itself failed (network, server not reachable, ...).
     #[error("The request failed: {0}")]
     Request(String),
@@ -48,6 +49,8 @@ impl FromServerFnError for CustomerError {
     type Encoder = JsonEncoding;
 
     fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        #[cfg(feature = "ssr")]
+        ssr::set_status_of_bad_request(&value);
         CustomerError::Request(value.to_string())
     }
 }
@@ -57,11 +60,14 @@ mod ssr {
     use super::CustomerError;
     use crate::domain::{CustomerStore, StoreError};
     use leptos::prelude::use_context;
+    use leptos::server_fn::error::ServerFnErrorErr;
     use std::sync::Arc;
 
     pub fn store() -> Result<Arc<dyn CustomerStore>, CustomerError> {
-        use_context::<Arc<dyn CustomerStore>>()
-            .ok_or_else(|| CustomerError::Failed("no store configured".into()))
+        use_context::<Arc<dyn CustomerStore>>().ok_or_else(|| {
+            tracing::error!("no customer store in the server functions' context");
+            CustomerError::Failed
+        })
     }
 
     impl From<StoreError> for CustomerError {
@@ -69,9 +75,9 @@ mod ssr {
             tracing::warn!(%error, "store operation failed");
             match error {
                 StoreError::Unavailable(_) => CustomerError::Unavailable,
-                StoreError::Failed(message) => CustomerError::Failed(message),
+                StoreError::Failed(_) => CustomerError::Failed,
                 // Callers that expect a conflict match it before converting.
-                StoreError::Conflict(conflict) => CustomerError::Failed(conflict.to_string()),
+                StoreError::Conflict(_) => CustomerError::Failed,
             }
         }
     }
@@ -80,7 +86,7 @@ mod ssr {
     /// 503 when the store is unavailable). Plain form posts keep the redirect back to
     /// the form that server functions answer them with, which carries the error.
     pub fn fail(error: CustomerError) -> CustomerError {
-        use http::{header::ACCEPT, StatusCode};
+        use http::StatusCode;
         let status = match &error {
             CustomerError::Invalid { .. } | CustomerError::BadInput(_) => StatusCode::BAD_REQUEST,
             CustomerError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -88,10 +94,36 @@ mod ssr {
             | CustomerError::Deleted { .. }
             | CustomerError::Changed { .. } => StatusCode::CONFLICT,
             CustomerError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
-            CustomerError::Failed(_) | CustomerError::Request(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            CustomerError::Failed | CustomerError::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
+        set_status(status);
+        error
+    }
+
+    /// A request the server function could not even read (missing or repeated
+    /// fields, a body over the limit) is the client's mistake: 400 or 413, not
+    /// the 500 server functions answer by default.
+    pub fn set_status_of_bad_request(error: &ServerFnErrorErr) {
+        use http::StatusCode;
+        let status = match error {
+            ServerFnErrorErr::Deserialization(message) | ServerFnErrorErr::Args(message)
+                if message.contains("length limit") =>
+            {
+                StatusCode::PAYLOAD_TOO_LARGE
+            }
+            ServerFnErrorErr::Deserialization(_)
+            | ServerFnErrorErr::Args(_)
+            | ServerFnErrorErr::MissingArg(_) => StatusCode::BAD_REQUEST,
+            ServerFnErrorErr::UnsupportedRequestMethod(_) => StatusCode::METHOD_NOT_ALLOWED,
+            _ => return,
+        };
+        set_status(status);
+    }
+
+    /// Sets the answer's status, except for plain form posts (no JavaScript):
+    /// those are redirected back to the form, which shows the error.
+    fn set_status(status: http::StatusCode) {
+        use http::header::ACCEPT;
         let is_form_post = use_context::<http::request::Parts>().is_some_and(|parts| {
             parts.method == http::Method::POST
                 && parts
@@ -105,7 +137,6 @@ mod ssr {
                 response.set_status(status);
             }
         }
-        error
     }
 
     /// Runs a server function's body, giving its failure the matching status.

@@ -41,11 +41,78 @@ pub struct Config {
     )]
     pub site_root: String,
 
+    /// Host names (or addresses) the server answers to, comma-separated, or `*` for
+    /// any; other `Host` headers get 400. Default: the listen address and the
+    /// loopback names.
+    #[arg(long, env = "ALLOWED_HOSTS", global = true)]
+    pub allowed_hosts: Option<String>,
+
+    /// Serve `/metrics` (and a `/readyz` that names the store) on this address
+    /// instead of the public one.
+    #[arg(long, env = "METRICS_LISTEN", global = true)]
+    pub metrics_listen: Option<SocketAddr>,
+
+    #[command(flatten)]
+    pub limits: LimitArgs,
+
     #[command(flatten)]
     pub redis: RedisArgs,
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How much the server takes from clients before it closes on them.
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Connections served at once; more are closed as soon as they are accepted.
+    #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
+    pub max_connections: usize,
+    /// Time for a whole request head, from connecting or from the previous answer
+    /// (so also the keep-alive idle timeout), in milliseconds.
+    #[arg(
+        long,
+        env = "HEADER_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub header_read_timeout_ms: u64,
+    /// Time for a request body, in milliseconds.
+    #[arg(
+        long,
+        env = "BODY_READ_TIMEOUT_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub body_read_timeout_ms: u64,
+    /// Time for a whole request, answer included, in milliseconds (then 408).
+    #[arg(
+        long,
+        env = "REQUEST_TIMEOUT_MS",
+        default_value_t = 30_000,
+        global = true
+    )]
+    pub request_timeout_ms: u64,
+    /// On SIGTERM, how long requests in flight may take to finish, in milliseconds.
+    #[arg(
+        long,
+        env = "SHUTDOWN_GRACE_MS",
+        default_value_t = 10_000,
+        global = true
+    )]
+    pub shutdown_grace_ms: u64,
+}
+
+impl LimitArgs {
+    pub fn limits(&self) -> crate::http::Limits {
+        crate::http::Limits {
+            max_connections: self.max_connections.max(1),
+            header_read: Duration::from_millis(self.header_read_timeout_ms.max(1)),
+            body_read: Duration::from_millis(self.body_read_timeout_ms.max(1)),
+            request: Duration::from_millis(self.request_timeout_ms.max(1)),
+            shutdown_grace: Duration::from_millis(self.shutdown_grace_ms),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -138,6 +205,20 @@ pub enum StoreChoice {
 }
 
 impl Config {
+    /// How to serve, checked: the `ALLOWED_HOSTS` list must parse.
+    pub fn serving(&self) -> Result<crate::Serving, String> {
+        Ok(crate::Serving {
+            listen: self.listen,
+            site_root: self.site_root.clone(),
+            allowed_hosts: crate::http::AllowedHosts::parse(
+                self.allowed_hosts.as_deref(),
+                self.listen,
+            )?,
+            limits: self.limits.limits(),
+            metrics_listen: self.metrics_listen,
+        })
+    }
+
     pub fn store_choice(&self) -> Result<StoreChoice, String> {
         let redis = &self.redis;
         // An empty variable (`REDIS_SENTINELS=`) counts as not set.

@@ -11,35 +11,106 @@ use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-/// Serves the UI and the JSON API on `listen` until the process is stopped.
-pub async fn serve(
-    listen: &SocketAddr,
-    site_root: &str,
-    store: Arc<dyn CustomerStore>,
-) -> Result<(), String> {
+/// How to serve, from the configuration (see [`config::Config::serving`]).
+#[derive(Clone, Debug)]
+pub struct Serving {
+    pub listen: SocketAddr,
+    pub site_root: String,
+    pub allowed_hosts: http::AllowedHosts,
+    pub limits: http::Limits,
+    /// Where `/metrics` (and a detailed `/readyz`) are served instead of `listen`.
+    pub metrics_listen: Option<SocketAddr>,
+}
+
+/// Serves the UI and the JSON API until the process is asked to stop.
+pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<(), String> {
+    let Serving {
+        listen,
+        site_root,
+        allowed_hosts,
+        limits,
+        metrics_listen,
+    } = serving;
     let leptos_options = LeptosOptions::builder()
         .output_name("customer-records")
         .site_root(site_root)
         .site_pkg_dir("pkg")
-        .site_addr(*listen)
+        .site_addr(listen)
         .build();
     let description = store.describe();
-    let app = http::router(http::AppState {
+    if listen.ip().is_unspecified() && allowed_hosts != http::AllowedHosts::Any {
+        tracing::warn!(
+            "listening on every interface, but only loopback names are allowed hosts: \
+             set ALLOWED_HOSTS to the names clients use"
+        );
+    }
+    let state = http::AppState {
         leptos_options,
         store,
-    });
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on {listen}: {e}"))?;
+        guard: Arc::new(http::Guard {
+            allowed_hosts,
+            max_body_bytes: http::MAX_BODY_BYTES,
+        }),
+        limits: limits.clone(),
+        metrics: Some(http::observe::install_recorder()?),
+        private_metrics: metrics_listen.is_some(),
+    };
+    if let Some(address) = metrics_listen {
+        let listener = bind(&address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
+        tracing::info!("metrics on http://{address}/metrics");
+        let metrics = http::observe::private_routes(state.clone());
+        tokio::spawn(async move {
+            if let Err(error) = axum::serve(listener, metrics).await {
+                tracing::error!(%error, "the metrics listener stopped");
+            }
+        });
+    }
+    let app = http::router(state);
+    let listener = bind(&listen).map_err(|e| format!("cannot listen on {listen}: {e}"))?;
     let url = format!(
         "http://{}",
         listener.local_addr().map_err(|e| e.to_string())?
     );
     tracing::info!("listening on {url} using the {description}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
+    raise_open_files_limit(limits.max_connections);
+    // On a worker thread of its own task: accepting must not wait on the thread
+    // that runs `main`.
+    tokio::spawn(async move { http::serve::serve(listener, app, &limits, shutdown_signal()).await })
         .await
-        .map_err(|e| format!("server error: {e}"))
+        .map_err(|e| format!("server task failed: {e}"))
+}
+
+/// A listener with a deep accept queue: a burst of connections waits in it
+/// instead of having its SYNs dropped (and retried a second later).
+fn bind(listen: &SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if listen.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(*listen)?;
+    socket.listen(4096)
+}
+
+/// Lets the process hold as many sockets as it may serve connections (the soft
+/// limit is often 1,024 while the hard one is far higher).
+fn raise_open_files_limit(connections: usize) {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return;
+    };
+    let wanted = (connections as u64 + 256).min(hard);
+    if wanted > soft && setrlimit(Resource::RLIMIT_NOFILE, wanted, hard).is_err() {
+        tracing::warn!(soft, hard, "cannot raise the open-files limit");
+    }
+    if wanted < connections as u64 + 256 {
+        tracing::warn!(
+            hard,
+            connections,
+            "the open-files limit is below MAX_CONNECTIONS; connections over it will fail to be accepted"
+        );
+    }
 }
 
 async fn shutdown_signal() {

@@ -10,13 +10,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        // Colours only for a person at a terminal, never into log files.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
-        )
-        .init();
+    init_logging();
     let config = Config::parse();
     match run(config).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -28,12 +22,28 @@ async fn main() -> ExitCode {
     }
 }
 
+/// `RUST_LOG` filters (default `info`); `LOG_FORMAT=json` writes one JSON object per line.
+fn init_logging() {
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into());
+    let logs = tracing_subscriber::fmt()
+        // Colours only for a person at a terminal, never into log files.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+        .with_env_filter(filter);
+    if std::env::var("LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+}
+
 async fn run(config: Config) -> Result<(), String> {
     let choice = config.store_choice()?;
+    let serving = config.serving()?;
     let command = config.command.unwrap_or(Command::Serve);
     let opened = store::open(&choice, command.name()).await?;
     match command {
-        Command::Serve => server::serve(&config.listen, &config.site_root, opened.store).await,
+        Command::Serve => server::serve(serving, opened.store).await,
         Command::Import { file } => {
             let count = store::transfer::import(opened.store.as_ref(), &file).await?;
             println!("imported {count} customers from {}", file.display());

@@ -116,6 +116,23 @@ impl Server {
         let _ = self.child.wait();
     }
 
+    /// Sends SIGTERM and waits up to `within` for the process to exit; its exit
+    /// status, or `None` if it was still running (then it is killed).
+    pub fn terminate(&mut self, within: Duration) -> Option<std::process::ExitStatus> {
+        use nix::sys::signal::{kill, Signal};
+        use nix::unistd::Pid;
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+        let deadline = Instant::now() + within;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.kill_hard();
+        None
+    }
+
     /// Starts the same configuration again (same data file and port).
     pub fn restart(mut self) -> Server {
         self.kill_hard();
@@ -168,4 +185,39 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
 /// The sample data of the original app, shipped with the repository.
 pub fn sample_data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/customers.json")
+}
+
+/// Parses Prometheus text (what `/metrics` answers): sample name with labels
+/// (as written) → value. Panics on a line that is not a comment or a sample.
+pub fn parse_prometheus(text: &str) -> std::collections::BTreeMap<String, f64> {
+    let mut samples = std::collections::BTreeMap::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        let (name, value) = line
+            .rsplit_once(' ')
+            .unwrap_or_else(|| panic!("not a Prometheus sample: {line:?}"));
+        let value: f64 = value
+            .parse()
+            .unwrap_or_else(|_| panic!("not a Prometheus value: {line:?}"));
+        samples.insert(name.to_owned(), value);
+    }
+    samples
+}
+
+/// The sum of every sample of `metric` whose labels contain all of `labels`.
+pub fn metric_sum(
+    samples: &std::collections::BTreeMap<String, f64>,
+    metric: &str,
+    labels: &[&str],
+) -> f64 {
+    samples
+        .iter()
+        .filter(|(name, _)| {
+            (name.as_str() == metric || name.starts_with(&format!("{metric}{{")))
+                && labels.iter().all(|l| name.contains(l))
+        })
+        .map(|(_, value)| value)
+        .sum()
 }

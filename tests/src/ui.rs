@@ -12,12 +12,22 @@ pub async fn call(
     function: &str,
     fields: &[(&str, &str)],
 ) -> (StatusCode, String) {
-    let response = client
-        .post(format!("{base}/api/{function}"))
-        .form(fields)
-        .send()
-        .await
-        .expect("the server answers");
+    call_with(client, base, function, fields, &[]).await
+}
+
+/// [`call`] with extra request headers (e.g. the `Origin` a browser sends).
+pub async fn call_with(
+    client: &Client,
+    base: &str,
+    function: &str,
+    fields: &[(&str, &str)],
+    headers: &[(&str, &str)],
+) -> (StatusCode, String) {
+    let mut request = client.post(format!("{base}/api/{function}")).form(fields);
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let response = request.send().await.expect("the server answers");
     let status = response.status();
     (status, response.text().await.unwrap_or_default())
 }

@@ -432,6 +432,11 @@ async fn master_killed_during_writes() {
     acked.check_readable(&run.acked).await;
     unacked.check_readable(&run.unacked).await;
     judge("kill, down-after 2000 ms", &acked, &unacked);
+    let failovers = redis_metric(&client(), &run.acked, "redis_failovers_seen_total").await;
+    assert!(
+        failovers >= 1.0,
+        "the failover is counted in /metrics: {failovers}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -482,6 +487,9 @@ async fn sentinel_outages() {
     );
     let client = client();
     assert_set_works(&client, &server, "o1", "with every sentinel up").await;
+    let (status, _) = readyz(&client, &server).await;
+    assert_eq!(status, 200, "/readyz with the topology up");
+    let resolutions_before = redis_metric(&client, &server, "redis_master_resolutions_total").await;
 
     topology.stop_sentinel(0);
     assert_set_works(&client, &server, "o2", "with one sentinel down").await;
@@ -506,7 +514,17 @@ async fn sentinel_outages() {
             "503 after {took:?}, deadline {deadline:?}"
         );
         assert!(!text.is_empty(), "the 503 says why");
+        assert!(
+            !text.contains("127.0.0.1"),
+            "no Redis address in the answer: {text}"
+        );
     }
+    let (status, text) = readyz(&client, &server).await;
+    assert_eq!(status, 503, "/readyz with no master: {text}");
+    assert!(
+        !text.contains("127.0.0.1"),
+        "no Redis address in the answer: {text}"
+    );
     let started = Instant::now();
     let response = client.get(server.url("/get/o1")).send().await.unwrap();
     let took = started.elapsed();
@@ -540,6 +558,34 @@ async fn sentinel_outages() {
         let (status, text) = get(&client, &server, id).await;
         assert_eq!(status, 200, "GET /get/{id} after recovery: {text}");
     }
+    let (status, text) = readyz(&client, &server).await;
+    assert_eq!(status, 200, "/readyz after recovery: {text}");
+    let resolutions = redis_metric(&client, &server, "redis_master_resolutions_total").await;
+    assert!(
+        resolutions > resolutions_before,
+        "master re-resolutions counted: {resolutions_before} -> {resolutions}"
+    );
+    assert!(
+        redis_metric(&client, &server, "redis_retries_total").await > 0.0,
+        "retries counted"
+    );
+}
+
+async fn readyz(client: &Client, server: &Server) -> (StatusCode, String) {
+    let response = client.get(server.url("/readyz")).send().await.unwrap();
+    (response.status(), response.text().await.unwrap())
+}
+
+async fn redis_metric(client: &Client, server: &Server, metric: &str) -> f64 {
+    let text = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    e2e::metric_sum(&e2e::parse_prometheus(&text), metric, &[])
 }
 
 // ---------------------------------------------------------------------------

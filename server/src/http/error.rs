@@ -24,8 +24,20 @@ pub enum ApiError {
     /// `If-Match` named a version that is not the stored one.
     #[error("precondition failed: {0}")]
     PreconditionFailed(Conflict),
-    #[error(transparent)]
+    /// The store's own message (addresses, paths) goes to the log, not to the client.
+    #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
+}
+
+fn store_message(error: &StoreError) -> String {
+    match error {
+        StoreError::Conflict(conflict) => conflict.to_string(),
+        StoreError::Unavailable(_) => {
+            "the customer store is unavailable right now; nothing was changed, try again shortly"
+                .into()
+        }
+        StoreError::Failed(_) => "the customer store failed; nothing was changed".into(),
+    }
 }
 
 impl ApiError {

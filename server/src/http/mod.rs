@@ -1,21 +1,39 @@
 //! HTTP adapters: the original JSON API and the Leptos UI with its server functions.
 
 mod error;
+mod guard;
 mod legacy;
+pub mod observe;
+pub mod serve;
 
 pub use error::ApiError;
+pub use guard::{AllowedHosts, Guard};
+pub use serve::Limits;
 
 use app::domain::CustomerStore;
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
+use tower_http::trace::TraceLayer;
 
-/// Largest request body the JSON API accepts.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+}
+
+/// Largest request body accepted (the JSON API and the server functions).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler may need.
@@ -23,6 +41,12 @@ pub const MAX_BODY_BYTES: usize = 64 * 1024;
 pub struct AppState {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn CustomerStore>,
+    pub guard: Arc<Guard>,
+    pub limits: Limits,
+    /// `None` when metrics are off (tests that build several routers in one process).
+    pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+    /// Whether `/metrics` has a listener of its own (`METRICS_LISTEN`).
+    pub private_metrics: bool,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -39,10 +63,8 @@ pub fn router(state: AppState) -> Router {
     let options = state.leptos_options.clone();
     Router::new()
         .route("/get/{id}", get(legacy::get_customer))
-        .route(
-            "/set",
-            post(legacy::set_customer).layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
-        )
+        .route("/set", post(legacy::set_customer))
+        .merge(observe::routes(!state.private_metrics))
         .leptos_routes_with_context(&state, routes, provide_store.clone(), move || {
             shell(options.clone())
         })
@@ -54,6 +76,23 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             legacy::list_for_programs,
         ))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(RequestBodyTimeoutLayer::new(state.limits.body_read))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            state.limits.request,
+        ))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(observe::record))
+        // A refused request reaches nothing but the request ID and trace layers.
+        .layer(axum::middleware::from_fn_with_state(
+            state.guard.clone(),
+            guard::guard,
+        ))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        // Every log line of a request carries its ID (the client's `X-Request-Id`
+        // or a new one), and so does the answer.
+        .layer(TraceLayer::new_for_http().make_span_with(request_span))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }

@@ -2,11 +2,13 @@
 
 mod detached;
 pub mod file;
+mod metered;
 pub mod redis;
 pub mod transfer;
 
 pub use app::domain::{CustomerStore, StoreError};
 pub use detached::DetachedWrites;
+pub use metered::Metered;
 
 use crate::config::StoreChoice;
 use std::sync::Arc;
@@ -29,7 +31,7 @@ pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, St
             // The file store's writer thread already finishes every write it accepts.
             let store = file::FileStore::open_with(path, options).map_err(|e| e.to_string())?;
             Ok(OpenedStore {
-                store: Arc::new(store),
+                store: Arc::new(Metered(store)),
                 redis: None,
             })
         }
@@ -40,7 +42,7 @@ pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, St
                     .map_err(|e| e.to_string())?,
             );
             Ok(OpenedStore {
-                store: Arc::new(DetachedWrites(store.clone())),
+                store: Arc::new(Metered(DetachedWrites(store.clone()))),
                 redis: Some(store),
             })
         }

@@ -215,6 +215,7 @@ impl Tracker {
 
     /// One resolution pass; on success the master becomes the current one.
     pub async fn resolve(&self) -> Result<Master, ConnectError> {
+        metrics::counter!("redis_master_resolutions_total").increment(1);
         let (addr, conn, write_conn) = match &self.target {
             Target::Single { info } => {
                 let addr = single_addr(info);
@@ -383,6 +384,7 @@ impl Tracker {
         if state.hint.as_ref() != Some(&new) && state.current.as_ref().is_none_or(|m| m.addr != new)
         {
             tracing::info!(old = %show(&old), new = %show(&new), "sentinel switched the redis master");
+            metrics::counter!("redis_failovers_seen_total").increment(1);
         }
         if old != new {
             state.demoted.insert(old, Instant::now());
@@ -401,6 +403,7 @@ impl Tracker {
         let mut state = self.state();
         if !state.failovers.contains_key(sentinel) {
             tracing::info!(sentinel, "failover in progress: pausing writes");
+            metrics::counter!("redis_write_pauses_total").increment(1);
             state.failovers.insert(sentinel.to_owned(), Instant::now());
         }
     }

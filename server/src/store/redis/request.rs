@@ -68,6 +68,7 @@ where
             failure = failure.message(),
             "redis attempt failed; retrying"
         );
+        metrics::counter!("redis_retries_total").increment(1);
         let wake = (now + backoff.next_delay()).min(deadline);
         // A topology change (e.g. +switch-master) is worth an immediate retry.
         let _ = tokio::time::timeout_at(wake, changes.changed()).await;
@@ -112,9 +113,12 @@ where
             }
             Err(failure)
         }
-        Err(OpError::NotConfirmed { wanted, got }) => Err(Failure::Busy(format!(
-            "write not confirmed by {wanted} replicas ({got} confirmed)"
-        ))),
+        Err(OpError::NotConfirmed { wanted, got }) => {
+            metrics::counter!("redis_wait_shortfalls_total").increment(1);
+            Err(Failure::Busy(format!(
+                "write not confirmed by {wanted} replicas ({got} confirmed)"
+            )))
+        }
         Err(OpError::Corrupt(message)) => Err(Failure::Fatal(message)),
     }
 }

@@ -1,0 +1,277 @@
+//! What every request passes before a handler sees it, and what every answer
+//! carries, so the service can face an unfriendly network:
+//!
+//! - a `Host` allow-list (DNS rebinding: a hostile name resolving to us);
+//! - state-changing requests from a browser only from our own origin
+//!   (`Sec-Fetch-Site`, else `Origin`): cross-site forms and `no-cors` fetches
+//!   get 403 and change nothing; programs, which send neither header, are served;
+//! - server functions only in the encoding the UI sends, and small;
+//! - security headers on every answer (the pages' CSP, with its per-response
+//!   nonce, is set where the page is rendered: `app::shell`).
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+/// Where the UI's server functions are mounted.
+pub const SERVER_FN_PREFIX: &str = "/api/";
+/// The encoding of every server function the UI calls, and of its plain form posts.
+const SERVER_FN_ENCODING: &str = "application/x-www-form-urlencoded";
+
+/// The host names this server answers to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AllowedHosts {
+    Any,
+    Names(Vec<String>),
+}
+
+impl AllowedHosts {
+    /// `ALLOWED_HOSTS`: comma-separated names or addresses (ports ignored), or `*`
+    /// for any. By default the listen address and the loopback names.
+    pub fn parse(spec: Option<&str>, listen: SocketAddr) -> Result<Self, String> {
+        let spec = spec.map(str::trim).filter(|s| !s.is_empty());
+        let Some(spec) = spec else {
+            let mut names = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ];
+            if !listen.ip().is_unspecified() {
+                names.push(listen.ip().to_string());
+            }
+            names.dedup();
+            return Ok(AllowedHosts::Names(names));
+        };
+        if spec == "*" {
+            return Ok(AllowedHosts::Any);
+        }
+        let names = spec
+            .split(',')
+            .map(|name| hostname(name.trim()).map(str::to_ascii_lowercase))
+            .collect::<Option<Vec<_>>>()
+            .filter(|names| !names.is_empty())
+            .ok_or_else(|| {
+                format!("ALLOWED_HOSTS must be `*` or comma-separated host names, not {spec:?}")
+            })?;
+        Ok(AllowedHosts::Names(names))
+    }
+
+    fn allows(&self, host: &str) -> bool {
+        match self {
+            AllowedHosts::Any => true,
+            AllowedHosts::Names(names) => {
+                hostname(host).is_some_and(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
+            }
+        }
+    }
+}
+
+/// The host of a `Host` header or `ALLOWED_HOSTS` entry, without
+/// port, brackets or a trailing dot; `None` when it is not a plausible host.
+fn hostname(value: &str) -> Option<&str> {
+    let host = match value.strip_prefix('[') {
+        Some(rest) => rest.split_once(']')?.0,
+        None => match value.rsplit_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => value,
+        },
+    };
+    let host = host.strip_suffix('.').unwrap_or(host);
+    let plausible = !host.is_empty()
+        && (host.parse::<IpAddr>().is_ok()
+            || host
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.'));
+    plausible.then_some(host)
+}
+
+pub struct Guard {
+    pub allowed_hosts: AllowedHosts,
+    /// Largest server-function body accepted.
+    pub max_body_bytes: usize,
+}
+
+fn refuse(status: StatusCode, message: &'static str) -> Response {
+    (status, message).into_response()
+}
+
+pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+    if let Some(refusal) = check(&guard, &request) {
+        return with_security_headers(refusal, false);
+    }
+    let is_root = request.uri().path() == "/";
+    let response = next.run(request).await;
+    with_security_headers(response, is_root)
+}
+
+fn check(guard: &Guard, request: &Request<Body>) -> Option<Response> {
+    let headers = request.headers();
+    let host = headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))?;
+    if !guard.allowed_hosts.allows(host) {
+        return Some(refuse(
+            StatusCode::BAD_REQUEST,
+            "unknown Host: this server answers only to the names in its ALLOWED_HOSTS setting",
+        ));
+    }
+    let changes_state = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if changes_state && is_cross_site(headers, host) {
+        return Some(refuse(
+            StatusCode::FORBIDDEN,
+            "cross-site request refused: changes must come from this site's own pages",
+        ));
+    }
+    if request.uri().path().starts_with(SERVER_FN_PREFIX) && *request.method() == Method::POST {
+        let content_type = headers
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .map(|v| v.trim().to_ascii_lowercase());
+        if content_type.as_deref() != Some(SERVER_FN_ENCODING) {
+            return Some(refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "Content-Type must be application/x-www-form-urlencoded",
+            ));
+        }
+        let length = headers
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if length.is_some_and(|length| length > guard.max_body_bytes) {
+            return Some(refuse(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "request body too large",
+            ));
+        }
+    }
+    None
+}
+
+/// A browser says where a request comes from with `Sec-Fetch-Site` (all current
+/// ones) or at least `Origin` (on every cross-origin POST). Anything but our own
+/// origin is refused; a request with neither header is not from a browser page.
+fn is_cross_site(headers: &HeaderMap, host: &str) -> bool {
+    if let Some(site) = headers.get("sec-fetch-site") {
+        return !matches!(site.as_bytes(), b"same-origin" | b"none");
+    }
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return false;
+    };
+    let authority = origin.to_str().ok().and_then(|o| {
+        o.strip_prefix("http://")
+            .or_else(|| o.strip_prefix("https://"))
+    });
+    !authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
+}
+
+/// Caching, framing and sniffing rules for every answer. Pages set their own
+/// CSP (with the nonce of their scripts); every other answer gets one that
+/// allows nothing.
+fn with_security_headers(mut response: Response, is_root: bool) -> Response {
+    let headers = response.headers_mut();
+    let set = |headers: &mut HeaderMap, name, value: &'static str| {
+        headers
+            .entry(name)
+            .or_insert(HeaderValue::from_static(value));
+    };
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
+    set(headers, header::X_FRAME_OPTIONS, "DENY");
+    set(headers, header::REFERRER_POLICY, "same-origin");
+    set(
+        headers,
+        header::CONTENT_SECURITY_POLICY,
+        "default-src 'none'; frame-ancestors 'none'",
+    );
+    // Customer data must not stay in shared or browser caches; static assets
+    // are revalidated (their names are not content-hashed).
+    let is_asset = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| {
+            t.starts_with("text/css")
+                || t.contains("javascript")
+                || t.starts_with("application/wasm")
+                || t.starts_with("image/")
+        });
+    set(
+        headers,
+        header::CACHE_CONTROL,
+        if is_asset { "no-cache" } else { "no-store" },
+    );
+    if is_root {
+        // `GET /` answers JSON or HTML by `Accept`.
+        headers.append(header::VARY, HeaderValue::from_static("Accept"));
+    }
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names_are_compared_without_port_case_or_trailing_dot() {
+        let listen: SocketAddr = "127.0.0.1:3000".parse().unwrap();
+        let hosts = AllowedHosts::parse(None, listen).unwrap();
+        for ok in [
+            "localhost:3000",
+            "LOCALHOST",
+            "127.0.0.1:3000",
+            "[::1]:3000",
+            "localhost.",
+        ] {
+            assert!(hosts.allows(ok), "{ok}");
+        }
+        for refused in [
+            "evil.example",
+            "evil.example:3000",
+            "localhost.evil.example",
+            "",
+            "[::1",
+            "a b",
+        ] {
+            assert!(!hosts.allows(refused), "{refused}");
+        }
+        let hosts = AllowedHosts::parse(Some("Records.Example.com, 10.0.0.5"), listen).unwrap();
+        assert!(hosts.allows("records.example.com:8443"));
+        assert!(hosts.allows("10.0.0.5"));
+        assert!(!hosts.allows("localhost"));
+        assert_eq!(
+            AllowedHosts::parse(Some("*"), listen).unwrap(),
+            AllowedHosts::Any
+        );
+        assert!(AllowedHosts::parse(Some("a/b"), listen).is_err());
+        let everywhere: SocketAddr = "0.0.0.0:3000".parse().unwrap();
+        assert!(!AllowedHosts::parse(None, everywhere)
+            .unwrap()
+            .allows("0.0.0.0"));
+    }
+
+    #[test]
+    fn only_our_own_origin_may_change_state() {
+        let with = |pairs: &[(&'static str, &'static str)]| {
+            let mut headers = HeaderMap::new();
+            for (name, value) in pairs {
+                headers.insert(*name, HeaderValue::from_static(value));
+            }
+            is_cross_site(&headers, "127.0.0.1:3000")
+        };
+        assert!(!with(&[]), "programs send neither header");
+        assert!(!with(&[("sec-fetch-site", "same-origin")]));
+        assert!(with(&[("sec-fetch-site", "cross-site")]));
+        assert!(with(&[("sec-fetch-site", "same-site")]));
+        assert!(!with(&[("origin", "http://127.0.0.1:3000")]));
+        assert!(with(&[("origin", "http://127.0.0.1:4000")]));
+        assert!(with(&[("origin", "null")]));
+        assert!(with(&[("origin", "https://evil.example")]));
+    }
+}

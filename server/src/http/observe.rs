@@ -1,0 +1,126 @@
+//! Health, readiness and Prometheus metrics, for orchestrators and operators.
+//!
+//! - `/healthz`: the process answers (200 `ok`).
+//! - `/readyz`: the store answers a count within 2 s (200 `ready`), else 503.
+//!   On the public listener it says no more; on `METRICS_LISTEN` it also names
+//!   the store (for Sentinel, the master in use).
+//! - `/metrics`: Prometheus text, on `METRICS_LISTEN` when that is set, else on
+//!   the public listener. Requests by route and status with latency histograms
+//!   are recorded here; the store, the Redis failover machinery and the
+//!   connection loop record their own counters with the `metrics` macros.
+
+use super::AppState;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use std::time::{Duration, Instant};
+
+const READY_WITHIN: Duration = Duration::from_secs(2);
+
+/// Installs the process-wide metrics recorder; call once, before serving.
+pub fn install_recorder() -> Result<PrometheusHandle, String> {
+    let latency = [
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+    ];
+    PrometheusBuilder::new()
+        .set_buckets(&latency)
+        .map_err(|e| e.to_string())?
+        .install_recorder()
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+}
+
+/// `/healthz`, `/readyz` and (unless it has a listener of its own) `/metrics`.
+pub fn routes(with_metrics: bool) -> Router<AppState> {
+    let routes = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(state): State<AppState>| ready(state, false)),
+        );
+    if with_metrics {
+        routes.route("/metrics", get(render))
+    } else {
+        routes
+    }
+}
+
+/// The router of the `METRICS_LISTEN` address.
+pub fn private_routes(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(render))
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(state): State<AppState>| ready(state, true)),
+        )
+        .with_state(state)
+}
+
+async fn render(State(state): State<AppState>) -> Response {
+    match &state.metrics {
+        Some(handle) => (
+            [("content-type", "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled").into_response(),
+    }
+}
+
+async fn ready(state: AppState, detailed: bool) -> Response {
+    let answered = tokio::time::timeout(READY_WITHIN, state.store.count()).await;
+    let (status, word) = match answered {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        Ok(Err(error)) => {
+            tracing::warn!(%error, "not ready: the store failed");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not ready: the customer store is unreachable",
+            )
+        }
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: the customer store did not answer in time",
+        ),
+    };
+    let body = if detailed {
+        format!("{word}\nstore: {}\n", state.store.describe())
+    } else {
+        format!("{word}\n")
+    };
+    (status, body).into_response()
+}
+
+/// Counts every request by route, method and status, and times it by route.
+/// The route is the matched pattern (never the raw path, so IDs do not
+/// become label values).
+pub async fn record(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = match request.extensions().get::<MatchedPath>() {
+        Some(path) => path.as_str().to_owned(),
+        None => route_class(request.uri().path()).to_owned(),
+    };
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+        .increment(1);
+    metrics::histogram!("http_request_duration_seconds", "route" => route)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// A bounded label for paths that matched no route pattern.
+fn route_class(path: &str) -> &'static str {
+    if path.starts_with(super::guard::SERVER_FN_PREFIX) {
+        "/api/{function}"
+    } else if path.starts_with("/pkg/") {
+        "/pkg/{file}"
+    } else {
+        "other"
+    }
+}

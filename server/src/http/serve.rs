@@ -1,0 +1,110 @@
+//! Accepting connections with limits, so stalled or idle clients cannot take the
+//! server down, and stopping gracefully within a bound.
+//!
+//! - At most `max_connections` at once: the one over is accepted and closed at
+//!   once (refused quickly, never queued), and counted in the log.
+//! - `header_read`: a connection must send a whole request head within this time
+//!   of connecting or of its previous answer (hyper measures both from the moment
+//!   it is ready for a request), so it is also the keep-alive idle timeout.
+//! - `body_read` and `request` bound a request's body and the whole request
+//!   (tower-http layers in [`super::router`]).
+//! - On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to
+//!   `shutdown_grace`, then return (the process exits 0).
+
+use axum::Router;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+#[derive(Clone, Debug)]
+pub struct Limits {
+    pub max_connections: usize,
+    pub header_read: Duration,
+    pub body_read: Duration,
+    pub request: Duration,
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: 10_000,
+            header_read: Duration::from_secs(10),
+            body_read: Duration::from_secs(10),
+            request: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// Connections refused because the cap was reached (the log says so every 1,000th).
+pub static REFUSED: AtomicU64 = AtomicU64::new(0);
+
+/// Serves `app` on `listener` until `shutdown` completes, then drains.
+pub async fn serve(
+    listener: TcpListener,
+    app: Router,
+    limits: &Limits,
+    shutdown: impl Future<Output = ()>,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let graceful = GracefulShutdown::new();
+    // HTTP/1 only (as the original app): hyper's header timeout is an HTTP/1
+    // setting, and it runs from the moment a connection is ready for a request.
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(limits.header_read)
+        .keep_alive(true);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            metrics::counter!("http_connections_refused_total").increment(1);
+            if REFUSED.fetch_add(1, Ordering::Relaxed).is_multiple_of(1000) {
+                tracing::warn!(
+                    max = limits.max_connections,
+                    "connection limit reached; refusing new connections"
+                );
+            }
+            drop(stream);
+            continue;
+        };
+        let _ = stream.set_nodelay(true);
+        let service = TowerToHyperService::new(app.clone());
+        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let connection = graceful.watch(connection);
+        let open = metrics::gauge!("http_connections_open");
+        open.increment(1.0);
+        tokio::spawn(async move {
+            // Errors here are a client's broken or timed-out connection.
+            let _ = connection.await;
+            open.decrement(1.0);
+            drop(slot);
+        });
+    }
+    drop(listener);
+    tracing::info!("stopping: finishing requests in flight");
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("stopped"),
+        () = tokio::time::sleep(limits.shutdown_grace) => {
+            tracing::warn!(grace_s = limits.shutdown_grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
+        }
+    }
+}

@@ -1,0 +1,117 @@
+// The UI against another site in real Chromium: a page on another origin tries
+// an auto-submitted form, a no-cors text/plain fetch and a frame of the delete
+// page; nothing changes and the frame is refused. Every page runs under the CSP
+// (hydrated, no violation), and markup in a customer's name stays text.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { createServer } from 'node:http';
+import { startServer, launchBrowser, newPage, waitForHydration } from './harness.mjs';
+
+let server;
+let browser;
+let attacker;
+let attackerBase;
+
+before(async () => {
+  server = await startServer();
+  browser = await launchBrowser();
+  // Another site: `localhost` is not the same site as `127.0.0.1`.
+  const pages = {
+    '/form': `<form id=f method=post action="${server.base}/api/delete_customer">
+                <input name=customerID value=a></form><script>document.getElementById('f').submit()</script>`,
+    '/fetch': `<script>fetch('${server.base}/api/save_customer', { method: 'POST', mode: 'no-cors',
+                 headers: { 'Content-Type': 'text/plain' }, body: 'customerID=evil&firstName=E&lastName=V' })
+                 .finally(() => { document.title = 'sent'; });</script>`,
+    '/fetch-form': `<script>fetch('${server.base}/api/save_customer', { method: 'POST', mode: 'no-cors',
+                 headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+                 body: 'customerID=evil2&firstName=E&lastName=V' }).finally(() => { document.title = 'sent'; });</script>`,
+    '/frame': `<iframe id=victim src="${server.base}/delete?id=a" width=600 height=400></iframe>`,
+  };
+  attacker = createServer((request, response) => {
+    response.writeHead(200, { 'Content-Type': 'text/html' });
+    response.end(`<!doctype html><title>attacker</title>${pages[request.url] ?? ''}`);
+  });
+  await new Promise((resolve) => attacker.listen(0, '127.0.0.1', resolve));
+  attackerBase = `http://localhost:${attacker.address().port}`;
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.stop();
+  attacker?.close();
+});
+
+async function apiGet(id) {
+  const response = await fetch(`${server.base}/get/${encodeURIComponent(id)}`);
+  return { status: response.status, body: await response.json() };
+}
+
+test('another site cannot change customers or frame the UI', async () => {
+  const before = await apiGet('a');
+  assert.equal(before.status, 200);
+  const { page } = await newPage(browser);
+
+  await page.goto(`${attackerBase}/form`);
+  await page.waitForLoadState('load');
+  await page.waitForTimeout(300);
+  assert.deepEqual(await apiGet('a'), before, 'the cross-site form deleted nothing');
+
+  for (const path of ['/fetch', '/fetch-form']) {
+    await page.goto(`${attackerBase}${path}`);
+    await page.waitForFunction(() => document.title === 'sent');
+  }
+  assert.equal((await apiGet('evil')).status, 404, 'the no-cors text/plain fetch created nothing');
+  assert.equal((await apiGet('evil2')).status, 404, 'the no-cors form-encoded fetch created nothing');
+
+  const refusals = [];
+  page.on('console', (message) => refusals.push(message.text()));
+  await page.goto(`${attackerBase}/frame`);
+  await page.waitForTimeout(500);
+  const frame = page.frames().find((f) => f !== page.mainFrame());
+  let framed = '';
+  try { framed = await frame.content(); } catch { /* a refused frame has no document to read */ }
+  assert.ok(!framed.includes('Yes, delete'), 'the delete page did not render inside the frame');
+  assert.deepEqual(await apiGet('a'), before);
+  await page.context().close();
+});
+
+test('the UI itself still writes, with and without JavaScript', async () => {
+  for (const javaScriptEnabled of [true, false]) {
+    const { page, problems } = await newPage(browser, { javaScriptEnabled });
+    const id = `own-${javaScriptEnabled}`;
+    await page.goto(`${server.base}/new`);
+    if (javaScriptEnabled) await waitForHydration(page);
+    await page.getByLabel('Customer ID').fill(id);
+    await page.getByLabel('First name').fill('Own');
+    await page.getByLabel('Last name').fill('Site');
+    await page.getByRole('button', { name: 'Create customer' }).click();
+    await page.getByText(`Saved customer “${id}”.`).waitFor();
+    assert.equal((await apiGet(id)).status, 200);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  }
+});
+
+test('every page hydrates under the CSP and shows markup in names as text', async () => {
+  const name = '<img src=x onerror=alert(1)>';
+  await fetch(`${server.base}/set`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ customerID: 'xss', firstName: name, lastName: '<script>alert(2)</script>' }),
+  });
+  const { page, problems } = await newPage(browser);
+  let dialogs = 0;
+  page.on('dialog', async (dialog) => { dialogs += 1; await dialog.dismiss(); });
+  for (const path of ['/', '/?q=xss', '/new', '/edit?id=xss', '/delete?id=xss']) {
+    const response = await page.goto(server.base + path);
+    assert.match(response.headers()['content-security-policy'], /script-src 'self' 'nonce-[^']+' 'wasm-unsafe-eval'/);
+    await waitForHydration(page);
+  }
+  await page.goto(`${server.base}/?q=xss`);
+  await waitForHydration(page);
+  await page.getByText(name).first().waitFor();
+  assert.equal(dialogs, 0, 'no script from a name ran');
+  assert.equal(await page.locator('img[src="x"]').count(), 0);
+  assert.deepEqual(problems, [], 'no CSP violation or other console error');
+  await page.context().close();
+});

@@ -1,0 +1,504 @@
+//! The server as an unfriendly network meets it, over real HTTP against the real
+//! binary: hostile `Host` headers, cross-site writes, server functions fed what
+//! the UI never sends, and the headers every answer must carry.
+
+use e2e::{get_json, ui, Server};
+use reqwest::Client;
+
+fn sample_server() -> (tempfile::TempDir, Server) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("customers.json");
+    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    let server = Server::start(&data);
+    (dir, server)
+}
+
+#[tokio::test]
+async fn unknown_hosts_are_refused() {
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    for (host, expected) in [
+        ("evil.example", 400),
+        (&*format!("evil.example:{}", server.port), 400),
+        (&*format!("localhost:{}", server.port), 200),
+        (&*format!("127.0.0.1:{}", server.port), 200),
+    ] {
+        let response = client
+            .get(server.url("/get/a"))
+            .header("Host", host)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), expected, "Host: {host}");
+    }
+}
+
+#[tokio::test]
+async fn cross_site_writes_are_refused_and_change_nothing() {
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    let before = get_json(&client, &server.url("/")).await;
+    let attempts = [
+        (
+            "/api/delete_customer",
+            "customerID=a",
+            "application/x-www-form-urlencoded",
+            Some(("origin", "http://evil.example")),
+        ),
+        (
+            "/api/delete_customer",
+            "customerID=a",
+            "application/x-www-form-urlencoded",
+            Some(("sec-fetch-site", "cross-site")),
+        ),
+        (
+            "/api/delete_customer",
+            "customerID=a",
+            "application/x-www-form-urlencoded",
+            Some(("sec-fetch-site", "same-site")),
+        ),
+        (
+            "/api/save_customer",
+            "customerID=x&firstName=E&lastName=Vil",
+            "text/plain",
+            None,
+        ),
+        (
+            "/api/save_customer",
+            "{\"customerID\":\"x\"}",
+            "application/json",
+            None,
+        ),
+        (
+            "/set",
+            "{\"customerID\":\"a\",\"firstName\":\"E\",\"lastName\":\"Vil\"}",
+            "application/json",
+            Some(("origin", "http://evil.example")),
+        ),
+    ];
+    for (path, body, content_type, header) in attempts {
+        let mut request = client
+            .post(server.url(path))
+            .header("Content-Type", content_type)
+            .body(body);
+        if let Some((name, value)) = header {
+            request = request.header(name, value);
+        }
+        let status = request.send().await.unwrap().status().as_u16();
+        assert!(
+            [403, 415].contains(&status),
+            "{path} {content_type} {header:?}: {status}"
+        );
+    }
+    assert_eq!(
+        get_json(&client, &server.url("/")).await,
+        before,
+        "nothing changed"
+    );
+
+    // Our own pages, and programs (which send no Origin), still write.
+    let own = format!("http://127.0.0.1:{}", server.port);
+    let (status, _) = ui::call_with(
+        &client,
+        &server.url(""),
+        "delete_customer",
+        &[("customerID", "a")],
+        &[("origin", &own)],
+    )
+    .await;
+    assert!(status.is_success() || status.is_redirection(), "{status}");
+    ui::set(&client, &server.url(""), "b", "Still", "Works").await;
+}
+
+#[tokio::test]
+async fn server_functions_answer_bad_input_with_4xx_and_change_nothing() {
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    let before = get_json(&client, &server.url("/")).await;
+    // Over the 64 KiB limit, but small enough that the client finishes sending
+    // before the server's early 413 closes the connection.
+    let big = "x".repeat(200 * 1024);
+    let cases: [(&str, String, u16); 6] = [
+        ("delete_customer", String::new(), 400),
+        ("delete_customer", "customerID=a&customerID=b".into(), 400),
+        (
+            "save_customer",
+            "customerID=a&firstName=A&firstName=B&lastName=L".into(),
+            400,
+        ),
+        (
+            "save_customer",
+            format!("customerID=z&firstName={big}&lastName=L"),
+            413,
+        ),
+        (
+            "delete_customer",
+            "customerID=a&version=not-a-number".into(),
+            400,
+        ),
+        ("list_customers", "search=a&after=x&after=y".into(), 400),
+    ];
+    for (function, body, expected) in cases {
+        let response = client
+            .post(server.url(&format!("/api/{function}")))
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(body.clone())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(status, expected, "{function} {:.60}: {text:.200}", body);
+    }
+    assert_eq!(
+        get_json(&client, &server.url("/")).await,
+        before,
+        "nothing changed"
+    );
+}
+
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    for (path, accept) in [
+        ("/", "text/html"),
+        ("/", "*/*"),
+        ("/get/a", "*/*"),
+        ("/edit?id=a", "text/html"),
+        ("/nowhere", "text/html"),
+    ] {
+        let response = client
+            .get(server.url(path))
+            .header("Accept", accept)
+            .send()
+            .await
+            .unwrap();
+        let headers = response.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .map(|v| v.to_str().unwrap().to_owned())
+                .unwrap_or_default()
+        };
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        assert_eq!(header("cache-control"), "no-store", "{path}");
+        assert!(!header("x-request-id").is_empty(), "{path}: a request ID");
+        let csp = header("content-security-policy");
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        if path == "/" {
+            assert!(
+                header("vary").to_ascii_lowercase().contains("accept"),
+                "{path} {accept}: Vary"
+            );
+        }
+        if accept == "text/html" {
+            let nonce = csp
+                .split("'nonce-")
+                .nth(1)
+                .and_then(|rest| rest.split('\'').next())
+                .expect("a nonce");
+            let page = response.text().await.unwrap();
+            assert!(
+                page.contains(&format!("nonce=\"{nonce}\"")),
+                "{path}: the scripts carry the nonce"
+            );
+        }
+    }
+    let id = "given-by-the-client-42";
+    let response = client
+        .get(server.url("/get/a"))
+        .header("X-Request-Id", id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["x-request-id"],
+        id,
+        "a client's request ID is kept"
+    );
+}
+
+#[tokio::test]
+async fn a_full_disk_gets_503_naming_no_path() {
+    // A small tmpfs of its own: the one way to fill a disk for real in a test.
+    let dir = tempfile::tempdir().unwrap();
+    let mounted = std::process::Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(dir.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        mounted,
+        "mounting a tmpfs needs root (CI and the dev machines run as root)"
+    );
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount")
+                .arg("-l")
+                .arg(&self.0)
+                .status();
+        }
+    }
+    let _unmount = Unmount(dir.path().to_owned());
+    let server = Server::start(&dir.path().join("customers.json"));
+    std::fs::write(dir.path().join("filler"), vec![b'x'; 60 * 1024]).unwrap_or(());
+    let client = Client::new();
+    let long = "n".repeat(200);
+    let mut refused = None;
+    for i in 0..200 {
+        let body = serde_json::json!({"customerID": format!("fill-{i}"), "firstName": long, "lastName": long});
+        let response = client
+            .post(server.url("/set"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        if response.status() != 200 {
+            refused = Some((response.status().as_u16(), response.text().await.unwrap()));
+            break;
+        }
+    }
+    let (status, text) = refused.expect("the disk fills up");
+    assert_eq!(status, 503, "{text}");
+    let shown = dir.path().to_string_lossy().into_owned();
+    assert!(
+        !text.contains(&shown) && !text.contains("/tmp") && !text.contains("No space"),
+        "{text}"
+    );
+    drop(server);
+}
+
+/// Lets this test process hold thousands of sockets.
+fn raise_open_files_limit() {
+    use nix::sys::resource::{getrlimit, setrlimit, Resource};
+    let (_, hard) = getrlimit(Resource::RLIMIT_NOFILE).unwrap();
+    setrlimit(Resource::RLIMIT_NOFILE, hard, hard).unwrap();
+    assert!(
+        hard >= 16_384,
+        "the hard open-files limit ({hard}) is too low for this test"
+    );
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb / 1024.0
+}
+
+/// Is the server's end of this connection closed (EOF or reset)?
+fn closed_by_server(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_millis(200)))
+        .unwrap();
+    let mut buf = [0u8; 512];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return true,
+            // A 408 answer to a half-sent body, then the close.
+            Ok(_) => continue,
+            Err(e)
+                if e.kind() == std::io::ErrorKind::WouldBlock
+                    || e.kind() == std::io::ErrorKind::TimedOut =>
+            {
+                return false
+            }
+            Err(_) => return true,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    raise_open_files_limit();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("customers.json");
+    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    let timeouts = [
+        ("HEADER_READ_TIMEOUT_MS", "4000"),
+        ("BODY_READ_TIMEOUT_MS", "4000"),
+    ];
+    let server = Server::start_with_env(&data, &timeouts);
+    let address = ("127.0.0.1", server.port);
+    let started = Instant::now();
+    let mut stalled = Vec::with_capacity(7_000);
+    for i in 0..7_000 {
+        let mut stream = std::net::TcpStream::connect(address).unwrap();
+        match i % 7 {
+            // 5,000 idle: connected, nothing sent.
+            0..=4 => {}
+            // 1,000 with half a request head.
+            5 => stream.write_all(b"GET /get/a HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").unwrap(),
+            // 1,000 with a head and half a body.
+            _ => stream
+                .write_all(b"POST /set HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"customerID\"")
+                .unwrap(),
+        }
+        stalled.push(stream);
+    }
+    let opened_in = started.elapsed();
+    assert!(
+        opened_in < Duration::from_secs(4),
+        "opening took {opened_in:?}: the timeouts would already run"
+    );
+
+    let client = Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap();
+    let asked = Instant::now();
+    let response = client
+        .get(server.url("/get/a"))
+        .send()
+        .await
+        .expect("a normal request is served");
+    let answered_in = asked.elapsed();
+    assert_eq!(response.status(), 200);
+    assert!(
+        answered_in < Duration::from_secs(1),
+        "answered in {answered_in:?}"
+    );
+    let memory = rss_mb(server.pid());
+    assert!(
+        memory < 200.0,
+        "server RSS {memory:.0} MB with 7,000 stalled connections"
+    );
+
+    // The timeouts close them all.
+    tokio::time::sleep(Duration::from_millis(4_000 + 2_000).saturating_sub(started.elapsed()))
+        .await;
+    let mut still_open = 0;
+    for stream in &mut stalled {
+        if !closed_by_server(stream) {
+            still_open += 1;
+        }
+    }
+    assert_eq!(still_open, 0, "stalled connections left open by the server");
+    println!("7,000 stalled connections: opened in {opened_in:?}, a request answered in {answered_in:?}, server RSS {memory:.0} MB");
+}
+
+#[tokio::test]
+async fn sigterm_with_a_slow_client_in_flight_exits_0_within_the_grace_period() {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let settings = [
+        ("SHUTDOWN_GRACE_MS", "2000"),
+        ("BODY_READ_TIMEOUT_MS", "60000"),
+    ];
+    let mut server = Server::start_with_env(&dir.path().join("customers.json"), &settings);
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    slow.write_all(b"POST /set HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"cust")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let asked = Instant::now();
+    let status = server
+        .terminate(Duration::from_secs(8))
+        .expect("the server exits");
+    let took = asked.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < Duration::from_millis(3_500),
+        "took {took:?} for a 2 s grace period"
+    );
+}
+
+#[tokio::test]
+async fn health_readiness_and_metrics() {
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    let text = |path: &'static str| {
+        let request = client.get(server.url(path));
+        async move {
+            let response = request.send().await.unwrap();
+            (response.status().as_u16(), response.text().await.unwrap())
+        }
+    };
+    assert_eq!(text("/healthz").await, (200, "ok".to_owned()));
+    assert_eq!(text("/readyz").await, (200, "ready\n".to_owned()));
+
+    let scrape = || async {
+        let (status, body) = text("/metrics").await;
+        assert_eq!(status, 200);
+        e2e::parse_prometheus(&body)
+    };
+    let before = scrape().await;
+    for _ in 0..5 {
+        client.get(server.url("/get/a")).send().await.unwrap();
+    }
+    ui::set(&client, &server.url(""), "m1", "Metric", "Moves").await;
+    let after = scrape().await;
+    let moved = |metric: &str, labels: &[&str]| {
+        e2e::metric_sum(&after, metric, labels) - e2e::metric_sum(&before, metric, labels)
+    };
+    assert_eq!(
+        moved(
+            "http_requests_total",
+            &["route=\"/get/{id}\"", "status=\"200\""]
+        ),
+        5.0
+    );
+    assert!(
+        moved(
+            "http_request_duration_seconds_count",
+            &["route=\"/get/{id}\""]
+        ) >= 5.0
+    );
+    assert_eq!(
+        moved(
+            "store_operations_total",
+            &["operation=\"put\"", "outcome=\"ok\""]
+        ),
+        1.0
+    );
+    assert!(e2e::metric_sum(&after, "http_connections_open", &[]) >= 1.0);
+}
+
+#[tokio::test]
+async fn metrics_listen_keeps_metrics_off_the_public_port() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = e2e::free_port();
+    let address = format!("127.0.0.1:{port}");
+    let server = Server::start_with_env(
+        &dir.path().join("customers.json"),
+        &[("METRICS_LISTEN", &address)],
+    );
+    let client = Client::new();
+    let public = client
+        .get(server.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_ne!(public, 200, "no metrics on the public port");
+    let private = client
+        .get(format!("http://{address}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(private.status(), 200);
+    e2e::parse_prometheus(&private.text().await.unwrap());
+    let ready = client
+        .get(format!("http://{address}/readyz"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        ready.starts_with("ready\nstore: embedded file store"),
+        "{ready}"
+    );
+}
