@@ -19,11 +19,15 @@ WORKDIR /app
 COPY --from=build /src/target/release/customer-records /app/customer-records
 COPY --from=build /src/target/site /app/site
 USER customer-records
+# ALLOWED_HOSTS: set it to the names clients use (by default only loopback names
+# are answered, as the image listens on every interface).
 ENV LISTEN_ADDR=0.0.0.0:3000 \
     LEPTOS_SITE_ROOT=/app/site \
     DATA_FILE=/data/customers.json \
     RUST_LOG=info
 EXPOSE 3000
 VOLUME ["/data"]
+HEALTHCHECK --interval=10s --timeout=4s --start-period=5s --retries=3 \
+  CMD ["/app/customer-records", "healthcheck"]
 # Redis: set REDIS_SENTINELS, REDIS_MASTER_NAME and REDIS_PASSWORD (see README).
 CMD ["/app/customer-records"]

@@ -12,6 +12,9 @@ cargo leptos build --release
 echo "[test] Rust tests"
 cargo test --release --workspace
 
+echo "[test] the Docker image's recipe (toolchain, copied paths, variables; no engine here)"
+scripts/check-image.sh
+
 echo "[test] benchmark smoke run (tiny N; figures are not checked here)"
 BENCH_SKIP_BUILD=1 scripts/bench.sh --quick
 

@@ -125,6 +125,9 @@ pub enum Command {
     Export { file: PathBuf },
     /// Import the original app's Redis layout (one bare key per customer).
     MigrateLegacy,
+    /// Ask the server on `--listen` for `/healthz`; exit 0 when it answers 200
+    /// (the Docker image's HEALTHCHECK: no curl needed in the image).
+    Healthcheck,
 }
 
 impl Command {
@@ -135,6 +138,7 @@ impl Command {
             Command::Import { .. } => "import",
             Command::Export { .. } => "export",
             Command::MigrateLegacy => "migrate-legacy",
+            Command::Healthcheck => "healthcheck",
         }
     }
 }

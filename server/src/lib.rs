@@ -80,6 +80,40 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         .map_err(|e| format!("server task failed: {e}"))
 }
 
+/// `GET /healthz` on the server at `listen` (on loopback when it listens on every
+/// interface), within 3 s.
+pub async fn healthcheck(listen: SocketAddr) -> Result<(), String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut address = listen;
+    if address.ip().is_unspecified() {
+        address.set_ip(if address.is_ipv4() {
+            std::net::Ipv4Addr::LOCALHOST.into()
+        } else {
+            std::net::Ipv6Addr::LOCALHOST.into()
+        });
+    }
+    let check = async {
+        let mut stream = tokio::net::TcpStream::connect(address).await?;
+        stream
+            .write_all(b"GET /healthz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+            .await?;
+        let mut answer = Vec::new();
+        stream.read_to_end(&mut answer).await?;
+        Ok::<_, std::io::Error>(answer)
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(3), check)
+        .await
+        .map_err(|_| format!("no answer from {address} within 3 s"))?
+        .map_err(|e| format!("cannot reach {address}: {e}"))?;
+    if answer.starts_with(b"HTTP/1.1 200") || answer.starts_with(b"HTTP/1.0 200") {
+        println!("healthy");
+        Ok(())
+    } else {
+        let line = String::from_utf8_lossy(answer.split(|&b| b == b'\r').next().unwrap_or(&[]));
+        Err(format!("unhealthy: {line}"))
+    }
+}
+
 /// A listener with a deep accept queue: a burst of connections waits in it
 /// instead of having its SYNs dropped (and retried a second later).
 fn bind(listen: &SocketAddr) -> std::io::Result<tokio::net::TcpListener> {

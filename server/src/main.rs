@@ -38,6 +38,10 @@ fn init_logging() {
 }
 
 async fn run(config: Config) -> Result<(), String> {
+    if matches!(config.command, Some(Command::Healthcheck)) {
+        // Must not open the store: the server being checked holds it.
+        return server::healthcheck(config.listen).await;
+    }
     let choice = config.store_choice()?;
     let serving = config.serving()?;
     let command = config.command.unwrap_or(Command::Serve);
@@ -54,6 +58,7 @@ async fn run(config: Config) -> Result<(), String> {
             println!("exported {count} customers to {}", file.display());
             Ok(())
         }
+        Command::Healthcheck => unreachable!("answered before the store is opened"),
         Command::MigrateLegacy => {
             let OpenedStore {
                 redis: Some(redis), ..

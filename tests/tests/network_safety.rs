@@ -427,6 +427,12 @@ async fn health_readiness_and_metrics() {
     };
     assert_eq!(text("/healthz").await, (200, "ok".to_owned()));
     assert_eq!(text("/readyz").await, (200, "ready\n".to_owned()));
+    // The Docker image's HEALTHCHECK, run beside the server it checks.
+    let listen = format!("127.0.0.1:{}", server.port);
+    let (healthy, output) = e2e::run_command(&["--listen", &listen, "healthcheck"], &[]);
+    assert!(healthy, "{output}");
+    let elsewhere = format!("127.0.0.1:{}", e2e::free_port());
+    assert!(!e2e::run_command(&["--listen", &elsewhere, "healthcheck"], &[]).0);
 
     let scrape = || async {
         let (status, body) = text("/metrics").await;
