@@ -115,3 +115,27 @@ test('every page hydrates under the CSP and shows markup in names as text', asyn
   assert.deepEqual(problems, [], 'no CSP violation or other console error');
   await page.context().close();
 });
+
+test('without JavaScript a refused form comes back in place: no typed data in the URL, no forged errors', async () => {
+  const { page } = await newPage(browser, { javaScriptEnabled: false });
+  await page.goto(`${server.base}/new`);
+  await page.getByLabel('Customer ID').fill('bad/id');
+  await page.getByLabel('First name').fill('Secretive');
+  await page.getByLabel('Last name').fill('Person');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByText("customerID must not contain '/'").waitFor();
+  assert.equal(await page.getByLabel('First name').inputValue(), 'Secretive', 'the input is kept');
+  assert.ok(!page.url().includes('__err') && !page.url().includes('Secretive'), page.url());
+
+  // A crafted link cannot make a page show an error or pre-fill a form.
+  const forged = Buffer.from(JSON.stringify({ Request: 'FORGED: call 555-0100 now' })).toString('base64url');
+  const draft = Buffer.from(JSON.stringify({
+    Invalid: { errors: [], draft: { customerID: 'x', firstName: 'Planted', lastName: 'Value' } },
+  })).toString('base64url');
+  for (const err of [forged, draft]) {
+    await page.goto(`${server.base}/new?__path=/api/save_customer&__err=${err}`);
+    assert.equal(await page.getByText('FORGED').count(), 0);
+    assert.equal(await page.getByLabel('First name').inputValue(), '', 'nothing pre-filled');
+  }
+  await page.context().close();
+});

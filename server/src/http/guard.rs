@@ -100,7 +100,13 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
 }
 
 pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    if let Some(refusal) = check(&guard, &request) {
+    if let Some(mut refusal) = check(&guard, &request) {
+        if request.method() != Method::GET && request.method() != Method::HEAD {
+            // The body was not read: this connection cannot carry another request.
+            refusal
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
         return with_security_headers(refusal, false);
     }
     let is_root = request.uri().path() == "/";

@@ -1,6 +1,7 @@
 //! HTTP adapters: the original JSON API and the Leptos UI with its server functions.
 
 mod error;
+mod form_errors;
 mod guard;
 mod legacy;
 pub mod observe;
@@ -55,8 +56,19 @@ impl FromRef<AppState> for LeptosOptions {
     }
 }
 
-/// The whole application: legacy JSON routes, UI pages, server functions and static files.
+/// The whole application: legacy JSON routes, UI pages, server functions and
+/// static files, with failed no-JavaScript form posts answered in place.
 pub fn router(state: AppState) -> Router {
+    let app = routes(state);
+    Router::new()
+        .fallback_service(app.clone())
+        .layer(axum::middleware::from_fn_with_state(
+            app,
+            form_errors::answer_in_place,
+        ))
+}
+
+fn routes(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let store = state.store.clone();
     let provide_store = move || provide_context(store.clone());
