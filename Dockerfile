@@ -17,6 +17,8 @@ FROM debian:bookworm-slim AS runtime
 RUN useradd --system --home /data customer-records && mkdir -p /data && chown customer-records /data
 WORKDIR /app
 COPY --from=build /src/target/release/customer-records /app/customer-records
+# The bundle's hashed file names, read beside the binary.
+COPY --from=build /src/target/release/hash.txt /app/hash.txt
 COPY --from=build /src/target/site /app/site
 USER customer-records
 # ALLOWED_HOSTS: set it to the names clients use (by default only loopback names

@@ -65,7 +65,7 @@ FILE_PORT=$((BASE_PORT + 13))     # the server on the file store
 AOF_PORT=$((BASE_PORT + 14))      # redis-server with appendfsync always, the file store's yardstick
 RESULTS=$WORK/results.jsonl
 SEARCH=Quennell # the last name of every 1000th generated customer
-WASM=$LEPTOS_SITE_ROOT/pkg/customer-records.wasm
+WASM=$(ls "$LEPTOS_SITE_ROOT"/pkg/customer-records*.wasm 2>/dev/null | head -1 || true) # name has a content hash
 
 log() { echo "[bench $(printf '%3d' "$SECONDS")s] $*" >&2; }
 die() { echo "[bench] error: $*" >&2; exit 1; }
@@ -143,7 +143,7 @@ for tool in wrk redis-server redis-sentinel redis-cli redis-benchmark curl pytho
   command -v "$tool" >/dev/null || die "$tool is not installed (wrk and redis-tools are Debian packages)"
 done
 [[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release'"
-[[ -f $WASM ]] || die "no wasm at $WASM: run 'cargo leptos build --release'"
+[[ -n $WASM && -f $WASM ]] || die "no wasm in $LEPTOS_SITE_ROOT/pkg: run 'cargo leptos build --release'"
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT" "$AOF_PORT"; do
   if port_busy "$port"; then

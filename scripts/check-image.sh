@@ -39,6 +39,9 @@ copies=$(sed -n 's/^COPY --from=build \([^ ]*\) .*/\1/p' Dockerfile)
 [[ -n $copies ]] || die "the Dockerfile copies nothing from the build stage"
 for source in $copies; do
   case $source in
+    /src/target/release/hash.txt)
+      [[ -f $(dirname "$SERVER_BIN")/hash.txt ]] || die "the build wrote no hash.txt beside the binary (hash-files)"
+      ;;
     /src/target/release/*)
       [[ ${source#/src/target/release/} == "$bin_name" ]] || die "$source is not the binary cargo-leptos builds ($bin_name)"
       [[ -x $SERVER_BIN ]] || die "no built binary at $SERVER_BIN"

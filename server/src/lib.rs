@@ -36,6 +36,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         .site_root(site_root)
         .site_pkg_dir("pkg")
         .site_addr(listen)
+        .hash_files(true)
         .build();
     let description = store.describe();
     if listen.ip().is_unspecified() && allowed_hosts != http::AllowedHosts::Any {

@@ -208,6 +208,27 @@ async fn every_answer_carries_the_security_headers() {
             );
         }
     }
+    // The bundle's names carry their content's hash, so browsers may keep them.
+    let page = client.get(server.url("/")).header("Accept", "text/html").send().await.unwrap();
+    let page = page.text().await.unwrap();
+    let mut bundle = page
+        .split(['"', '\''])
+        .filter(|part| part.starts_with("/pkg/customer-records."))
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    bundle.sort();
+    bundle.dedup();
+    assert!(bundle.iter().any(|f| f.ends_with(".css")), "hashed stylesheet linked: {bundle:?}");
+    for file in &bundle {
+        assert!(file.split('.').count() >= 3, "{file} has a hash in its name");
+        let response = client.get(server.url(file)).send().await.unwrap();
+        assert_eq!(response.status(), 200, "{file}");
+        assert_eq!(
+            response.headers()["cache-control"],
+            "public, max-age=31536000, immutable",
+            "{file}"
+        );
+    }
     let id = "given-by-the-client-42";
     let response = client
         .get(server.url("/get/a"))

@@ -110,7 +110,15 @@ pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next
         return with_security_headers(refusal, false);
     }
     let is_root = request.uri().path() == "/";
-    let response = next.run(request).await;
+    let is_bundle = request.uri().path().starts_with("/pkg/");
+    let mut response = next.run(request).await;
+    if is_bundle && response.status().is_success() {
+        // The bundle's file names carry their content's hash (cargo-leptos `hash-files`).
+        response.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
     with_security_headers(response, is_root)
 }
 
@@ -197,8 +205,8 @@ fn with_security_headers(mut response: Response, is_root: bool) -> Response {
         header::CONTENT_SECURITY_POLICY,
         "default-src 'none'; frame-ancestors 'none'",
     );
-    // Customer data must not stay in shared or browser caches; static assets
-    // are revalidated (their names are not content-hashed).
+    // Customer data must not stay in shared or browser caches; other static
+    // files (the favicon) are revalidated; the bundle set its own above.
     let is_asset = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
