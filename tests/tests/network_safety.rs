@@ -209,7 +209,12 @@ async fn every_answer_carries_the_security_headers() {
         }
     }
     // The bundle's names carry their content's hash, so browsers may keep them.
-    let page = client.get(server.url("/")).header("Accept", "text/html").send().await.unwrap();
+    let page = client
+        .get(server.url("/"))
+        .header("Accept", "text/html")
+        .send()
+        .await
+        .unwrap();
     let page = page.text().await.unwrap();
     let mut bundle = page
         .split(['"', '\''])
@@ -218,9 +223,15 @@ async fn every_answer_carries_the_security_headers() {
         .collect::<Vec<_>>();
     bundle.sort();
     bundle.dedup();
-    assert!(bundle.iter().any(|f| f.ends_with(".css")), "hashed stylesheet linked: {bundle:?}");
+    assert!(
+        bundle.iter().any(|f| f.ends_with(".css")),
+        "hashed stylesheet linked: {bundle:?}"
+    );
     for file in &bundle {
-        assert!(file.split('.').count() >= 3, "{file} has a hash in its name");
+        assert!(
+            file.split('.').count() >= 3,
+            "{file} has a hash in its name"
+        );
         let response = client.get(server.url(file)).send().await.unwrap();
         assert_eq!(response.status(), 200, "{file}");
         assert_eq!(

@@ -15,18 +15,25 @@ use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::Response;
 use axum::Router;
+use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
 
 const ERROR_PARAMS: [&str; 2] = ["__err", "__path"];
 
-/// Wraps the application: `app` is the router it renders form pages with (the
-/// internal request goes to it directly, so it keeps its error parameters).
+/// Marks the internal request that renders a form page with its error, the one
+/// request whose `__err` is kept.
+#[derive(Clone, Copy)]
+struct RenderingFormError;
+
+/// `app` is the finished router (set once it is built), to render form pages with.
 pub async fn answer_in_place(
-    State(app): State<Router>,
+    State(app): State<Arc<OnceLock<Router>>>,
     mut request: Request,
     next: Next,
 ) -> Response {
-    drop_error_params(&mut request);
+    if request.extensions().get::<RenderingFormError>().is_none() {
+        drop_error_params(&mut request);
+    }
     let is_form_post = request.method() == Method::POST
         && request
             .uri()
@@ -53,10 +60,11 @@ pub async fn answer_in_place(
             page = page.header(name, value);
         }
     }
-    let Ok(page) = page.body(Body::empty()) else {
+    let (Ok(mut page), Some(app)) = (page.body(Body::empty()), app.get()) else {
         return response;
     };
-    match app.oneshot(page).await {
+    page.extensions_mut().insert(RenderingFormError);
+    match app.clone().oneshot(page).await {
         Ok(mut rendered) => {
             // The form was not accepted: say so, whatever the page's own status.
             if rendered.status() == StatusCode::OK {

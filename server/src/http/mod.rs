@@ -21,9 +21,38 @@ use leptos::prelude::{provide_context, LeptosOptions};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use std::sync::Arc;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::request_id::{
+    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use tower_http::trace::TraceLayer;
+
+/// Request IDs unique to this process run: a random prefix chosen at start and
+/// a counter (a UUID per request cost a random-number call each).
+#[derive(Clone)]
+struct RequestIds {
+    prefix: std::sync::Arc<str>,
+    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self {
+            prefix: format!("{:08x}", rand::random::<u32>()).into(),
+            next: Default::default(),
+        }
+    }
+}
+
+impl MakeRequestId for RequestIds {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let id = format!("{}-{n:x}", self.prefix);
+        axum::http::HeaderValue::from_str(&id)
+            .ok()
+            .map(RequestId::new)
+    }
+}
 
 fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
     let id = request
@@ -31,7 +60,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .unwrap_or("-");
-    tracing::info_span!("request", id, method = %request.method(), path = request.uri().path())
+    tracing::info_span!("request", id)
 }
 
 /// Largest request body accepted (the JSON API and the server functions).
@@ -59,13 +88,14 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application: legacy JSON routes, UI pages, server functions and
 /// static files, with failed no-JavaScript form posts answered in place.
 pub fn router(state: AppState) -> Router {
-    let app = routes(state);
-    Router::new()
-        .fallback_service(app.clone())
-        .layer(axum::middleware::from_fn_with_state(
-            app,
-            form_errors::answer_in_place,
-        ))
+    // The middleware renders form pages with the finished router itself.
+    let this = Arc::new(std::sync::OnceLock::new());
+    let app = routes(state).layer(axum::middleware::from_fn_with_state(
+        this.clone(),
+        form_errors::answer_in_place,
+    ));
+    let _ = this.set(app.clone());
+    app
 }
 
 fn routes(state: AppState) -> Router {
@@ -105,6 +135,6 @@ fn routes(state: AppState) -> Router {
         // Every log line of a request carries its ID (the client's `X-Request-Id`
         // or a new one), and so does the answer.
         .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
         .with_state(state)
 }

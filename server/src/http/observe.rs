@@ -21,16 +21,28 @@ use std::time::{Duration, Instant};
 
 const READY_WITHIN: Duration = Duration::from_secs(2);
 
-/// Installs the process-wide metrics recorder; call once, before serving.
+/// Installs the process-wide metrics recorder; call once, inside the runtime,
+/// before serving. A background task folds recorded latencies into their
+/// buckets every few seconds: the exporter keeps raw samples until then, so
+/// without it memory would grow until the next scrape.
 pub fn install_recorder() -> Result<PrometheusHandle, String> {
     let latency = [
         0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
     ];
-    PrometheusBuilder::new()
+    let handle = PrometheusBuilder::new()
         .set_buckets(&latency)
         .map_err(|e| e.to_string())?
         .install_recorder()
-        .map_err(|e| format!("cannot install the metrics recorder: {e}"))
+        .map_err(|e| format!("cannot install the metrics recorder: {e}"))?;
+    let upkeep = handle.clone();
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(5));
+        loop {
+            every.tick().await;
+            upkeep.run_upkeep();
+        }
+    });
+    Ok(handle)
 }
 
 /// `/healthz`, `/readyz` and (unless it has a listener of its own) `/metrics`.
@@ -100,18 +112,77 @@ async fn ready(state: AppState, detailed: bool) -> Response {
 /// become label values).
 pub async fn record(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = static_method(request.method());
     let route = match request.extensions().get::<MatchedPath>() {
-        Some(path) => path.as_str().to_owned(),
-        None => route_class(request.uri().path()).to_owned(),
+        Some(path) => interned(path.as_str()),
+        None => route_class(request.uri().path()),
     };
     let response = next.run(request).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!("http_requests_total", "route" => route.clone(), "method" => method, "status" => status)
+    let status = static_status(response.status());
+    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
         .increment(1);
     metrics::histogram!("http_request_duration_seconds", "route" => route)
         .record(started.elapsed().as_secs_f64());
     response
+}
+
+// Labels as `&'static str`: no allocation per request. Routes are the app's own
+// patterns (a bounded set), so interning them leaks a few bytes once each.
+fn interned(route: &str) -> &'static str {
+    use std::collections::HashSet;
+    use std::sync::{OnceLock, RwLock};
+    static ROUTES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    let routes = ROUTES.get_or_init(Default::default);
+    if let Some(known) = routes.read().unwrap_or_else(|e| e.into_inner()).get(route) {
+        return known;
+    }
+    let mut routes = routes.write().unwrap_or_else(|e| e.into_inner());
+    match routes.get(route) {
+        Some(known) => known,
+        None => {
+            let leaked: &'static str = Box::leak(route.to_owned().into_boxed_str());
+            routes.insert(leaked);
+            leaked
+        }
+    }
+}
+
+fn static_method(method: &axum::http::Method) -> &'static str {
+    use axum::http::Method;
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        Method::PATCH => "PATCH",
+        _ => "other",
+    }
+}
+
+fn static_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        200 => "200",
+        302 => "302",
+        303 => "303",
+        304 => "304",
+        400 => "400",
+        403 => "403",
+        404 => "404",
+        408 => "408",
+        409 => "409",
+        412 => "412",
+        413 => "413",
+        415 => "415",
+        500 => "500",
+        503 => "503",
+        100..=199 => "1xx",
+        201..=299 => "2xx",
+        300..=399 => "3xx",
+        401..=499 => "4xx",
+        _ => "5xx",
+    }
 }
 
 /// A bounded label for paths that matched no route pattern.
