@@ -2,25 +2,14 @@
 // the second save is refused and shows both versions; the user keeps theirs or
 // overwrites; an edit of a customer deleted meanwhile offers to create it again;
 // a delete confirmed for an older version asks again.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, waitForHydration } from './harness.mjs';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = useServerAndBrowser();
 
 async function apiSet(customerID, firstName, lastName) {
-  const response = await fetch(`${server.base}/set`, {
+  const response = await fetch(`${shared.server.base}/set`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ customerID, firstName, lastName }),
@@ -29,7 +18,7 @@ async function apiSet(customerID, firstName, lastName) {
 }
 
 async function apiGet(id) {
-  const response = await fetch(`${server.base}/get/${encodeURIComponent(id)}`);
+  const response = await fetch(`${shared.server.base}/get/${encodeURIComponent(id)}`);
   return { status: response.status, body: await response.json() };
 }
 
@@ -39,8 +28,8 @@ const unexpected = (problems) =>
   problems.filter((p) => !p.includes('status of 409') && !p.includes('status of 400'));
 
 async function openEditor(id, javaScriptEnabled) {
-  const opened = await newPage(browser, { javaScriptEnabled });
-  await opened.page.goto(`${server.base}/edit?id=${encodeURIComponent(id)}`);
+  const opened = await newPage(shared.browser, { javaScriptEnabled });
+  await opened.page.goto(`${shared.server.base}/edit?id=${encodeURIComponent(id)}`);
   if (javaScriptEnabled) await waitForHydration(opened.page);
   await opened.page.getByLabel('First name').waitFor();
   return opened;
@@ -76,7 +65,7 @@ for (const javaScriptEnabled of [true, false]) {
     assert.deepEqual((await apiGet(id)).body, { customerID: id, firstName: 'Original', lastName: 'Bob was here' });
 
     // Next time Alice (still on her old form) is refused, and keeps theirs instead.
-    await alice.page.goto(`${server.base}/edit?id=${id}`);
+    await alice.page.goto(`${shared.server.base}/edit?id=${id}`);
     if (javaScriptEnabled) await waitForHydration(alice.page);
     await apiSet(id, 'Changed', 'Meanwhile');
     await alice.page.getByLabel('First name').fill('Alice again');
@@ -99,7 +88,7 @@ for (const javaScriptEnabled of [true, false]) {
     await apiSet(id, 'Soon', 'Gone');
     const editor = await openEditor(id, javaScriptEnabled);
     const form = new URLSearchParams({ customerID: id });
-    const deleted = await fetch(`${server.base}/api/delete_customer`, { method: 'POST', body: form });
+    const deleted = await fetch(`${shared.server.base}/api/delete_customer`, { method: 'POST', body: form });
     assert.ok(deleted.status < 400, `deleted (${deleted.status})`);
 
     await editor.page.getByLabel('First name').fill('Back');
@@ -120,8 +109,8 @@ for (const javaScriptEnabled of [true, false]) {
   test(`a delete confirmed for an older version asks again (${mode})`, async () => {
     const id = `changed-${javaScriptEnabled}`;
     await apiSet(id, 'Before', 'Change');
-    const { page, problems } = await newPage(browser, { javaScriptEnabled });
-    await page.goto(`${server.base}/delete?id=${id}`);
+    const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(`${shared.server.base}/delete?id=${id}`);
     if (javaScriptEnabled) await waitForHydration(page);
     await page.getByText('Before Change').waitFor();
     await apiSet(id, 'After', 'Change');

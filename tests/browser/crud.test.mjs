@@ -1,30 +1,19 @@
 // The web UI in real headless Chromium: the whole create → list → search → edit →
 // delete journey with JavaScript, and creating a customer without it.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, launchBrowser, newPage, waitForHydration } from './harness.mjs';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
 
-let server;
-let browser;
-
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+const shared = useServerAndBrowser();
 
 async function apiGet(id) {
-  const response = await fetch(`${server.base}/get/${encodeURIComponent(id)}`);
+  const response = await fetch(`${shared.server.base}/get/${encodeURIComponent(id)}`);
   return { status: response.status, body: await response.json() };
 }
 
 test('create, find, edit and delete a customer with JavaScript', async () => {
-  const { page, problems } = await newPage(browser);
-  await page.goto(server.base + '/');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/');
   await waitForHydration(page);
   await page.getByText('7 customers').waitFor();
 
@@ -60,7 +49,7 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
 
   // Validation errors show next to the field, from the shared rules, and nothing is saved.
   // (The rejected save is a 400, which Chromium logs; nothing else may be logged.)
-  await page.goto(server.base + '/edit?id=ui-1');
+  await page.goto(shared.server.base + '/edit?id=ui-1');
   await waitForHydration(page);
   await page.getByLabel('Last name').fill('   ');
   await page.getByRole('button', { name: 'Save changes' }).click();
@@ -80,14 +69,14 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
 });
 
 test('a customer saved through the API shows in the UI at once', async () => {
-  const response = await fetch(`${server.base}/set`, {
+  const response = await fetch(`${shared.server.base}/set`, {
     method: 'POST',
     headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ customerID: 'api-1', firstName: 'Grace', lastName: 'Hopper' }),
   });
   assert.equal(response.status, 200);
-  const { page, problems } = await newPage(browser);
-  await page.goto(server.base + '/?q=hopper');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/?q=hopper');
   await waitForHydration(page);
   await page.getByRole('cell', { name: 'Hopper', exact: true }).waitFor();
   assert.deepEqual(problems, []);
@@ -95,8 +84,8 @@ test('a customer saved through the API shows in the UI at once', async () => {
 });
 
 test('create a customer with JavaScript disabled', async () => {
-  const { page } = await newPage(browser, { javaScriptEnabled: false });
-  await page.goto(server.base + '/new');
+  const { page } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await page.goto(shared.server.base + '/new');
   // A validation error comes back on the form, with the input kept.
   await page.getByLabel('Customer ID').fill('nojs/1');
   await page.getByLabel('First name').fill('Alan');
@@ -118,8 +107,8 @@ test('create a customer with JavaScript disabled', async () => {
 });
 
 test('pages and the empty state', async () => {
-  const { page, problems } = await newPage(browser);
-  await page.goto(server.base + '/?q=zzz-nobody');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/?q=zzz-nobody');
   await waitForHydration(page);
   await page.getByText('No customers match “zzz-nobody”.').waitFor();
   assert.deepEqual(problems, []);

@@ -7,6 +7,7 @@ import { join, dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = join(here, '..', '..');
@@ -75,4 +76,19 @@ export async function newPage(browser, { javaScriptEnabled = true } = {}) {
 /** Resolves once the wasm app has hydrated (the hydrate() export has run). */
 export async function waitForHydration(page) {
   await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 20000 });
+}
+
+/** Starts the app and Chromium before a file's tests and stops both after them;
+ *  returns an object whose `server` and `browser` are set once started. */
+export function useServerAndBrowser() {
+  const shared = { server: undefined, browser: undefined };
+  before(async () => {
+    shared.server = await startServer();
+    shared.browser = await launchBrowser();
+  });
+  after(async () => {
+    await shared.browser?.close();
+    await shared.server?.stop();
+  });
+  return shared;
 }

@@ -170,6 +170,18 @@ pub fn run_command(args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
     (output.status.success(), text)
 }
 
+/// `GET url`, as text (whatever the status).
+pub async fn get_text(client: &reqwest::Client, url: &str) -> String {
+    client
+        .get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+}
+
 /// `GET url`, parsed as JSON (whatever the status).
 pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value {
     client

@@ -527,14 +527,7 @@ async fn metrics_listen_keeps_metrics_off_the_public_port() {
         .unwrap();
     assert_eq!(private.status(), 200);
     e2e::parse_prometheus(&private.text().await.unwrap());
-    let ready = client
-        .get(format!("http://{address}/readyz"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let ready = e2e::get_text(&client, &format!("http://{address}/readyz")).await;
     assert!(
         ready.starts_with("ready\nstore: embedded file store"),
         "{ready}"

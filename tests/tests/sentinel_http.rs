@@ -577,14 +577,7 @@ async fn readyz(client: &Client, server: &Server) -> (StatusCode, String) {
 }
 
 async fn redis_metric(client: &Client, server: &Server, metric: &str) -> f64 {
-    let text = client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = e2e::get_text(client, &server.url("/metrics")).await;
     e2e::metric_sum(&e2e::parse_prometheus(&text), metric, &[])
 }
 
