@@ -23,6 +23,9 @@ COPY --from=build /src/target/site /app/site
 USER customer-records
 # ALLOWED_HOSTS: set it to the names clients use (by default only loopback names
 # are answered, as the image listens on every interface).
+# AUTH: no users exist yet, so the server is in protected mode and serves only
+# clients inside the container (the HEALTHCHECK); clients through a published
+# port get 403 until it is started with AUTH=off (see compose.yaml).
 ENV LISTEN_ADDR=0.0.0.0:3000 \
     LEPTOS_SITE_ROOT=/app/site \
     DATA_FILE=/data/customers.json \

@@ -54,7 +54,8 @@ if $want_bench_tools; then
   apt_install redis-server redis-sentinel redis-tools wrk
 fi
 if $want_test_tools; then
-  apt_install chromium chromium-driver
+  # iproute2: the protected-mode test makes a client machine of a network namespace.
+  apt_install chromium chromium-driver iproute2 curl
   if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
     log "installing playwright-core for the browser tests (it drives Debian's Chromium)"
     (cd tests/browser && npm ci --silent --no-audit --no-fund)

@@ -52,6 +52,12 @@ pub struct Config {
     #[arg(long, env = "METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
 
+    /// `off` serves clients on any machine without sign-in. By default no users
+    /// exist, so the server is in protected mode (as Redis is): only clients on
+    /// this machine (loopback addresses) are served, others get 403.
+    #[arg(long, env = "AUTH", value_enum, default_value_t = AuthMode::Protected, global = true)]
+    pub auth: AuthMode,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -60,6 +66,14 @@ pub struct Config {
 
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    /// Serve loopback clients only.
+    Protected,
+    /// Serve every client, without sign-in.
+    Off,
 }
 
 /// How much the server takes from clients before it closes on them.
@@ -220,6 +234,10 @@ impl Config {
             )?,
             limits: self.limits.limits(),
             metrics_listen: self.metrics_listen,
+            clients: match self.auth {
+                AuthMode::Protected => crate::http::Clients::LoopbackOnly,
+                AuthMode::Off => crate::http::Clients::Any,
+            },
         })
     }
 

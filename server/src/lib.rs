@@ -4,6 +4,8 @@
 pub mod config;
 pub mod customer_json;
 pub mod http;
+pub mod logging;
+pub mod metric_handles;
 pub mod store;
 
 use app::domain::CustomerStore;
@@ -20,6 +22,8 @@ pub struct Serving {
     pub limits: http::Limits,
     /// Where `/metrics` (and a detailed `/readyz`) are served instead of `listen`.
     pub metrics_listen: Option<SocketAddr>,
+    /// Which clients are served (protected mode: loopback only).
+    pub clients: http::Clients,
 }
 
 /// Serves the UI and the JSON API until the process is asked to stop.
@@ -30,6 +34,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         allowed_hosts,
         limits,
         metrics_listen,
+        clients,
     } = serving;
     let leptos_options = LeptosOptions::builder()
         .output_name("customer-records")
@@ -45,7 +50,17 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
              set ALLOWED_HOSTS to the names clients use"
         );
     }
-    let state = http::AppState {
+    match clients {
+        http::Clients::Any => tracing::warn!(
+            "AUTH=off: every client that can reach {listen} can read and change every customer, without sign-in"
+        ),
+        http::Clients::LoopbackOnly if !listen.ip().to_canonical().is_loopback() => tracing::info!(
+            "protected mode: no users are configured, so only clients on this machine are served \
+             (others get 403); set AUTH=off to serve every client without sign-in"
+        ),
+        http::Clients::LoopbackOnly => {}
+    }
+    let state = http::AppState::new(http::Shared {
         leptos_options,
         store,
         guard: Arc::new(http::Guard {
@@ -55,7 +70,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),
         private_metrics: metrics_listen.is_some(),
-    };
+    });
     if let Some(address) = metrics_listen {
         let listener = bind(&address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
         tracing::info!("metrics on http://{address}/metrics");
@@ -76,9 +91,11 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
     raise_open_files_limit(limits.max_connections);
     // On a worker thread of its own task: accepting must not wait on the thread
     // that runs `main`.
-    tokio::spawn(async move { http::serve::serve(listener, app, &limits, shutdown_signal()).await })
-        .await
-        .map_err(|e| format!("server task failed: {e}"))
+    tokio::spawn(async move {
+        http::serve::serve(listener, app, clients, &limits, shutdown_signal()).await
+    })
+    .await
+    .map_err(|e| format!("server task failed: {e}"))
 }
 
 /// `GET /healthz` on the server at `listen` (on loopback when it listens on every

@@ -33,12 +33,21 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// The port of the server's "listening on http://ADDRESS:PORT" log line.
+fn listening_port(line: &str) -> Option<u16> {
+    let (_, rest) = line.split_once("listening on http://")?;
+    let address = rest.split_whitespace().next()?;
+    address.rsplit_once(':')?.1.parse().ok()
+}
+
 /// A running server process, killed when dropped.
 pub struct Server {
     child: Child,
     pub port: u16,
     pub data_file: PathBuf,
     env: Vec<(String, String)>,
+    /// Every line the server has logged so far.
+    log: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Server {
@@ -52,20 +61,24 @@ impl Server {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        Server::spawn(data_file.to_owned(), free_port(), env)
+        Server::spawn(data_file.to_owned(), None, env)
     }
 
-    fn spawn(data_file: PathBuf, port: u16, env: Vec<(String, String)>) -> Server {
+    /// Starts the server on `port`, or on one the kernel picks (read back from
+    /// the server's "listening on" line): a port found free beforehand can be
+    /// taken by another test in between.
+    fn spawn(data_file: PathBuf, port: Option<u16>, env: Vec<(String, String)>) -> Server {
         let mut command = Command::new(server_binary());
         command
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
-            .env("RUST_LOG", "warn")
+            // Warnings, and the server's own start-up lines (its address).
+            .env("RUST_LOG", "warn,server=info")
             .arg("--listen")
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{}", port.unwrap_or(0)))
             .arg("--data-file")
             .arg(&data_file)
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if let Ok(site) = std::env::var("LEPTOS_SITE_ROOT") {
             command.env("LEPTOS_SITE_ROOT", site);
@@ -74,18 +87,40 @@ impl Server {
             command.env(key, value);
         }
         let mut child = command.spawn().expect("start the server binary");
-        // Forward the server's log so a failing test shows it.
-        let stderr = child.stderr.take().unwrap();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                eprintln!("[server:{port}] {line}");
-            }
-        });
+        // Forward the server's log (stdout) and errors (stderr) so a failing test
+        // shows them, and keep them.
+        let log = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (address_tx, address_rx) = std::sync::mpsc::channel();
+        let outputs: [Box<dyn std::io::Read + Send>; 2] = [
+            Box::new(child.stdout.take().unwrap()),
+            Box::new(child.stderr.take().unwrap()),
+        ];
+        for output in outputs {
+            let kept = log.clone();
+            let address_tx = address_tx.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(output).lines().map_while(Result::ok) {
+                    eprintln!("[server] {line}");
+                    if let Some(port) = listening_port(&line) {
+                        let _ = address_tx.send(port);
+                    }
+                    kept.lock().unwrap().push(line);
+                }
+            });
+        }
+        let port = match address_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(port) => port,
+            Err(_) => panic!(
+                "the server did not say where it listens within 20 s: {:#?}",
+                log.lock().unwrap()
+            ),
+        };
         let server = Server {
             child,
             port,
             data_file,
             env,
+            log,
         };
         server.wait_until_ready();
         server
@@ -100,6 +135,11 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
         panic!("server did not start listening on port {}", self.port);
+    }
+
+    /// The lines the server has logged so far.
+    pub fn log_lines(&self) -> Vec<String> {
+        self.log.lock().unwrap().clone()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -140,7 +180,7 @@ impl Server {
         let env = std::mem::take(&mut self.env);
         let port = self.port;
         drop(self);
-        Server::spawn(data_file, port, env)
+        Server::spawn(data_file, Some(port), env)
     }
 }
 
@@ -188,7 +228,7 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
         .get(url)
         .send()
         .await
-        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .unwrap_or_else(|e| panic!("GET {url}: {e:?}"))
         .json()
         .await
         .unwrap_or_else(|e| panic!("GET {url} is not JSON: {e}"))

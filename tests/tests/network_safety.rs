@@ -4,6 +4,7 @@
 
 use e2e::{get_json, ui, Server};
 use reqwest::Client;
+use std::time::Duration;
 
 fn sample_server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
@@ -291,12 +292,39 @@ async fn a_full_disk_gets_503_naming_no_path() {
             .await
             .unwrap();
         if response.status() != 200 {
-            refused = Some((response.status().as_u16(), response.text().await.unwrap()));
+            let id = response.headers()["x-request-id"]
+                .to_str()
+                .unwrap()
+                .to_owned();
+            refused = Some((
+                response.status().as_u16(),
+                response.text().await.unwrap(),
+                id,
+            ));
             break;
         }
     }
-    let (status, text) = refused.expect("the disk fills up");
+    let (status, text, id) = refused.expect("the disk fills up");
     assert_eq!(status, 503, "{text}");
+    // What the answer leaves out is in the log: the request's failure on a line
+    // with its ID, the cause (found by the journal writer, which serves many
+    // requests at once) on a line of its own. The log is read by other threads:
+    // give them a moment.
+    let logged_with_id = |lines: &[String]| {
+        lines
+            .iter()
+            .any(|line| line.ends_with(&format!("request_id={id}")) && line.contains("store"))
+            && lines.iter().any(|line| line.contains("No space left"))
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while !logged_with_id(&server.log_lines()) && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let logged = server.log_lines();
+    assert!(
+        logged_with_id(&logged),
+        "the failure is logged with request ID {id}: {logged:#?}"
+    );
     let shown = dir.path().to_string_lossy().into_owned();
     assert!(
         !text.contains(&shown) && !text.contains("/tmp") && !text.contains("No space"),

@@ -10,12 +10,10 @@
 //!   nonce, is set where the page is rendered: `app::shell`).
 
 use axum::body::Body;
-use axum::extract::{Request, State};
+use axum::extract::Request;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
 
 /// Where the UI's server functions are mounted.
 pub const SERVER_FN_PREFIX: &str = "/api/";
@@ -99,27 +97,17 @@ fn refuse(status: StatusCode, message: &'static str) -> Response {
     (status, message).into_response()
 }
 
-pub async fn guard(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
-    if let Some(mut refusal) = check(&guard, &request) {
-        if request.method() != Method::GET && request.method() != Method::HEAD {
-            // The body was not read: this connection cannot carry another request.
-            refusal
-                .headers_mut()
-                .insert(header::CONNECTION, HeaderValue::from_static("close"));
-        }
-        return with_security_headers(refusal, false);
+/// The guard's verdict on a request before any handler sees it: the refusal to
+/// send instead, if any (security headers are added by [`with_security_headers`]).
+pub fn refusal(guard: &Guard, request: &Request) -> Option<Response> {
+    let mut refusal = check(guard, request)?;
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        // The body was not read: this connection cannot carry another request.
+        refusal
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
     }
-    let is_root = request.uri().path() == "/";
-    let is_bundle = request.uri().path().starts_with("/pkg/");
-    let mut response = next.run(request).await;
-    if is_bundle && response.status().is_success() {
-        // The bundle's file names carry their content's hash (cargo-leptos `hash-files`).
-        response.headers_mut().insert(
-            header::CACHE_CONTROL,
-            HeaderValue::from_static("public, max-age=31536000, immutable"),
-        );
-    }
-    with_security_headers(response, is_root)
+    Some(refusal)
 }
 
 fn check(guard: &Guard, request: &Request<Body>) -> Option<Response> {
@@ -187,11 +175,41 @@ fn is_cross_site(headers: &HeaderMap, host: &str) -> bool {
     !authority.is_some_and(|authority| authority.eq_ignore_ascii_case(host))
 }
 
+/// What a request asked for, as far as its answer's headers depend on it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// `/`: JSON or HTML by `Accept`.
+    Root,
+    /// `/pkg/…`: the content-hashed bundle.
+    Bundle,
+    Other,
+}
+
+impl Target {
+    pub fn of(path: &str) -> Self {
+        if path == "/" {
+            Target::Root
+        } else if path.starts_with("/pkg/") {
+            Target::Bundle
+        } else {
+            Target::Other
+        }
+    }
+}
+
 /// Caching, framing and sniffing rules for every answer. Pages set their own
 /// CSP (with the nonce of their scripts); every other answer gets one that
 /// allows nothing.
-fn with_security_headers(mut response: Response, is_root: bool) -> Response {
+pub fn with_security_headers(mut response: Response, target: Target) -> Response {
+    let ok = response.status().is_success();
     let headers = response.headers_mut();
+    if ok && target == Target::Bundle {
+        // The bundle's file names carry their content's hash (cargo-leptos `hash-files`).
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=31536000, immutable"),
+        );
+    }
     let set = |headers: &mut HeaderMap, name, value: &'static str| {
         headers
             .entry(name)
@@ -221,7 +239,7 @@ fn with_security_headers(mut response: Response, is_root: bool) -> Response {
         header::CACHE_CONTROL,
         if is_asset { "no-cache" } else { "no-store" },
     );
-    if is_root {
+    if target == Target::Root {
         // `GET /` answers JSON or HTML by `Accept`.
         headers.append(header::VARY, HeaderValue::from_static("Accept"));
     }

@@ -7,28 +7,25 @@ use app::domain::{Conflict, Customer, CustomerStore, Precondition, StoreError, V
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
-use axum::middleware::Next;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use futures::{stream, StreamExt};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-/// `GET /` answers programs with the JSON listing and browsers with the UI:
-/// only a client that names `text/html` in `Accept` is a browser here, as
-/// curl and requests send `*/*`.
-pub async fn list_for_programs(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    let is_root =
-        request.uri().path() == "/" && matches!(*request.method(), Method::GET | Method::HEAD);
-    if !is_root || accepts_html(request.headers()) {
-        return next.run(request).await;
+/// `GET /` answers programs with the JSON listing and browsers with the UI's
+/// customers page (`page`): only a client that names `text/html` in `Accept` is
+/// a browser here, as curl and requests send `*/*`.
+pub async fn root<P, F>(store: Arc<dyn CustomerStore>, request: Request, page: P) -> Response
+where
+    P: FnOnce(Request) -> F,
+    F: std::future::Future<Output = Response>,
+{
+    if accepts_html(request.headers()) {
+        return page(request).await;
     }
-    match list_all(state.store).await {
+    match list_all(store).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }

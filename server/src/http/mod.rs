@@ -1,5 +1,6 @@
 //! HTTP adapters: the original JSON API and the Leptos UI with its server functions.
 
+mod edge;
 mod error;
 mod form_errors;
 mod guard;
@@ -9,23 +10,23 @@ pub mod serve;
 
 pub use error::ApiError;
 pub use guard::{AllowedHosts, Guard};
-pub use serve::Limits;
+pub use serve::{Clients, Limits};
 
 use app::domain::CustomerStore;
 use app::{shell, App};
-use axum::extract::{DefaultBodyLimit, FromRef};
+use axum::extract::{DefaultBodyLimit, FromRef, State};
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use std::sync::Arc;
+use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{
     MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
 };
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
-use tower_http::trace::TraceLayer;
 
 /// Request IDs unique to this process run: a random prefix chosen at start and
 /// a counter (a UUID per request cost a random-number call each).
@@ -54,21 +55,15 @@ impl MakeRequestId for RequestIds {
     }
 }
 
-fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
-    let id = request
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("-");
-    tracing::info_span!("request", id)
-}
-
 /// Largest request body accepted (the JSON API and the server functions).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-/// What every handler may need.
+/// What every handler may need. It is cloned for every request (each
+/// extractor and middleware takes its own copy), so it is one pointer.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn CustomerStore>,
     pub guard: Arc<Guard>,
@@ -79,6 +74,19 @@ pub struct AppState {
     pub private_metrics: bool,
 }
 
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
 impl FromRef<AppState> for LeptosOptions {
     fn from_ref(state: &AppState) -> Self {
         state.leptos_options.clone()
@@ -86,55 +94,74 @@ impl FromRef<AppState> for LeptosOptions {
 }
 
 /// The whole application: legacy JSON routes, UI pages, server functions and
-/// static files, with failed no-JavaScript form posts answered in place.
+/// static files.
+///
+/// Every route passes the request-ID layers, [`edge::edge`] (log span, guard,
+/// security headers, metrics), the time limits and the body limit, stacked
+/// with one `ServiceBuilder` (each `Router::layer` call boxes every route once
+/// more). The UI's routes also get compression and the in-place answer to
+/// failed no-JavaScript form posts; the small JSON answers of `/get` and
+/// `/set` do without: compressing them would cost more than it saves.
 pub fn router(state: AppState) -> Router {
-    // The middleware renders form pages with the finished router itself.
-    let this = Arc::new(std::sync::OnceLock::new());
-    let app = routes(state).layer(axum::middleware::from_fn_with_state(
-        this.clone(),
-        form_errors::answer_in_place,
+    // Failed form posts are answered by rendering the form page with the
+    // finished router itself.
+    let finished = Arc::new(std::sync::OnceLock::new());
+    let ui = ui_routes(&state).layer(ServiceBuilder::new().layer(CompressionLayer::new()).layer(
+        axum::middleware::from_fn_with_state(finished.clone(), form_errors::answer_in_place),
     ));
-    let _ = this.set(app.clone());
-    app
-}
-
-fn routes(state: AppState) -> Router {
-    let routes = generate_route_list(App);
-    let store = state.store.clone();
-    let provide_store = move || provide_context(store.clone());
-    let options = state.leptos_options.clone();
-    Router::new()
+    let app = Router::new()
         .route("/get/{id}", get(legacy::get_customer))
         .route("/set", post(legacy::set_customer))
         .merge(observe::routes(!state.private_metrics))
-        .leptos_routes_with_context(&state, routes, provide_store.clone(), move || {
-            shell(options.clone())
-        })
+        .merge(ui)
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(axum::middleware::from_fn_with_state(
+                    state.guard.clone(),
+                    edge::edge,
+                ))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    state.limits.request,
+                ))
+                .layer(RequestBodyTimeoutLayer::new(state.limits.body_read))
+                .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
+        )
+        .with_state(state);
+    let _ = finished.set(app.clone());
+    app
+}
+
+/// Pages, server functions and static files; `/` is routed here rather than
+/// by Leptos because it also answers programs (see [`legacy::root`]).
+fn ui_routes(state: &AppState) -> Router<AppState> {
+    let routes = generate_route_list_with_exclusions(App, Some(vec!["/".to_owned()]));
+    let store = state.store.clone();
+    let provide_store = move || provide_context(store.clone());
+    let options = state.leptos_options.clone();
+    let shell_fn = move || shell(options.clone());
+    let page_context = {
+        let (state, provide_store) = (state.clone(), provide_store.clone());
+        move || {
+            provide_context(state.clone());
+            provide_store();
+        }
+    };
+    let list_page = leptos_axum::render_app_async_with_context(page_context, shell_fn.clone());
+    Router::new()
+        .route(
+            "/",
+            get(
+                move |State(state): State<AppState>, request: axum::extract::Request| {
+                    legacy::root(state.store.clone(), request, list_page.clone())
+                },
+            ),
+        )
+        .leptos_routes_with_context(state, routes, provide_store.clone(), shell_fn)
         .fallback(leptos_axum::file_and_error_handler_with_context::<
             AppState,
             _,
         >(provide_store, shell))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            legacy::list_for_programs,
-        ))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
-        .layer(RequestBodyTimeoutLayer::new(state.limits.body_read))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            state.limits.request,
-        ))
-        .layer(CompressionLayer::new())
-        .layer(axum::middleware::from_fn(observe::record))
-        // A refused request reaches nothing but the request ID and trace layers.
-        .layer(axum::middleware::from_fn_with_state(
-            state.guard.clone(),
-            guard::guard,
-        ))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        // Every log line of a request carries its ID (the client's `X-Request-Id`
-        // or a new one), and so does the answer.
-        .layer(TraceLayer::new_for_http().make_span_with(request_span))
-        .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
-        .with_state(state)
 }

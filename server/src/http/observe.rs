@@ -10,9 +10,9 @@
 //!   connection loop record their own counters with the `metrics` macros.
 
 use super::AppState;
+use crate::metric_handles::{Counters, Histograms};
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::StatusCode;
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -107,23 +107,49 @@ async fn ready(state: AppState, detailed: bool) -> Response {
     (status, body).into_response()
 }
 
-/// Counts every request by route, method and status, and times it by route.
-/// The route is the matched pattern (never the raw path, so IDs do not
-/// become label values).
-pub async fn record(request: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let method = static_method(request.method());
-    let route = match request.extensions().get::<MatchedPath>() {
-        Some(path) => interned(path.as_str()),
-        None => route_class(request.uri().path()),
-    };
-    let response = next.run(request).await;
-    let status = static_status(response.status());
-    metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "route" => route)
-        .record(started.elapsed().as_secs_f64());
-    response
+/// Started for every request; counts it by route, method and status, and times
+/// it by route, when it ends. The route is the matched pattern (never the raw
+/// path, so IDs do not become label values).
+pub struct RequestMetrics {
+    started: Instant,
+    route: &'static str,
+    method: &'static str,
+}
+
+impl RequestMetrics {
+    pub fn start(request: &Request) -> Self {
+        let route = match request.extensions().get::<MatchedPath>() {
+            Some(path) => interned(path.as_str()),
+            None => route_class(request.uri().path()),
+        };
+        Self {
+            started: Instant::now(),
+            route,
+            method: static_method(request.method()),
+        }
+    }
+
+    pub fn finish(self, status: StatusCode) {
+        static REQUESTS: Counters<(&str, &str, &str)> = Counters::new();
+        static DURATIONS: Histograms<&str> = Histograms::new();
+        let Self {
+            started,
+            route,
+            method,
+        } = self;
+        let status = static_status(status);
+        REQUESTS
+            .get((route, method, status), || {
+                metrics::counter!("http_requests_total", "route" => route, "method" => method, "status" => status)
+            })
+            .increment(1);
+        DURATIONS
+            .get(
+                route,
+                || metrics::histogram!("http_request_duration_seconds", "route" => route),
+            )
+            .record(started.elapsed().as_secs_f64());
+    }
 }
 
 // Labels as `&'static str`: no allocation per request. Routes are the app's own

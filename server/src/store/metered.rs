@@ -1,6 +1,7 @@
 //! Counts and times every store operation, by operation and outcome, for
 //! `/metrics` (`store_operations_total`, `store_operation_duration_seconds`).
 
+use crate::metric_handles::{Counters, Histograms};
 use app::domain::{
     Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored, Version,
 };
@@ -22,9 +23,18 @@ async fn measured<T>(
         Err(StoreError::Unavailable(_)) => "unavailable",
         Err(StoreError::Failed(_)) => "failed",
     };
-    metrics::counter!("store_operations_total", "operation" => operation, "outcome" => label)
+    static OPERATIONS: Counters<(&str, &str)> = Counters::new();
+    static DURATIONS: Histograms<&str> = Histograms::new();
+    OPERATIONS
+        .get((operation, label), || {
+            metrics::counter!("store_operations_total", "operation" => operation, "outcome" => label)
+        })
         .increment(1);
-    metrics::histogram!("store_operation_duration_seconds", "operation" => operation)
+    DURATIONS
+        .get(
+            operation,
+            || metrics::histogram!("store_operation_duration_seconds", "operation" => operation),
+        )
         .record(started.elapsed().as_secs_f64());
     outcome
 }
