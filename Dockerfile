@@ -23,16 +23,20 @@ COPY --from=build /src/target/site /app/site
 USER customer-records
 # ALLOWED_HOSTS: set it to the names clients use (by default only loopback names
 # are answered, as the image listens on every interface).
-# AUTH: no users exist yet, so the server is in protected mode and serves only
-# clients inside the container (the HEALTHCHECK); clients through a published
-# port get 403 until it is started with AUTH=off (see compose.yaml).
+# Sign-in: add users and API tokens to USERS_FILE (on the volume) with
+#   docker run --rm -it -v customers:/data customer-records user add NAME --role editor
+# While it holds none, the server is in protected mode: it serves only clients
+# inside the container (the HEALTHCHECK); clients through a published port get
+# 403 saying how to open up.
 ENV LISTEN_ADDR=0.0.0.0:3000 \
     LEPTOS_SITE_ROOT=/app/site \
     DATA_FILE=/data/customers.json \
+    USERS_FILE=/data/users.json \
     RUST_LOG=info
 EXPOSE 3000
 VOLUME ["/data"]
 HEALTHCHECK --interval=10s --timeout=4s --start-period=5s --retries=3 \
   CMD ["/app/customer-records", "healthcheck"]
 # Redis: set REDIS_SENTINELS, REDIS_MASTER_NAME and REDIS_PASSWORD (see README).
-CMD ["/app/customer-records"]
+# Arguments run a subcommand (`user add NAME --role editor`); none serves.
+ENTRYPOINT ["/app/customer-records"]

@@ -302,6 +302,32 @@ done
 server_kb() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$SERVER_PID/status"; }
 measure value rss ours 1 "rss_mb=$(div "$(server_kb VmRSS)" 976.5625)" "hwm_mb=$(div "$(server_kb VmHWM)" 976.5625)"
 measure value rss raw 1 "rss_mb=$(div "$MASTER_RSS_KB" 976.5625)" "hwm_mb=$(div "$MASTER_HWM_KB" 976.5625)"
+PLAIN_PID=$SERVER_PID
+
+# Figure 9: the same request with credentials, on a second server with a users
+# file, against this one (no users, so no sign-in) back to back in each repetition.
+log "figure 9: GET /get/{id} with HTTP Basic and with a bearer token"
+USERS_FILE_PATH="$WORK/users.json"
+rm -f "$USERS_FILE_PATH"
+printf 'bench-password\n' | USERS_FILE="$USERS_FILE_PATH" "$SERVER_BIN" user add bench --role viewer 2>/dev/null
+TOKEN=$(USERS_FILE="$USERS_FILE_PATH" "$SERVER_BIN" token create bench --role viewer 2>/dev/null)
+BASIC="Basic $(printf 'bench:bench-password' | base64)"
+start_server "$COLD_PORT" "$WORK/server-auth.log" "${REDIS_ENV[@]}" USERS_FILE="$USERS_FILE_PATH"
+AUTH_PID=$SERVER_PID
+get_with() { # get_with FIGURE SIDE REP PID PORT [AUTHORIZATION]
+  BENCH_MODE=get BENCH_N=$CURRENT_N BENCH_AUTH=${6:-} \
+    measure wrk "$1" "$2" "$3" --pid server="$4" --pid redis="$MASTER_PID" -- \
+    wrk -t1 -c "$CONC" -d "${TPUT_S}s" --timeout 10s -s scripts/bench/wrk.lua \
+    "http://127.0.0.1:$5/get/x"
+}
+for rep in $(seq "$REPS"); do
+  get_with auth_basic raw "$rep" "$PLAIN_PID" "$APP_PORT"
+  get_with auth_basic ours "$rep" "$AUTH_PID" "$COLD_PORT" "$BASIC"
+  get_with auth_bearer raw "$rep" "$PLAIN_PID" "$APP_PORT"
+  get_with auth_bearer ours "$rep" "$AUTH_PID" "$COLD_PORT" "Bearer $TOKEN"
+done
+stop_server
+SERVER_PID=$PLAIN_PID
 stop_server
 
 log "figure 6: cold start"

@@ -146,6 +146,12 @@ def rows():
          ("ours", "<=", 50, "≤ 50 ms")),
         (f"8. that compaction's duration (snapshot + versions file written and synced)",
          ("compaction", "ms"), None, "ms", "x", None),
+        (f"9. `GET /get/{{id}}` with HTTP Basic (password checked once, then remembered), c={CONC}",
+         ("auth_basic", "rps"), ("auth_basic", "rps"), "req/s", "%",
+         ("ratio", ">=", 0.90, "≥ 90% of the same without credentials")),
+        (f"9. `GET /get/{{id}}` with a bearer token, c={CONC}",
+         ("auth_bearer", "rps"), ("auth_bearer", "rps"), "req/s", "%",
+         ("ratio", ">=", 0.90, "≥ 90% of the same without credentials")),
     ]
 
 
@@ -162,6 +168,8 @@ RAW_NOTES = {
     "failover": "sentinel `+switch-master` after the kill",
     "file_set": "`redis-benchmark -t set`, `appendfsync always`",
     "coldstart_journal": "`redis-server` start to `PONG`",
+    "auth_basic": "the same request without credentials, to a server without users",
+    "auth_bearer": "the same request without credentials, to a server without users",
 }
 
 

@@ -10,8 +10,14 @@
 --                 search  POST /api/list_customers (the UI's search server function)
 --   BENCH_N       how many customers exist (IDs c00000000 .. c{N-1}, zero-padded)
 --   BENCH_SEARCH  the search text of the search mode
+--   BENCH_AUTH    an `Authorization` header value for every request (optional)
 
 local mode = os.getenv("BENCH_MODE") or "get"
+-- BENCH_AUTH: an `Authorization` header value sent with every request.
+local authorization = os.getenv("BENCH_AUTH") or ""
+if authorization ~= "" then
+  wrk.headers["Authorization"] = authorization
+end
 local n = tonumber(os.getenv("BENCH_N") or "1000")
 local search = os.getenv("BENCH_SEARCH") or "a"
 

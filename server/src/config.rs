@@ -52,11 +52,20 @@ pub struct Config {
     #[arg(long, env = "METRICS_LISTEN", global = true)]
     pub metrics_listen: Option<SocketAddr>,
 
-    /// `off` serves clients on any machine without sign-in. By default no users
-    /// exist, so the server is in protected mode (as Redis is): only clients on
-    /// this machine (loopback addresses) are served, others get 403.
-    #[arg(long, env = "AUTH", value_enum, default_value_t = AuthMode::Protected, global = true)]
+    /// `on`: requests must name a user or token of `USERS_FILE`, or, while it
+    /// holds none, only clients on this machine are served (protected mode, as
+    /// Redis has). `off`: every client is served without sign-in.
+    #[arg(long, env = "AUTH", value_enum, default_value_t = AuthMode::On, global = true)]
     pub auth: AuthMode,
+
+    /// Users and API tokens allowed in (kept by the `user` and `token` subcommands).
+    #[arg(
+        long,
+        env = "USERS_FILE",
+        default_value = "./users.json",
+        global = true
+    )]
+    pub users_file: PathBuf,
 
     #[command(flatten)]
     pub limits: LimitArgs,
@@ -70,8 +79,10 @@ pub struct Config {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMode {
-    /// Serve loopback clients only.
-    Protected,
+    /// Sign-in with the users and tokens of `USERS_FILE`; while there are none,
+    /// loopback clients only.
+    #[value(alias = "protected")]
+    On,
     /// Serve every client, without sign-in.
     Off,
 }
@@ -139,9 +150,44 @@ pub enum Command {
     Export { file: PathBuf },
     /// Import the original app's Redis layout (one bare key per customer).
     MigrateLegacy,
+    /// Add a user to `USERS_FILE` (or change one's password and role); the
+    /// password is read from the terminal, or from one line of standard input.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens for programs calling the JSON API (`Authorization: Bearer`).
+    #[command(subcommand)]
+    Token(TokenCommand),
     /// Ask the server on `--listen` for `/healthz`; exit 0 when it answers 200
     /// (the Docker image's HEALTHCHECK: no curl needed in the image).
     Healthcheck,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user, or set an existing one's password and role.
+    Add {
+        name: String,
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+    },
+    /// Remove a user (refused at once by a running server).
+    Remove { name: String },
+    /// List the users and their roles.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Create a token and print it (the only time it is shown: only its hash is kept).
+    Create {
+        name: String,
+        #[arg(long, value_enum)]
+        role: crate::auth::Role,
+    },
+    /// Revoke a token (refused at once by a running server).
+    Revoke { name: String },
+    /// List the tokens' names and roles.
+    List,
 }
 
 impl Command {
@@ -153,6 +199,8 @@ impl Command {
             Command::Export { .. } => "export",
             Command::MigrateLegacy => "migrate-legacy",
             Command::Healthcheck => "healthcheck",
+            Command::User(_) => "user",
+            Command::Token(_) => "token",
         }
     }
 }
@@ -234,10 +282,10 @@ impl Config {
             )?,
             limits: self.limits.limits(),
             metrics_listen: self.metrics_listen,
-            clients: match self.auth {
-                AuthMode::Protected => crate::http::Clients::LoopbackOnly,
-                AuthMode::Off => crate::http::Clients::Any,
-            },
+            access: std::sync::Arc::new(crate::auth::Access::new(
+                self.auth == AuthMode::Off,
+                self.users_file.clone(),
+            )?),
         })
     }
 

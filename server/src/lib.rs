@@ -1,6 +1,7 @@
 //! The customer-records server: configuration, stores and HTTP adapters.
 //! `main.rs` only parses the configuration and starts what this crate builds.
 
+pub mod auth;
 pub mod config;
 pub mod customer_json;
 pub mod http;
@@ -22,8 +23,8 @@ pub struct Serving {
     pub limits: http::Limits,
     /// Where `/metrics` (and a detailed `/readyz`) are served instead of `listen`.
     pub metrics_listen: Option<SocketAddr>,
-    /// Which clients are served (protected mode: loopback only).
-    pub clients: http::Clients,
+    /// Who may do what (sign-in, protected mode, `AUTH=off`).
+    pub access: Arc<auth::Access>,
 }
 
 /// Serves the UI and the JSON API until the process is asked to stop.
@@ -34,7 +35,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         allowed_hosts,
         limits,
         metrics_listen,
-        clients,
+        access,
     } = serving;
     let leptos_options = LeptosOptions::builder()
         .output_name("customer-records")
@@ -50,15 +51,16 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
              set ALLOWED_HOSTS to the names clients use"
         );
     }
-    match clients {
-        http::Clients::Any => tracing::warn!(
+    if access.is_open() {
+        tracing::warn!(
             "AUTH=off: every client that can reach {listen} can read and change every customer, without sign-in"
-        ),
-        http::Clients::LoopbackOnly if !listen.ip().to_canonical().is_loopback() => tracing::info!(
+        );
+    } else if access.is_protected() && !listen.ip().to_canonical().is_loopback() {
+        tracing::info!(
             "protected mode: no users are configured, so only clients on this machine are served \
-             (others get 403); set AUTH=off to serve every client without sign-in"
-        ),
-        http::Clients::LoopbackOnly => {}
+             (others get 403); add one with `customer-records user add NAME --role editor`, or \
+             set AUTH=off to serve every client without sign-in"
+        );
     }
     let state = http::AppState::new(http::Shared {
         leptos_options,
@@ -66,6 +68,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         guard: Arc::new(http::Guard {
             allowed_hosts,
             max_body_bytes: http::MAX_BODY_BYTES,
+            access: access.clone(),
         }),
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),
@@ -91,11 +94,9 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
     raise_open_files_limit(limits.max_connections);
     // On a worker thread of its own task: accepting must not wait on the thread
     // that runs `main`.
-    tokio::spawn(async move {
-        http::serve::serve(listener, app, clients, &limits, shutdown_signal()).await
-    })
-    .await
-    .map_err(|e| format!("server task failed: {e}"))
+    tokio::spawn(async move { http::serve::serve(listener, app, &limits, shutdown_signal()).await })
+        .await
+        .map_err(|e| format!("server task failed: {e}"))
 }
 
 /// `GET /healthz` on the server at `listen` (on loopback when it listens on every

@@ -1,4 +1,5 @@
 use clap::Parser;
+use server::auth;
 use server::config::{Command, Config};
 use server::store::{self, OpenedStore};
 use std::process::ExitCode;
@@ -23,27 +24,35 @@ async fn main() -> ExitCode {
 }
 
 async fn run(config: Config) -> Result<(), String> {
-    if matches!(config.command, Some(Command::Healthcheck)) {
-        // Must not open the store: the server being checked holds it.
-        return server::healthcheck(config.listen).await;
+    // These must not open the store: a running server holds it.
+    match &config.command {
+        Some(Command::Healthcheck) => return server::healthcheck(config.listen).await,
+        Some(Command::User(command)) => return auth::commands::user(&config.users_file, command),
+        Some(Command::Token(command)) => return auth::commands::token(&config.users_file, command),
+        _ => {}
     }
     let choice = config.store_choice()?;
-    let serving = config.serving()?;
-    let command = config.command.unwrap_or(Command::Serve);
+    let command = config.command.as_ref().unwrap_or(&Command::Serve);
+    let serving = match command {
+        Command::Serve => Some(config.serving()?),
+        _ => None,
+    };
     let opened = store::open(&choice, command.name()).await?;
     match command {
-        Command::Serve => server::serve(serving, opened.store).await,
+        Command::Serve => server::serve(serving.expect("made for serve"), opened.store).await,
         Command::Import { file } => {
-            let count = store::transfer::import(opened.store.as_ref(), &file).await?;
+            let count = store::transfer::import(opened.store.as_ref(), file).await?;
             println!("imported {count} customers from {}", file.display());
             Ok(())
         }
         Command::Export { file } => {
-            let count = store::transfer::export(opened.store.as_ref(), &file).await?;
+            let count = store::transfer::export(opened.store.as_ref(), file).await?;
             println!("exported {count} customers to {}", file.display());
             Ok(())
         }
-        Command::Healthcheck => unreachable!("answered before the store is opened"),
+        Command::Healthcheck | Command::User(_) | Command::Token(_) => {
+            unreachable!("answered before the store is opened")
+        }
         Command::MigrateLegacy => {
             let OpenedStore {
                 redis: Some(redis), ..

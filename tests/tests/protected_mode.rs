@@ -1,5 +1,6 @@
 //! Protected mode: with no users configured, only clients on the server's own
-//! machine are served; `AUTH=off` opens the server to everyone.
+//! machine are served; adding a user ends it (then everyone signs in), and
+//! `AUTH=off` opens the server to everyone.
 //!
 //! "Another machine" is a network namespace the test creates, joined to the
 //! server's own namespace by a veth pair, so the test's traffic never leaves
@@ -179,7 +180,9 @@ fn only_this_machine_is_served_until_auth_is_turned_off() {
 
     // Protected mode (the default): another machine gets 403 with how to open up,
     // on every route, reading or writing.
-    let server = network.start_server(&data_file, &log, &[]);
+    let users = dir.path().join("users.json");
+    let users_env = ("USERS_FILE", users.to_str().unwrap());
+    let server = network.start_server(&data_file, &log, &[users_env]);
     for path in ["/", "/get/a", "/healthz", "/metrics", "/new", "/pkg/x.js"] {
         let (status, body) = network.request_from_other_machine(path, &[]);
         assert_eq!(status, 403, "{path} from another machine: {body}");
@@ -209,6 +212,29 @@ fn only_this_machine_is_served_until_auth_is_turned_off() {
     let sample: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(sample_data()).unwrap()).unwrap();
     assert_eq!(listing, sample, "nothing stored was changed");
+
+    // Adding a user ends protected mode at once, without a restart: then every
+    // client, on this machine or not, needs credentials.
+    let mut add = Command::new(server_binary())
+        .args(["user", "add", "ada", "--role", "editor"])
+        .env_clear()
+        .env("USERS_FILE", &users)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    add.stdin
+        .take()
+        .unwrap()
+        .write_all(b"remote-password\n")
+        .unwrap();
+    assert!(add.wait().unwrap().success());
+    let (status, _) = network.request_from_other_machine("/get/a", &[]);
+    assert_eq!(status, 401);
+    assert_eq!(network.request_from_server_machine("/get/a", &[]).0, 401);
+    let (status, body) =
+        network.request_from_other_machine("/get/a", &["-u", "ada:remote-password"]);
+    assert_eq!(status, 200, "{body}");
     stop(server);
 
     // AUTH=off: served from anywhere, with a warning at start-up.

@@ -55,6 +55,7 @@ pub async fn answer_in_place(
         header::ACCEPT,
         header::ACCEPT_LANGUAGE,
         header::COOKIE,
+        header::AUTHORIZATION,
     ] {
         if let Some(value) = headers.get(&name) {
             page = page.header(name, value);

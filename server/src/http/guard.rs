@@ -91,6 +91,8 @@ pub struct Guard {
     pub allowed_hosts: AllowedHosts,
     /// Largest server-function body accepted.
     pub max_body_bytes: usize,
+    /// Who may do what.
+    pub access: std::sync::Arc<crate::auth::Access>,
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {

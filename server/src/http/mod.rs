@@ -10,7 +10,7 @@ pub mod serve;
 
 pub use error::ApiError;
 pub use guard::{AllowedHosts, Guard};
-pub use serve::{Clients, Limits};
+pub use serve::Limits;
 
 use app::domain::CustomerStore;
 use app::{shell, App};

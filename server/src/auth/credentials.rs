@@ -1,0 +1,267 @@
+//! Checking a request's credentials against `USERS_FILE`.
+//!
+//! A password check is an argon2id hash (tens of milliseconds of CPU, on
+//! purpose), so a verified `name:password` is remembered for a while, keyed by
+//! an HMAC of it under a key made at start-up (the cache holds no password, and
+//! its keys are useless outside this process). Concurrent requests with the
+//! same credentials share one check. Hashes run on the blocking pool, two at a
+//! time, so a flood of wrong passwords cannot stall the server or take its
+//! memory (19 MiB each). A token is looked up by its SHA-256.
+//!
+//! The file is checked for changes (its size, time and inode) on every call and
+//! read again when it changed; that also forgets every remembered password.
+
+use super::users_file::{self, UsersFile};
+use super::{Principal, Role};
+use axum::http::HeaderValue;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant, SystemTime};
+use tokio::sync::{OnceCell, Semaphore};
+
+/// How long a verified password is remembered.
+const REMEMBER_FOR: Duration = Duration::from_secs(300);
+/// Remembered passwords at most (the cache starts over when full).
+const REMEMBER_AT_MOST: usize = 10_000;
+/// argon2 hashes running at once.
+const HASHES_AT_ONCE: usize = 2;
+
+pub struct Directory {
+    path: PathBuf,
+    loaded: RwLock<Arc<Loaded>>,
+    /// HMAC-SHA256 keyed with a random key, ready to be cloned for each use.
+    keyed_mac: Hmac<Sha256>,
+    verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
+    /// Checks running now, by cache key: the same credentials wait for the one.
+    running: Mutex<HashMap<[u8; 32], Arc<SharedCheck>>>,
+    hashing: Semaphore,
+    /// Checked for unknown names, so they take as long as known ones.
+    decoy_hash: String,
+}
+
+/// One password check, awaited by every request with the same credentials.
+type SharedCheck = OnceCell<Option<Principal>>;
+
+/// The file as last read.
+struct Loaded {
+    stamp: Option<Stamp>,
+    users: HashMap<String, (Role, String)>,
+    /// By the token's SHA-256: its name and role.
+    tokens: HashMap<[u8; 32], (Arc<str>, Role)>,
+    /// The file could not be read: no one is let in (and it is not protected mode).
+    broken: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct Stamp {
+    modified: SystemTime,
+    len: u64,
+    inode: u64,
+}
+
+impl Directory {
+    pub fn open(path: PathBuf) -> Result<Self, String> {
+        let loaded = read(&path)?;
+        Ok(Self {
+            path,
+            loaded: RwLock::new(Arc::new(loaded)),
+            keyed_mac: Hmac::new_from_slice(&rand::random::<[u8; 32]>()).expect("any key length"),
+            verified: Mutex::new(HashMap::new()),
+            running: Mutex::new(HashMap::new()),
+            hashing: Semaphore::new(HASHES_AT_ONCE),
+            decoy_hash: users_file::hash_password("decoy password, never valid")?,
+        })
+    }
+
+    /// No users and no tokens (and the file is readable).
+    pub fn is_empty(&self) -> bool {
+        let loaded = self.current();
+        !loaded.broken && loaded.users.is_empty() && loaded.tokens.is_empty()
+    }
+
+    /// The principal an `Authorization` header names, if its credentials are right.
+    pub async fn verify(&self, authorization: &HeaderValue) -> Option<Principal> {
+        let loaded = self.current();
+        if loaded.broken {
+            return None;
+        }
+        let value = authorization.to_str().ok()?.trim();
+        let (scheme, credentials) = value.split_once(' ')?;
+        let credentials = credentials.trim();
+        if scheme.eq_ignore_ascii_case("bearer") {
+            let (name, role) = loaded.tokens.get(&users_file::token_digest(credentials))?;
+            return Some(Principal::Token {
+                name: name.clone(),
+                role: *role,
+            });
+        }
+        if !scheme.eq_ignore_ascii_case("basic") {
+            return None;
+        }
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(credentials)
+            .ok()?;
+        let decoded = String::from_utf8(decoded).ok()?;
+        let (name, password) = decoded.split_once(':')?;
+        let key = self.cache_key_of(name, password);
+        if let Some(principal) = self.remembered(&key) {
+            return Some(principal);
+        }
+        let check = self
+            .running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone();
+        let principal = check
+            .get_or_init(|| self.check_password(&loaded, name, password))
+            .await
+            .clone();
+        self.running
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&key);
+        if let Some(principal) = &principal {
+            self.remember(key, principal.clone(), &loaded);
+        }
+        principal
+    }
+
+    /// The argon2id check itself, off the request threads.
+    async fn check_password(
+        &self,
+        loaded: &Loaded,
+        name: &str,
+        password: &str,
+    ) -> Option<Principal> {
+        let (role, hash) = match loaded.users.get(name) {
+            Some((role, hash)) => (Some(*role), hash.clone()),
+            None => (None, self.decoy_hash.clone()),
+        };
+        let password = password.to_owned();
+        let matches = {
+            let _permit = self.hashing.acquire().await.ok()?;
+            tokio::task::spawn_blocking(move || users_file::password_matches(&password, &hash))
+                .await
+                .ok()?
+        };
+        Some(Principal::User {
+            name: name.into(),
+            role: role.filter(|_| matches)?,
+        })
+    }
+
+    fn cache_key_of(&self, name: &str, password: &str) -> [u8; 32] {
+        let mut mac = self.keyed_mac.clone();
+        mac.update(name.as_bytes());
+        mac.update(&[0]);
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
+    }
+
+    fn remembered(&self, key: &[u8; 32]) -> Option<Principal> {
+        let verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        let (principal, at) = verified.get(key)?;
+        (at.elapsed() < REMEMBER_FOR).then(|| principal.clone())
+    }
+
+    fn remember(&self, key: [u8; 32], principal: Principal, checked_against: &Arc<Loaded>) {
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
+        // A password checked against a file read again since is not remembered
+        // (a reload swaps the file, then clears this cache under the same lock).
+        let now_loaded = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if !Arc::ptr_eq(checked_against, &now_loaded) {
+            return;
+        }
+        if verified.len() >= REMEMBER_AT_MOST {
+            verified.clear();
+        }
+        verified.insert(key, (principal, Instant::now()));
+    }
+
+    /// The file as it is now: read again if it changed since last time.
+    fn current(&self) -> Arc<Loaded> {
+        let stamp = stamp_of(&self.path);
+        let loaded = self
+            .loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        if loaded.stamp == stamp {
+            return loaded;
+        }
+        let mut slot = self.loaded.write().unwrap_or_else(|e| e.into_inner());
+        if slot.stamp == stamp {
+            return slot.clone(); // another request read it meanwhile
+        }
+        let fresh = Arc::new(read(&self.path).unwrap_or_else(|error| {
+            tracing::error!(%error, "the users file cannot be read; refusing every sign-in until it is fixed");
+            Loaded {
+                stamp,
+                users: HashMap::new(),
+                tokens: HashMap::new(),
+                broken: true,
+            }
+        }));
+        if !fresh.broken {
+            tracing::info!(
+                users = fresh.users.len(),
+                tokens = fresh.tokens.len(),
+                "users file read"
+            );
+        }
+        *slot = fresh.clone();
+        self.verified
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        fresh
+    }
+}
+
+fn stamp_of(path: &std::path::Path) -> Option<Stamp> {
+    let metadata = std::fs::metadata(path).ok()?;
+    Some(Stamp {
+        modified: metadata.modified().ok()?,
+        len: metadata.len(),
+        inode: metadata.ino(),
+    })
+}
+
+fn read(path: &std::path::Path) -> Result<Loaded, String> {
+    let stamp = stamp_of(path);
+    let file = UsersFile::load(path)?;
+    Ok(Loaded {
+        stamp,
+        users: file
+            .users
+            .into_iter()
+            .map(|user| (user.name, (user.role, user.password)))
+            .collect(),
+        tokens: file
+            .tokens
+            .into_iter()
+            .filter_map(|token| {
+                let digest = users_file::parse_digest(&token.sha256);
+                if digest.is_none() {
+                    tracing::warn!(
+                        token = token.name,
+                        "a token's hash in the users file is not 64 hex digits; it is ignored"
+                    );
+                }
+                Some((digest?, (token.name.into(), token.role)))
+            })
+            .collect(),
+        broken: false,
+    })
+}

@@ -1,0 +1,311 @@
+//! Who may do what.
+//!
+//! - `AUTH=off`: everyone may do everything (warned at start-up).
+//! - No users or tokens in `USERS_FILE` (the default): protected mode, as Redis
+//!   has: only clients on this machine are served, and they may do everything;
+//!   any other client gets 403 on every request, saying how to open up.
+//! - Otherwise every request names a user (HTTP Basic) or an API token
+//!   (`Authorization: Bearer`), and its role must allow the request:
+//!   `viewer` reads, `editor` also writes, `admin` also reads `/metrics`.
+//!
+//! The file is read again whenever it changes (checked on every request), so a
+//! removed user or revoked token is refused at once, without a restart.
+
+pub mod commands;
+mod credentials;
+pub mod users_file;
+
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use credentials::Directory;
+use serde::{Deserialize, Serialize};
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a role may do; each includes the ones before it.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Read customers.
+    Viewer,
+    /// Read, create, change and delete customers.
+    Editor,
+    /// An editor who may also read the operator's views (`/metrics`).
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+}
+
+/// Who a request acts for (kept in its extensions for handlers and logs).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Principal {
+    /// `AUTH=off`: anyone.
+    Anyone,
+    /// Protected mode: a client on this machine.
+    Local,
+    User {
+        name: Arc<str>,
+        role: Role,
+    },
+    Token {
+        name: Arc<str>,
+        role: Role,
+    },
+}
+
+impl Principal {
+    fn role(&self) -> Role {
+        match self {
+            Principal::Anyone | Principal::Local => Role::Admin,
+            Principal::User { role, .. } | Principal::Token { role, .. } => *role,
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Principal::Anyone => "anyone".into(),
+            Principal::Local => "local".into(),
+            Principal::User { name, .. } => format!("user {name:?}"),
+            Principal::Token { name, .. } => format!("token {name:?}"),
+        }
+    }
+}
+
+/// The access policy, shared by every connection and request.
+pub struct Access {
+    open: bool,
+    directory: Directory,
+}
+
+impl std::fmt::Debug for Access {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Access")
+            .field("open", &self.open)
+            .field("protected", &self.is_protected())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Access {
+    /// `open` is `AUTH=off`.
+    pub fn new(open: bool, users_file: PathBuf) -> Result<Self, String> {
+        Ok(Self {
+            open,
+            directory: Directory::open(users_file)?,
+        })
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open
+    }
+
+    /// Protected mode: no one is configured, so only this machine is served.
+    pub fn is_protected(&self) -> bool {
+        !self.open && self.directory.is_empty()
+    }
+
+    /// Who the request acts for, if it may go on; else the answer to send.
+    /// `client` is the address it came from (`None`: from inside this process,
+    /// as when a form page is rendered for a failed form post).
+    pub async fn authorize(
+        &self,
+        client: Option<IpAddr>,
+        method: &Method,
+        path: &str,
+        authorization: Option<&HeaderValue>,
+    ) -> Result<Principal, Refusal> {
+        if self.open {
+            return Ok(Principal::Anyone);
+        }
+        if self.directory.is_empty() {
+            // `::ffff:127.0.0.1` is how an IPv4 loopback client reaches a dual-stack socket.
+            let local = client.is_none_or(|ip| ip.to_canonical().is_loopback());
+            return if local {
+                Ok(Principal::Local)
+            } else {
+                Err(Refusal::ProtectedMode)
+            };
+        }
+        let Some(needed) = required_role(method, path) else {
+            return Ok(Principal::Local);
+        };
+        let Some(authorization) = authorization else {
+            return Err(Refusal::SignInRequired);
+        };
+        let principal = self
+            .directory
+            .verify(authorization)
+            .await
+            .ok_or(Refusal::WrongCredentials)?;
+        if principal.role() < needed {
+            return Err(Refusal::NotAllowed {
+                who: principal.describe(),
+                has: principal.role(),
+                needs: needed,
+            });
+        }
+        Ok(principal)
+    }
+}
+
+/// The role a request needs; `None` for what anyone may fetch (health checks
+/// and the static bundle, which hold no customer data).
+pub fn required_role(method: &Method, path: &str) -> Option<Role> {
+    if matches!(path, "/healthz" | "/readyz" | "/favicon.svg") || path.starts_with("/pkg/") {
+        return None;
+    }
+    Some(match path {
+        "/metrics" => Role::Admin,
+        // Server functions are all POSTs: these two only read.
+        "/api/list_customers" | "/api/get_customer" => Role::Viewer,
+        _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => Role::Viewer,
+        _ => Role::Editor,
+    })
+}
+
+/// The one-line answer to every request from another machine in protected mode.
+const PROTECTED_MODE: &str = "protected mode: this server has no users configured, so it \
+    serves only clients on its own machine; add a user there with `customer-records user add \
+    NAME --role editor`, or restart it with AUTH=off to serve every client without sign-in \
+    (anyone who can reach it can then read and change every customer)\n";
+
+/// Why a request was refused.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// No users exist and the client is on another machine.
+    ProtectedMode,
+    SignInRequired,
+    WrongCredentials,
+    NotAllowed {
+        who: String,
+        has: Role,
+        needs: Role,
+    },
+}
+
+impl Refusal {
+    /// Counts the refusal (`http_requests_refused_total` by reason) and logs
+    /// failed sign-ins and refused clients (the latter every 1,000th time).
+    pub fn record(&self) {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static PROTECTED: AtomicU64 = AtomicU64::new(0);
+        let reason = match self {
+            Refusal::ProtectedMode => "protected_mode",
+            Refusal::SignInRequired => "sign_in_required",
+            Refusal::WrongCredentials => "wrong_credentials",
+            Refusal::NotAllowed { .. } => "not_allowed",
+        };
+        metrics::counter!("http_requests_refused_total", "reason" => reason).increment(1);
+        match self {
+            Refusal::ProtectedMode => {
+                if PROTECTED
+                    .fetch_add(1, Ordering::Relaxed)
+                    .is_multiple_of(1000)
+                {
+                    tracing::warn!("protected mode: refusing a client on another machine (add a user, or set AUTH=off)");
+                }
+            }
+            Refusal::WrongCredentials => {
+                tracing::warn!("sign-in failed: wrong user name, password or token")
+            }
+            Refusal::NotAllowed { who, needs, .. } => {
+                tracing::info!(
+                    who,
+                    needs = needs.as_str(),
+                    "request not allowed for its role"
+                )
+            }
+            Refusal::SignInRequired => {}
+        }
+    }
+}
+
+impl IntoResponse for Refusal {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Refusal::ProtectedMode => (StatusCode::FORBIDDEN, PROTECTED_MODE.to_owned()),
+            Refusal::SignInRequired => (
+                StatusCode::UNAUTHORIZED,
+                "sign-in required: send a user's name and password (HTTP Basic) or an API token (Authorization: Bearer)\n".to_owned(),
+            ),
+            Refusal::WrongCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "wrong user name, password or token\n".to_owned(),
+            ),
+            Refusal::NotAllowed { who, has, needs } => (
+                StatusCode::FORBIDDEN,
+                format!(
+                    "not allowed: {who} has the role {}, and this needs {}\n",
+                    has.as_str(),
+                    needs.as_str()
+                ),
+            ),
+        };
+        let closes = message == PROTECTED_MODE;
+        let mut response = (status, message).into_response();
+        if closes {
+            // Nothing else will be served on this connection.
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if status == StatusCode::UNAUTHORIZED {
+            let headers = response.headers_mut();
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Basic realm="customer-records", charset="UTF-8""#),
+            );
+            headers.append(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(r#"Bearer realm="customer-records""#),
+            );
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_need_a_viewer_writes_an_editor() {
+        let get = Method::GET;
+        let post = Method::POST;
+        assert_eq!(required_role(&get, "/healthz"), None);
+        assert_eq!(required_role(&get, "/pkg/app.0a1b.wasm"), None);
+        assert_eq!(required_role(&get, "/"), Some(Role::Viewer));
+        assert_eq!(required_role(&get, "/get/a"), Some(Role::Viewer));
+        assert_eq!(required_role(&get, "/edit"), Some(Role::Viewer));
+        assert_eq!(
+            required_role(&post, "/api/list_customers"),
+            Some(Role::Viewer)
+        );
+        assert_eq!(
+            required_role(&post, "/api/get_customer"),
+            Some(Role::Viewer)
+        );
+        assert_eq!(required_role(&post, "/set"), Some(Role::Editor));
+        assert_eq!(
+            required_role(&post, "/api/save_customer"),
+            Some(Role::Editor)
+        );
+        assert_eq!(
+            required_role(&post, "/api/delete_customer"),
+            Some(Role::Editor)
+        );
+        assert_eq!(required_role(&get, "/metrics"), Some(Role::Admin));
+        assert!(Role::Viewer < Role::Editor && Role::Editor < Role::Admin);
+    }
+}

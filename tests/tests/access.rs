@@ -1,0 +1,332 @@
+//! Who may do what, over real HTTP against the real server binary: users
+//! (HTTP Basic) and API tokens (bearer) made with the `user` and `token`
+//! subcommands, every route and server function × no, wrong and right
+//! credentials × each role; and changes to the users file taking effect at once.
+
+use e2e::{sample_data, server_binary, Server};
+use reqwest::{Client, Method, StatusCode};
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Runs `customer-records ARGS` on `users_file` with `stdin`; its stdout.
+fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
+    let mut child = Command::new(server_binary())
+        .args(args)
+        .env_clear()
+        .env("USERS_FILE", users_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).unwrap()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+const ROLES: [(Role, &str); 3] = [
+    (Role::Viewer, "viewer"),
+    (Role::Editor, "editor"),
+    (Role::Admin, "admin"),
+];
+
+/// A request body: (content type, body).
+type Body = Option<(&'static str, &'static str)>;
+
+/// Every route and server function, with the role it needs (`None`: anyone).
+fn routes() -> Vec<(Method, &'static str, Body, Option<Role>)> {
+    let form = "application/x-www-form-urlencoded";
+    vec![
+        (Method::GET, "/", None, Some(Role::Viewer)),
+        (Method::GET, "/get/a", None, Some(Role::Viewer)),
+        (
+            Method::POST,
+            "/set",
+            Some((
+                "application/json",
+                r#"{"customerID":"n1","firstName":"N","lastName":"One"}"#,
+            )),
+            Some(Role::Editor),
+        ),
+        (Method::GET, "/new", None, Some(Role::Viewer)),
+        (Method::GET, "/edit?id=a", None, Some(Role::Viewer)),
+        (Method::GET, "/delete?id=a", None, Some(Role::Viewer)),
+        (
+            Method::POST,
+            "/api/list_customers",
+            Some((form, "search=")),
+            Some(Role::Viewer),
+        ),
+        (
+            Method::POST,
+            "/api/get_customer",
+            Some((form, "id=a")),
+            Some(Role::Viewer),
+        ),
+        (
+            Method::POST,
+            "/api/save_customer",
+            Some((form, "customerID=n2&firstName=N&lastName=Two")),
+            Some(Role::Editor),
+        ),
+        (
+            Method::POST,
+            "/api/delete_customer",
+            Some((form, "customerID=no-such-customer")),
+            Some(Role::Editor),
+        ),
+        (Method::GET, "/metrics", None, Some(Role::Admin)),
+        (Method::GET, "/healthz", None, None),
+        (Method::GET, "/readyz", None, None),
+        (Method::GET, "/favicon.svg", None, None),
+    ]
+}
+
+enum Credentials<'a> {
+    None,
+    Basic(&'a str, &'a str),
+    Bearer(&'a str),
+}
+
+async fn call(
+    client: &Client,
+    server: &Server,
+    method: &Method,
+    path: &str,
+    body: Option<(&str, &str)>,
+    credentials: &Credentials<'_>,
+) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let mut request = client.request(method.clone(), server.url(path));
+    if let Some((content_type, body)) = body {
+        request = request
+            .header("content-type", content_type)
+            .body(body.to_owned());
+    }
+    request = match credentials {
+        Credentials::None => request,
+        Credentials::Basic(name, password) => request.basic_auth(name, Some(password)),
+        Credentials::Bearer(token) => request.bearer_auth(token),
+    };
+    let response = request.send().await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+#[tokio::test]
+async fn every_route_checks_credentials_and_roles() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let data = dir.path().join("customers.json");
+    std::fs::copy(sample_data(), &data).unwrap();
+    let mut tokens = Vec::new();
+    for (_, role) in ROLES {
+        admin_command(
+            &users,
+            &["user", "add", role, "--role", role],
+            &format!("{role}-password\n"),
+        );
+        let token = admin_command(
+            &users,
+            &["token", "create", &format!("{role}-token"), "--role", role],
+            "",
+        );
+        tokens.push(token.trim().to_owned());
+    }
+    let listed = admin_command(&users, &["user", "list"], "");
+    assert!(
+        listed.contains("viewer") && listed.contains("admin"),
+        "{listed}"
+    );
+    assert!(!std::fs::read_to_string(&users)
+        .unwrap()
+        .contains("viewer-password"));
+
+    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let client = Client::new();
+    for (method, path, body, needed) in routes() {
+        // No credentials, wrong ones, an unknown user, a wrong token.
+        for credentials in [
+            Credentials::None,
+            Credentials::Basic("editor", "wrong-password"),
+            Credentials::Basic("nobody", "editor-password"),
+            Credentials::Bearer("crt_0000"),
+        ] {
+            let (status, headers, text) =
+                call(&client, &server, &method, path, body, &credentials).await;
+            match needed {
+                None => assert_eq!(status, 200, "{method} {path} is open: {text}"),
+                Some(_) => {
+                    assert_eq!(status, 401, "{method} {path}: {text}");
+                    let challenges: Vec<_> = headers.get_all("www-authenticate").iter().collect();
+                    assert!(challenges
+                        .iter()
+                        .any(|c| c.to_str().unwrap().starts_with("Basic")));
+                    assert!(challenges
+                        .iter()
+                        .any(|c| c.to_str().unwrap().starts_with("Bearer")));
+                }
+            }
+        }
+        // Each role, by password and by token.
+        for ((role, name), token) in ROLES.iter().zip(&tokens) {
+            let password = format!("{name}-password");
+            for credentials in [
+                Credentials::Basic(name, &password),
+                Credentials::Bearer(token),
+            ] {
+                let (status, _, text) =
+                    call(&client, &server, &method, path, body, &credentials).await;
+                if needed.is_some_and(|needed| *role < needed) {
+                    assert_eq!(status, 403, "{name} on {method} {path}: {text}");
+                    assert!(text.contains(name) && text.contains("needs"), "{text}");
+                } else {
+                    assert!(
+                        status != 401 && status != 403 && status.as_u16() < 500,
+                        "{name} on {method} {path}: {status} {text}"
+                    );
+                }
+            }
+        }
+    }
+
+    // With credentials, the legacy routes answer exactly as before.
+    let viewer = Credentials::Basic("viewer", "viewer-password");
+    let (status, _, text) = call(&client, &server, &Method::GET, "/get/a", None, &viewer).await;
+    assert_eq!(status, 200);
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(sample_data()).unwrap()).unwrap();
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&text).unwrap(),
+        expected["a"]
+    );
+    let (status, _, text) = call(&client, &server, &Method::GET, "/get/nope", None, &viewer).await;
+    assert_eq!((status.as_u16(), text.as_str()), (404, "{}"));
+
+    // A revoked token, a removed user and a changed password are refused at once.
+    let editor_token = Credentials::Bearer(&tokens[1]);
+    assert_eq!(
+        call(
+            &client,
+            &server,
+            &Method::GET,
+            "/get/a",
+            None,
+            &editor_token
+        )
+        .await
+        .0,
+        200
+    );
+    admin_command(&users, &["token", "revoke", "editor-token"], "");
+    assert_eq!(
+        call(
+            &client,
+            &server,
+            &Method::GET,
+            "/get/a",
+            None,
+            &editor_token
+        )
+        .await
+        .0,
+        401
+    );
+    assert_eq!(
+        call(&client, &server, &Method::GET, "/get/a", None, &viewer)
+            .await
+            .0,
+        200
+    );
+    admin_command(&users, &["user", "remove", "viewer"], "");
+    assert_eq!(
+        call(&client, &server, &Method::GET, "/get/a", None, &viewer)
+            .await
+            .0,
+        401
+    );
+    let old = Credentials::Basic("editor", "editor-password");
+    assert_eq!(
+        call(&client, &server, &Method::GET, "/get/a", None, &old)
+            .await
+            .0,
+        200
+    );
+    admin_command(
+        &users,
+        &["user", "add", "editor", "--role", "editor"],
+        "a-new-password\n",
+    );
+    assert_eq!(
+        call(&client, &server, &Method::GET, "/get/a", None, &old)
+            .await
+            .0,
+        401
+    );
+    let new = Credentials::Basic("editor", "a-new-password");
+    assert_eq!(
+        call(&client, &server, &Method::GET, "/get/a", None, &new)
+            .await
+            .0,
+        200
+    );
+}
+
+#[test]
+fn the_commands_refuse_bad_input_and_never_print_a_password() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let run = |args: &[&str], stdin: &str| {
+        let mut child = Command::new(server_binary())
+            .args(args)
+            .env_clear()
+            .env("USERS_FILE", &users)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(stdin.as_bytes())
+            .unwrap();
+        let output = child.wait_with_output().unwrap();
+        (
+            output.status.success(),
+            String::from_utf8_lossy(&output.stdout).into_owned()
+                + &String::from_utf8_lossy(&output.stderr),
+        )
+    };
+    let (ok, text) = run(&["user", "add", "ada", "--role", "editor"], "short\n");
+    assert!(!ok && text.contains("8 characters"), "{text}");
+    let (ok, text) = run(&["user", "add", "a b", "--role", "editor"], "long enough\n");
+    assert!(!ok && text.contains("not a valid name"), "{text}");
+    let (ok, text) = run(&["user", "add", "ada", "--role", "owner"], "long enough\n");
+    assert!(!ok && text.contains("owner"), "{text}");
+    let (ok, text) = run(&["user", "add", "ada", "--role", "editor"], "long enough\n");
+    assert!(ok && !text.contains("long enough"), "{text}");
+    let (ok, text) = run(&["user", "remove", "nobody"], "");
+    assert!(!ok && text.contains("nobody"), "{text}");
+    let (ok, text) = run(&["token", "revoke", "nothing"], "");
+    assert!(!ok && text.contains("nothing"), "{text}");
+}
