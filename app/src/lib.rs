@@ -1,6 +1,7 @@
 //! Customer records: the domain, the web UI and the server functions behind it.
 
 pub mod api;
+mod bundle;
 pub mod domain;
 mod routes;
 mod url;
@@ -22,49 +23,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <meta name="color-scheme" content="light dark"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
-                <link rel="stylesheet" id="leptos" href=stylesheet_href(&options)/>
-                <HydrationScripts options/>
+                <bundle::Stylesheet options=options.clone()/>
+                <bundle::BundleScripts options/>
                 <MetaTags/>
             </head>
             <body>
                 <App/>
             </body>
         </html>
-    }
-}
-
-/// The stylesheet's URL: `/pkg/<name>.<hash>.css` when the build hashed file
-/// names (cargo-leptos `hash-files`, listed in `hash.txt` beside the binary).
-/// Read once: the file does not change while the server runs.
-fn stylesheet_href(options: &LeptosOptions) -> String {
-    #[cfg(feature = "ssr")]
-    {
-        static HREF: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        HREF.get_or_init(|| {
-            let name = options.output_name.to_string();
-            let hash = options
-                .hash_files
-                .then(|| {
-                    let exe = std::env::current_exe().ok()?;
-                    let hashes =
-                        std::fs::read_to_string(exe.parent()?.join(options.hash_file.as_ref()))
-                            .ok()?;
-                    hashes.lines().find_map(|line| {
-                        let (kind, hash) = line.split_once(':')?;
-                        (kind.trim() == "css").then(|| hash.trim().to_owned())
-                    })
-                })
-                .flatten();
-            match hash {
-                Some(hash) => format!("/{}/{name}.{hash}.css", options.site_pkg_dir),
-                None => format!("/{}/{name}.css", options.site_pkg_dir),
-            }
-        })
-        .clone()
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        format!("/{}/{}.css", options.site_pkg_dir, options.output_name)
     }
 }
 

@@ -1,0 +1,87 @@
+//! The links and the start-up script of the browser bundle (`/pkg/`), in the
+//! page's `<head>`.
+//!
+//! The build names each file with a hash of its content (cargo-leptos
+//! `hash-files`, listed in `hash.txt` beside the server binary), so the files
+//! can be cached for good. The names are read once: Leptos's own
+//! `HydrationScripts` reads `hash.txt` from disk on every page, which cost
+//! about a tenth of rendering the customers page.
+
+use leptos::prelude::*;
+
+/// The bundle's URLs.
+struct Bundle {
+    css: String,
+    js: String,
+    wasm: String,
+}
+
+impl Bundle {
+    fn of(options: &LeptosOptions) -> &'static Bundle {
+        static BUNDLE: std::sync::OnceLock<Bundle> = std::sync::OnceLock::new();
+        BUNDLE.get_or_init(|| {
+            let hashes = if options.hash_files {
+                read_hashes(options.hash_file.as_ref())
+            } else {
+                String::new()
+            };
+            let url = |kind: &str, extension: &str| {
+                let hash = hashes.lines().find_map(|line| {
+                    let (file, hash) = line.split_once(':')?;
+                    (file.trim() == kind).then(|| hash.trim())
+                });
+                let name = &options.output_name;
+                let pkg = &options.site_pkg_dir;
+                match hash {
+                    Some(hash) => format!("/{pkg}/{name}.{hash}.{extension}"),
+                    None => format!("/{pkg}/{name}.{extension}"),
+                }
+            };
+            Bundle {
+                css: url("css", "css"),
+                js: url("js", "js"),
+                wasm: url("wasm", "wasm"),
+            }
+        })
+    }
+}
+
+/// `hash.txt` (`<kind>: <hash>` lines) beside the running binary; empty if absent.
+fn read_hashes(file_name: &str) -> String {
+    #[cfg(feature = "ssr")]
+    {
+        std::env::current_exe()
+            .ok()
+            .and_then(|exe| std::fs::read_to_string(exe.parent()?.join(file_name)).ok())
+            .unwrap_or_default()
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        let _ = file_name;
+        String::new()
+    }
+}
+
+/// The stylesheet link.
+#[component]
+pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {
+    let href = Bundle::of(&options).css.clone();
+    view! { <link rel="stylesheet" id="leptos" href=href/> }
+}
+
+/// Preloads the bundle and starts it: load the WebAssembly, then hydrate the
+/// server-rendered page. The script carries the response's CSP nonce.
+#[component]
+pub fn BundleScripts(options: LeptosOptions) -> impl IntoView {
+    let Bundle { js, wasm, .. } = Bundle::of(&options);
+    let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
+    let start = format!(
+        "import({js:?}).then(async (bundle) => {{ \
+         await bundle.default({{ module_or_path: {wasm:?} }}); bundle.hydrate(); }});"
+    );
+    view! {
+        <link rel="modulepreload" href=js.clone() crossorigin="anonymous"/>
+        <link rel="preload" href=wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+        <script type="module" nonce=nonce>{start}</script>
+    }
+}
