@@ -160,9 +160,14 @@ async fn every_route_checks_credentials_and_roles() {
         .unwrap()
         .contains("viewer-password"));
 
-    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
-    let client = Client::new();
+    let mut server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let mut client = Client::new();
     for (method, path, body, needed) in routes() {
+        // A fresh server (and connections) for each route: the wrong credentials
+        // tried on all of them would otherwise trip the sign-in throttle (tested
+        // on its own below).
+        server = server.restart();
+        client = Client::new();
         // No credentials, wrong ones, an unknown user, a wrong token.
         for credentials in [
             Credentials::None,
@@ -329,4 +334,53 @@ fn the_commands_refuse_bad_input_and_never_print_a_password() {
     assert!(!ok && text.contains("nobody"), "{text}");
     let (ok, text) = run(&["token", "revoke", "nothing"], "");
     assert!(!ok && text.contains("nothing"), "{text}");
+}
+
+#[tokio::test]
+async fn failed_sign_ins_are_slowed_per_user_and_per_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let data = dir.path().join("customers.json");
+    std::fs::copy(sample_data(), &data).unwrap();
+    admin_command(
+        &users,
+        &["user", "add", "target", "--role", "viewer"],
+        "right-password\n",
+    );
+    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let client = Client::new();
+    let get = |credentials: Credentials<'static>| {
+        let (client, server) = (&client, &server);
+        async move { call(client, server, &Method::GET, "/get/a", None, &credentials).await }
+    };
+    for _ in 0..5 {
+        assert_eq!(get(Credentials::Basic("target", "wrong")).await.0, 401);
+    }
+    // Now slowed: refused at once, even with the right password, until the wait is over.
+    let (status, headers, text) = get(Credentials::Basic("target", "wrong")).await;
+    assert_eq!(status, 429, "{text}");
+    let wait: u64 = headers["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(
+        get(Credentials::Basic("target", "right-password")).await.0,
+        429
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(wait * 1000 + 100)).await;
+    assert_eq!(
+        get(Credentials::Basic("target", "right-password")).await.0,
+        200
+    );
+    // A success clears the user's count.
+    assert_eq!(get(Credentials::Basic("target", "wrong")).await.0, 401);
+
+    // Many names, or tokens, tried from one address slow that address.
+    let names: Vec<&'static str> = (0..20)
+        .map(|i| &*Box::leak(format!("guess-{i}").into_boxed_str()))
+        .collect();
+    for name in names {
+        let status = get(Credentials::Basic(name, "x")).await.0;
+        assert!(status == 401 || status == 429, "{status}");
+    }
+    assert_eq!(get(Credentials::Basic("someone-else", "x")).await.0, 429);
+    assert_eq!(get(Credentials::Bearer("crt_guess")).await.0, 429);
 }

@@ -1,6 +1,6 @@
 //! The `user` and `token` subcommands. They change `USERS_FILE` in one step
-//! (under a lock, so two at once cannot lose each other's change); a running
-//! server sees the change on its next request.
+//! (under a lock, so two at once cannot lose each other's change), and return
+//! once running servers are sure to have seen the change.
 
 use super::users_file::UsersFile;
 use crate::config::{TokenCommand, UserCommand};
@@ -82,7 +82,11 @@ fn change(
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     let mut file = UsersFile::load(path)?;
     edit(&mut file)?;
-    file.save(path)
+    file.save(path)?;
+    // Running servers look at the file this often: once this command returns,
+    // every request sees the change (a revoked token is refused, say).
+    std::thread::sleep(super::credentials::LOOK_EVERY + std::time::Duration::from_millis(20));
+    Ok(())
 }
 
 /// From the terminal (asked twice, not echoed), else one line of standard input.

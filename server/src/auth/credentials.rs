@@ -8,18 +8,22 @@
 //! time, so a flood of wrong passwords cannot stall the server or take its
 //! memory (19 MiB each). A token is looked up by its SHA-256.
 //!
-//! The file is checked for changes (its size, time and inode) on every call and
-//! read again when it changed; that also forgets every remembered password.
+//! The file is checked for changes (its size, time and inode) every
+//! [`LOOK_EVERY`] at most and read again when it changed; that also forgets
+//! every remembered password.
 
+use super::throttle::Throttle;
 use super::users_file::{self, UsersFile};
-use super::{Principal, Role};
+use super::{Principal, Refusal, Role};
 use axum::http::HeaderValue;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{OnceCell, Semaphore};
@@ -28,6 +32,10 @@ use tokio::sync::{OnceCell, Semaphore};
 const REMEMBER_FOR: Duration = Duration::from_secs(300);
 /// Remembered passwords at most (the cache starts over when full).
 const REMEMBER_AT_MOST: usize = 10_000;
+/// How often the file is looked at for changes (a `stat` per request showed in
+/// the benchmark). The subcommands wait this long after a change before they
+/// return, so a change has taken effect everywhere by then.
+pub const LOOK_EVERY: Duration = Duration::from_millis(100);
 /// argon2 hashes running at once.
 const HASHES_AT_ONCE: usize = 2;
 
@@ -40,8 +48,12 @@ pub struct Directory {
     /// Checks running now, by cache key: the same credentials wait for the one.
     running: Mutex<HashMap<[u8; 32], Arc<SharedCheck>>>,
     hashing: Semaphore,
+    throttle: Throttle,
     /// Checked for unknown names, so they take as long as known ones.
     decoy_hash: String,
+    /// When the file was last looked at, in microseconds since `started`.
+    looked_at_us: AtomicU64,
+    started: Instant,
 }
 
 /// One password check, awaited by every request with the same credentials.
@@ -74,6 +86,9 @@ impl Directory {
             verified: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
             hashing: Semaphore::new(HASHES_AT_ONCE),
+            throttle: Throttle::default(),
+            looked_at_us: AtomicU64::new(0),
+            started: Instant::now(),
             decoy_hash: users_file::hash_password("decoy password, never valid")?,
         })
     }
@@ -84,33 +99,74 @@ impl Directory {
         !loaded.broken && loaded.users.is_empty() && loaded.tokens.is_empty()
     }
 
-    /// The principal an `Authorization` header names, if its credentials are right.
-    pub async fn verify(&self, authorization: &HeaderValue) -> Option<Principal> {
+    /// The principal an `Authorization` header names, if its credentials are
+    /// right; `client` is where the request came from, for [`Throttle`].
+    pub async fn verify(
+        &self,
+        authorization: &HeaderValue,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
         let loaded = self.current();
         if loaded.broken {
-            return None;
+            return Err(Refusal::WrongCredentials);
         }
-        let value = authorization.to_str().ok()?.trim();
-        let (scheme, credentials) = value.split_once(' ')?;
+        let (scheme, credentials) = authorization
+            .to_str()
+            .ok()
+            .and_then(|value| value.trim().split_once(' '))
+            .ok_or(Refusal::WrongCredentials)?;
         let credentials = credentials.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
-            let (name, role) = loaded.tokens.get(&users_file::token_digest(credentials))?;
-            return Some(Principal::Token {
+            if let Some(wait) = self.throttle.wait_before(None, client) {
+                return Err(Refusal::Throttled(wait));
+            }
+            let Some((name, role)) = loaded.tokens.get(&users_file::token_digest(credentials))
+            else {
+                self.throttle.failed(None, client);
+                return Err(Refusal::WrongCredentials);
+            };
+            return Ok(Principal::Token {
                 name: name.clone(),
                 role: *role,
             });
         }
-        if !scheme.eq_ignore_ascii_case("basic") {
-            return None;
+        let (name, password) = scheme
+            .eq_ignore_ascii_case("basic")
+            .then(|| {
+                base64::engine::general_purpose::STANDARD
+                    .decode(credentials)
+                    .ok()
+            })
+            .flatten()
+            .and_then(|decoded| String::from_utf8(decoded).ok())
+            .and_then(|decoded| {
+                let (name, password) = decoded.split_once(':')?;
+                Some((name.to_owned(), password.to_owned()))
+            })
+            .ok_or(Refusal::WrongCredentials)?;
+        let principal = self.check_user(&loaded, &name, &password, client).await;
+        match &principal {
+            Ok(_) => self.throttle.succeeded(&name),
+            Err(Refusal::WrongCredentials) => self.throttle.failed(Some(&name), client),
+            Err(_) => {}
         }
-        let decoded = base64::engine::general_purpose::STANDARD
-            .decode(credentials)
-            .ok()?;
-        let decoded = String::from_utf8(decoded).ok()?;
-        let (name, password) = decoded.split_once(':')?;
+        principal
+    }
+
+    /// A user's name and password: remembered, or checked unless throttled.
+    async fn check_user(
+        &self,
+        loaded: &Arc<Loaded>,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
         let key = self.cache_key_of(name, password);
         if let Some(principal) = self.remembered(&key) {
-            return Some(principal);
+            return Ok(principal);
+        }
+        if let Some(wait) = self.throttle.wait_before(Some(name), client) {
+            return Err(Refusal::Throttled(wait));
         }
         let check = self
             .running
@@ -120,17 +176,16 @@ impl Directory {
             .or_default()
             .clone();
         let principal = check
-            .get_or_init(|| self.check_password(&loaded, name, password))
+            .get_or_init(|| self.check_password(loaded, name, password))
             .await
             .clone();
         self.running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .remove(&key);
-        if let Some(principal) = &principal {
-            self.remember(key, principal.clone(), &loaded);
-        }
-        principal
+        let principal = principal.ok_or(Refusal::WrongCredentials)?;
+        self.remember(key, principal.clone(), loaded);
+        Ok(principal)
     }
 
     /// The argon2id check itself, off the request threads.
@@ -189,14 +244,21 @@ impl Directory {
         verified.insert(key, (principal, Instant::now()));
     }
 
-    /// The file as it is now: read again if it changed since last time.
+    /// The file as it is now: read again if it changed since it was last looked
+    /// at, which is at most [`LOOK_EVERY`] ago.
     fn current(&self) -> Arc<Loaded> {
-        let stamp = stamp_of(&self.path);
         let loaded = self
             .loaded
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
+        let now_us = self.started.elapsed().as_micros() as u64;
+        let looked_at_us = self.looked_at_us.load(Ordering::Relaxed);
+        if now_us.saturating_sub(looked_at_us) < LOOK_EVERY.as_micros() as u64 {
+            return loaded;
+        }
+        self.looked_at_us.store(now_us, Ordering::Relaxed);
+        let stamp = stamp_of(&self.path);
         if loaded.stamp == stamp {
             return loaded;
         }

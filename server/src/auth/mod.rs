@@ -8,11 +8,13 @@
 //!   (`Authorization: Bearer`), and its role must allow the request:
 //!   `viewer` reads, `editor` also writes, `admin` also reads `/metrics`.
 //!
-//! The file is read again whenever it changes (checked on every request), so a
-//! removed user or revoked token is refused at once, without a restart.
+//! The file is read again when it changes (looked at every 100 ms at most; the
+//! subcommands return only after that), so a removed user or revoked token is
+//! refused once the command that removed it returns, without a restart.
 
 pub mod commands;
 mod credentials;
+mod throttle;
 pub mod users_file;
 
 use axum::http::{header, HeaderValue, Method, StatusCode};
@@ -143,11 +145,7 @@ impl Access {
         let Some(authorization) = authorization else {
             return Err(Refusal::SignInRequired);
         };
-        let principal = self
-            .directory
-            .verify(authorization)
-            .await
-            .ok_or(Refusal::WrongCredentials)?;
+        let principal = self.directory.verify(authorization, client).await?;
         if principal.role() < needed {
             return Err(Refusal::NotAllowed {
                 who: principal.describe(),
@@ -187,6 +185,8 @@ pub enum Refusal {
     ProtectedMode,
     SignInRequired,
     WrongCredentials,
+    /// Too many failed sign-ins for the user or from the address: try again after this.
+    Throttled(std::time::Duration),
     NotAllowed {
         who: String,
         has: Role,
@@ -204,6 +204,7 @@ impl Refusal {
             Refusal::ProtectedMode => "protected_mode",
             Refusal::SignInRequired => "sign_in_required",
             Refusal::WrongCredentials => "wrong_credentials",
+            Refusal::Throttled(_) => "throttled",
             Refusal::NotAllowed { .. } => "not_allowed",
         };
         metrics::counter!("http_requests_refused_total", "reason" => reason).increment(1);
@@ -226,6 +227,10 @@ impl Refusal {
                     "request not allowed for its role"
                 )
             }
+            Refusal::Throttled(wait) => tracing::warn!(
+                wait_s = wait.as_secs_f64(),
+                "sign-in refused: too many failures for this user or from this address"
+            ),
             Refusal::SignInRequired => {}
         }
     }
@@ -233,8 +238,19 @@ impl Refusal {
 
 impl IntoResponse for Refusal {
     fn into_response(self) -> Response {
+        let retry_after = match &self {
+            Refusal::Throttled(wait) => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
+            _ => None,
+        };
         let (status, message) = match self {
             Refusal::ProtectedMode => (StatusCode::FORBIDDEN, PROTECTED_MODE.to_owned()),
+            Refusal::Throttled(_) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "too many failed sign-ins for this user or from this address: try again in {} s\n",
+                    retry_after.unwrap_or(1)
+                ),
+            ),
             Refusal::SignInRequired => (
                 StatusCode::UNAUTHORIZED,
                 "sign-in required: send a user's name and password (HTTP Basic) or an API token (Authorization: Bearer)\n".to_owned(),
@@ -259,6 +275,11 @@ impl IntoResponse for Refusal {
             response
                 .headers_mut()
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
         if status == StatusCode::UNAUTHORIZED {
             let headers = response.headers_mut();

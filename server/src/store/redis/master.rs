@@ -347,11 +347,24 @@ impl Tracker {
         let conn = conn::open(info.clone(), timeout, timeout).await?;
         let write_conn = if self.settings.min_replicas_ack > 0 {
             // Room for the server-side WAIT timeout (see `wait_timeout`) and a write queued before us.
+            // (`response_timeout` says the same.)
             conn::open(info, timeout, timeout * 3).await?
         } else {
             conn.clone()
         };
         Ok((conn, write_conn))
+    }
+
+    /// The response timeout of the connection `access` uses: the longest one
+    /// command on it can take before it fails (see `open_pair`).
+    pub fn response_timeout(&self, access: super::request::Access) -> Duration {
+        match access {
+            super::request::Access::Read => self.settings.command_timeout,
+            super::request::Access::Write if self.settings.min_replicas_ack > 0 => {
+                self.settings.command_timeout * 3
+            }
+            super::request::Access::Write => self.settings.command_timeout,
+        }
     }
 
     /// The server-side timeout of `WAIT`, shorter than the client's response timeout.

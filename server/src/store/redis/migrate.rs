@@ -5,7 +5,7 @@
 //! (e.g. at every start) must never overwrite a customer edited since.
 
 use super::layout::{self, Keys};
-use super::request::{run, Access};
+use super::request::{run, Access, RoundTrips};
 use super::RedisStore;
 use app::domain::{Conflict, Customer, CustomerStore, FieldValue, Precondition, StoreError};
 use redis::Value;
@@ -88,37 +88,42 @@ impl RedisStore {
     /// Every key outside the prefix, inspected; a map drops SCAN's duplicates.
     async fn scan_legacy(&self) -> Result<BTreeMap<Vec<u8>, Legacy>, StoreError> {
         let keys = &self.keys;
-        run(&self.tracker, Access::Read, |mut conn| async move {
-            let mut found = BTreeMap::new();
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async(&mut conn)
-                    .await?;
-                let batch: Vec<Vec<u8>> = batch.into_iter().filter(|k| !keys.owns(k)).collect();
-                if !batch.is_empty() {
-                    let entries: Vec<Vec<Value>> = redis::cmd("EVAL")
-                        .arg(layout::LEGACY_BATCH)
-                        .arg(batch.len())
-                        .arg(&batch)
-                        .arg(MAX_LEGACY_BYTES)
+        run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::Many,
+            |mut conn| async move {
+                let mut found = BTreeMap::new();
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, batch): (u64, Vec<Vec<u8>>) = redis::cmd("SCAN")
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
                         .query_async(&mut conn)
                         .await?;
-                    for (key, entry) in batch.into_iter().zip(entries) {
-                        if let Some(legacy) = inspect(&key, &entry, keys) {
-                            found.insert(key, legacy);
+                    let batch: Vec<Vec<u8>> = batch.into_iter().filter(|k| !keys.owns(k)).collect();
+                    if !batch.is_empty() {
+                        let entries: Vec<Vec<Value>> = redis::cmd("EVAL")
+                            .arg(layout::LEGACY_BATCH)
+                            .arg(batch.len())
+                            .arg(&batch)
+                            .arg(MAX_LEGACY_BYTES)
+                            .query_async(&mut conn)
+                            .await?;
+                        for (key, entry) in batch.into_iter().zip(entries) {
+                            if let Some(legacy) = inspect(&key, &entry, keys) {
+                                found.insert(key, legacy);
+                            }
                         }
                     }
+                    if next == 0 {
+                        return Ok(found);
+                    }
+                    cursor = next;
                 }
-                if next == 0 {
-                    return Ok(found);
-                }
-                cursor = next;
-            }
-        })
+            },
+        )
         .await
     }
 }

@@ -33,7 +33,7 @@ use async_trait::async_trait;
 use layout::Keys;
 use master::{Target, Tracker};
 use redis::Value;
-use request::{run, Access, OpError};
+use request::{run, Access, OpError, RoundTrips};
 use retry::Backoff;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,41 +160,46 @@ impl RedisStore {
             &expected,
             &removed_before,
         );
-        let reply = run(&self.tracker, Access::Write, |mut conn| async move {
-            let mut pipe = redis::pipe();
-            pipe.cmd("EVAL")
-                .arg(layout::WRITE)
-                .arg(5)
-                .arg(&keys.records)
-                .arg(&keys.ids)
-                .arg(&keys.changes)
-                .arg(&keys.versions)
-                .arg(&keys.revision)
-                .arg(maxlen)
-                .arg(nonce)
-                .arg(op)
-                .arg(kind)
-                .arg(expected)
-                .arg(id)
-                .arg(json);
-            if wanted > 0 {
-                pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
-            }
-            let mut replies: Vec<Value> = pipe.query_async(&mut conn).await?;
-            let confirmed = if wanted > 0 { replies.pop() } else { None };
-            let reply = WriteReply::parse(replies.into_iter().next().unwrap_or(Value::Nil))?;
-            if op == "del" && matches!(reply, WriteReply::Done { changed: true, .. }) {
-                removed_before.store(true, std::sync::atomic::Ordering::Relaxed);
-            }
-            if let Some(confirmed) = confirmed {
-                let got: i64 =
-                    redis::from_redis_value(confirmed).map_err(redis::RedisError::from)?;
-                if got < i64::from(wanted) {
-                    return Err(OpError::NotConfirmed { wanted, got });
+        let reply = run(
+            &self.tracker,
+            Access::Write,
+            RoundTrips::One,
+            |mut conn| async move {
+                let mut pipe = redis::pipe();
+                pipe.cmd("EVAL")
+                    .arg(layout::WRITE)
+                    .arg(5)
+                    .arg(&keys.records)
+                    .arg(&keys.ids)
+                    .arg(&keys.changes)
+                    .arg(&keys.versions)
+                    .arg(&keys.revision)
+                    .arg(maxlen)
+                    .arg(nonce)
+                    .arg(op)
+                    .arg(kind)
+                    .arg(expected)
+                    .arg(id)
+                    .arg(json);
+                if wanted > 0 {
+                    pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
                 }
-            }
-            Ok(reply)
-        })
+                let mut replies: Vec<Value> = pipe.query_async(&mut conn).await?;
+                let confirmed = if wanted > 0 { replies.pop() } else { None };
+                let reply = WriteReply::parse(replies.into_iter().next().unwrap_or(Value::Nil))?;
+                if op == "del" && matches!(reply, WriteReply::Done { changed: true, .. }) {
+                    removed_before.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+                if let Some(confirmed) = confirmed {
+                    let got: i64 =
+                        redis::from_redis_value(confirmed).map_err(redis::RedisError::from)?;
+                    if got < i64::from(wanted) {
+                        return Err(OpError::NotConfirmed { wanted, got });
+                    }
+                }
+                Ok(reply)
+            },
+        )
         .await?;
         let removed_before = removed_before.load(std::sync::atomic::Ordering::Relaxed);
         Ok(match reply {
@@ -217,26 +222,31 @@ impl RedisStore {
         let count = query.limit + 1;
         let keys = &self.keys;
         let (first, second) = (&first, &second);
-        let (total, window) = run(&self.tracker, Access::Read, |mut conn| async move {
-            let (total, records): (u64, Vec<Option<String>>) = redis::cmd("EVAL")
-                .arg(layout::PAGE)
-                .arg(2)
-                .arg(&keys.records)
-                .arg(&keys.ids)
-                .arg(first)
-                .arg(second)
-                .arg(count)
-                .arg(direction)
-                .query_async(&mut conn)
-                .await?;
-            // A missing record cannot happen (scripts change both keys together); skip it anyway.
-            let window = records
-                .into_iter()
-                .flatten()
-                .map(|json| decode(&json))
-                .collect::<Result<Vec<_>, _>>()?;
-            Ok((total, window))
-        })
+        let (total, window) = run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::One,
+            |mut conn| async move {
+                let (total, records): (u64, Vec<Option<String>>) = redis::cmd("EVAL")
+                    .arg(layout::PAGE)
+                    .arg(2)
+                    .arg(&keys.records)
+                    .arg(&keys.ids)
+                    .arg(first)
+                    .arg(second)
+                    .arg(count)
+                    .arg(direction)
+                    .query_async(&mut conn)
+                    .await?;
+                // A missing record cannot happen (scripts change both keys together); skip it anyway.
+                let window = records
+                    .into_iter()
+                    .flatten()
+                    .map(|json| decode(&json))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((total, window))
+            },
+        )
         .await?;
         Ok(Page::from_window(&query.cursor, query.limit, window, total))
     }
@@ -304,21 +314,26 @@ fn decode(json: &str) -> Result<Customer, OpError> {
 impl CustomerStore for RedisStore {
     async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
         let keys = &self.keys;
-        run(&self.tracker, Access::Read, |mut conn| async move {
-            let (json, tag): (Option<String>, Option<String>) = redis::cmd("EVAL")
-                .arg(layout::FETCH)
-                .arg(2)
-                .arg(&keys.records)
-                .arg(&keys.versions)
-                .arg(key)
-                .query_async(&mut conn)
-                .await?;
-            let Some(json) = json else { return Ok(None) };
-            Ok(Some(Stored {
-                customer: decode(&json)?,
-                version: Version(layout::parse_version_tag(tag.as_deref())),
-            }))
-        })
+        run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::One,
+            |mut conn| async move {
+                let (json, tag): (Option<String>, Option<String>) = redis::cmd("EVAL")
+                    .arg(layout::FETCH)
+                    .arg(2)
+                    .arg(&keys.records)
+                    .arg(&keys.versions)
+                    .arg(key)
+                    .query_async(&mut conn)
+                    .await?;
+                let Some(json) = json else { return Ok(None) };
+                Ok(Some(Stored {
+                    customer: decode(&json)?,
+                    version: Version(layout::parse_version_tag(tag.as_deref())),
+                }))
+            },
+        )
         .await
     }
 
@@ -361,7 +376,7 @@ impl CustomerStore for RedisStore {
 
     async fn count(&self) -> Result<u64, StoreError> {
         let ids = &self.keys.ids;
-        run(&self.tracker, Access::Read, |mut conn| async move {
+        run(&self.tracker, Access::Read, RoundTrips::One, |mut conn| async move {
             Ok(redis::cmd("ZCARD").arg(ids).query_async(&mut conn).await?)
         })
         .await

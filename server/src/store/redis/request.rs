@@ -40,7 +40,21 @@ impl From<RedisError> for OpError {
     }
 }
 
-pub async fn run<T, F, Fut>(tracker: &Tracker, access: Access, mut op: F) -> Result<T, StoreError>
+/// How many round trips to Redis one attempt of an operation makes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundTrips {
+    /// One command or one pipeline: the connection's response timeout bounds it.
+    One,
+    /// Any number (a scan, say): only the deadline bounds it.
+    Many,
+}
+
+pub async fn run<T, F, Fut>(
+    tracker: &Tracker,
+    access: Access,
+    round_trips: RoundTrips,
+    mut op: F,
+) -> Result<T, StoreError>
 where
     F: FnMut(MultiplexedConnection) -> Fut,
     Fut: Future<Output = Result<T, OpError>>,
@@ -51,7 +65,7 @@ where
     let mut changes = tracker.changes();
     loop {
         changes.borrow_and_update();
-        let failure = match attempt(tracker, access, deadline, &mut op).await {
+        let failure = match attempt(tracker, access, round_trips, deadline, &mut op).await {
             Ok(value) => return Ok(value),
             Err(Failure::Fatal(message)) => return Err(StoreError::Failed(message)),
             Err(failure) => failure,
@@ -78,6 +92,7 @@ where
 async fn attempt<T, F, Fut>(
     tracker: &Tracker,
     access: Access,
+    round_trips: RoundTrips,
     deadline: Instant,
     op: &mut F,
 ) -> Result<T, Failure>
@@ -96,7 +111,17 @@ where
         Access::Read => master.conn.clone(),
         Access::Write => master.write_conn.clone(),
     };
-    let outcome = match tokio::time::timeout_at(deadline, op(conn)).await {
+    // A single round trip ends by the connection's response timeout; when that
+    // comes before the deadline, the attempt needs no timer of its own (one
+    // timer less per request showed in the benchmark of `GET /get/{id}`).
+    let bounded_before_deadline = round_trips == RoundTrips::One
+        && deadline.saturating_duration_since(Instant::now()) > tracker.response_timeout(access);
+    let outcome = if bounded_before_deadline {
+        Ok(op(conn).await)
+    } else {
+        tokio::time::timeout_at(deadline, op(conn)).await
+    };
+    let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(_) => {
             let failure = Failure::Stale("no answer from the master before the deadline".into());

@@ -11,7 +11,7 @@
 //! or whether it holds writes that no longer exist: it reloads everything.
 
 use super::layout;
-use super::request::{run, Access, OpError};
+use super::request::{run, Access, OpError, RoundTrips};
 use super::{decode, RedisStore, SCAN_COUNT};
 use app::domain::{matches, Cursor, Customer, JsonBatch, Page, PageQuery, StoreError};
 use std::collections::BTreeMap;
@@ -187,48 +187,58 @@ impl RedisStore {
         let (seen_id, seen_nonce) = seen.map_or(("", ""), |s| (&s.id, &s.nonce));
         let fresh_nonce = format!("{:016x}", rand::random::<u64>());
         let (keys, maxlen, fresh_nonce) = (&self.keys, self.change_log_len, &fresh_nonce);
-        run(&self.tracker, Access::Read, |mut conn| async move {
-            let reply: Reply = redis::cmd("EVAL")
-                .arg(layout::CATCH_UP)
-                .arg(2)
-                .arg(&keys.records)
-                .arg(&keys.changes)
-                .arg(seen_id)
-                .arg(seen_nonce)
-                .arg(CATCH_UP_BATCH)
-                .arg(maxlen)
-                .arg(fresh_nonce)
-                .query_async(&mut conn)
-                .await?;
-            step(reply)
-        })
+        run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::One,
+            |mut conn| async move {
+                let reply: Reply = redis::cmd("EVAL")
+                    .arg(layout::CATCH_UP)
+                    .arg(2)
+                    .arg(&keys.records)
+                    .arg(&keys.changes)
+                    .arg(seen_id)
+                    .arg(seen_nonce)
+                    .arg(CATCH_UP_BATCH)
+                    .arg(maxlen)
+                    .arg(fresh_nonce)
+                    .query_async(&mut conn)
+                    .await?;
+                step(reply)
+            },
+        )
         .await
     }
 
     /// Every record, by `HSCAN` (a retry after a failover starts the pass again).
     async fn load_all(&self) -> Result<BTreeMap<Box<str>, Entry>, StoreError> {
         let records = &self.keys.records;
-        let mut customers = run(&self.tracker, Access::Read, |mut conn| async move {
-            let mut customers = Vec::new();
-            let mut cursor: u64 = 0;
-            loop {
-                let (next, flat): (u64, Vec<String>) = redis::cmd("HSCAN")
-                    .arg(records)
-                    .arg(cursor)
-                    .arg("COUNT")
-                    .arg(SCAN_COUNT)
-                    .query_async(&mut conn)
-                    .await?;
-                let mut flat = flat.into_iter();
-                while let (Some(id), Some(json)) = (flat.next(), flat.next()) {
-                    customers.push((id, decode(&json)?));
+        let mut customers = run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::Many,
+            |mut conn| async move {
+                let mut customers = Vec::new();
+                let mut cursor: u64 = 0;
+                loop {
+                    let (next, flat): (u64, Vec<String>) = redis::cmd("HSCAN")
+                        .arg(records)
+                        .arg(cursor)
+                        .arg("COUNT")
+                        .arg(SCAN_COUNT)
+                        .query_async(&mut conn)
+                        .await?;
+                    let mut flat = flat.into_iter();
+                    while let (Some(id), Some(json)) = (flat.next(), flat.next()) {
+                        customers.push((id, decode(&json)?));
+                    }
+                    if next == 0 {
+                        return Ok(customers);
+                    }
+                    cursor = next;
                 }
-                if next == 0 {
-                    return Ok(customers);
-                }
-                cursor = next;
-            }
-        })
+            },
+        )
         .await?;
         // Built in ID order, so the haystacks a search walks through lie next to
         // each other in memory (HSCAN's hash order scatters them: 2-3x slower).
