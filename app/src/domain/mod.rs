@@ -3,6 +3,7 @@
 
 mod customer;
 mod page;
+mod search;
 #[cfg(feature = "ssr")]
 mod store;
 mod version;
@@ -10,7 +11,8 @@ mod version;
 pub use customer::{
     lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors,
 };
-pub use page::{matches, Cursor, Page, PageQuery};
+pub use page::{Cursor, Page, PageQuery};
+pub use search::{fold, haystack, matches, Needle};
 #[cfg(feature = "ssr")]
 pub use store::{CustomerStore, JsonBatch, StoreError};
 pub use version::{Conflict, Precondition, Stored, Version};

@@ -1,4 +1,4 @@
-use super::Customer;
+use super::{Customer, Needle};
 use serde::{Deserialize, Serialize};
 
 /// Where a page starts. Pages are keyed by customer ID (not by offset) so that
@@ -16,7 +16,8 @@ pub enum Cursor {
 /// A request for one page of customers in ID order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageQuery {
-    /// Case-insensitive text matched against the ID and both names; `None` lists all.
+    /// Words matched against the ID and both names, ignoring case and accents
+    /// (see [`super::search`]); `None` lists all.
     pub search: Option<String>,
     pub cursor: Cursor,
     pub limit: usize,
@@ -40,17 +41,10 @@ impl PageQuery {
         }
     }
 
-    /// The lower-cased search needle, if any.
-    pub fn needle(&self) -> Option<String> {
-        self.search.as_deref().map(str::to_lowercase)
+    /// What the search looks for, if there is one (see [`super::search`]).
+    pub fn needle(&self) -> Option<Needle> {
+        self.search.as_deref().and_then(Needle::new)
     }
-}
-
-/// Does this customer match a lower-cased search needle?
-pub fn matches(customer: &Customer, needle: &str) -> bool {
-    [&customer.id, &customer.first_name, &customer.last_name]
-        .iter()
-        .any(|text| text.to_lowercase().contains(needle))
 }
 
 /// One page of customers in ID order.
@@ -113,7 +107,7 @@ mod tests {
         assert_eq!(query.search, None);
         assert_eq!(query.limit, 1);
         let query = PageQuery::new(Some(" Ab "), Cursor::Start, 1_000_000);
-        assert_eq!(query.needle().as_deref(), Some("ab"));
+        assert_eq!(query.needle(), Needle::new("ab"));
         assert_eq!(query.limit, PageQuery::MAX_LIMIT);
     }
 

@@ -168,6 +168,51 @@ pub async fn search_is_case_insensitive_over_id_and_names(h: &impl Harness) {
     assert_eq!(p.after, None);
 }
 
+/// The same rules in every store: each word anywhere in the ID or names,
+/// ignoring case and accents.
+pub async fn search_matches_full_names_and_ignores_accents(h: &impl Harness) {
+    let store = h.fresh().await;
+    for c in [
+        customer("a", "James", "Baker"),
+        customer("b", "Ana", "Fernández"),
+        customer("c", "Jörg", "Müller"),
+        customer("d", "James", "Smith"),
+    ] {
+        store.upsert(&c).await.unwrap();
+    }
+    let found = |search: &'static str| {
+        let store = store.clone();
+        async move {
+            ids(&page(&*store, Some(search), Cursor::Start, 10)
+                .await
+                .customers)
+            .iter()
+            .map(|id| id.to_string())
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("james baker").await, ["a"]);
+    assert_eq!(found("Baker  JAMES").await, ["a"]);
+    assert_eq!(found("james").await, ["a", "d"]);
+    assert_eq!(found("fernandez").await, ["b"]);
+    assert_eq!(found("FERNÁNDEZ").await, ["b"]);
+    assert_eq!(found("muller").await, ["c"]);
+    assert_eq!(found("jorg müller").await, ["c"]);
+    assert!(
+        found("jamesbaker").await.is_empty(),
+        "a word never spans two fields"
+    );
+    let p = page(&*store, Some("james"), Cursor::Start, 1).await;
+    assert_eq!(p.total, 2);
+    // A change is searchable at once, in the new spelling only.
+    store
+        .upsert(&customer("b", "Ana", "Fernandes"))
+        .await
+        .unwrap();
+    assert!(found("fernandez").await.is_empty());
+    assert_eq!(found("fernandes").await, ["b"]);
+}
+
 pub async fn unicode_round_trips(h: &impl Harness) {
     let store = h.fresh().await;
     let records = [
@@ -465,6 +510,7 @@ macro_rules! store_contract_tests {
             case!(delete_removes);
             case!(pages_walk_in_id_order);
             case!(search_is_case_insensitive_over_id_and_names);
+            case!(search_matches_full_names_and_ignores_accents);
             case!(unicode_round_trips);
             case!(concurrent_writers_lose_nothing);
             case!(reopen_sees_every_acknowledged_write);
