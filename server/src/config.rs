@@ -226,6 +226,9 @@ pub struct RedisArgs {
     pub redis_username: Option<String>,
     #[arg(long, env = "REDIS_PASSWORD", hide_env_values = true, global = true)]
     pub redis_password: Option<String>,
+    /// The sentinels' ACL user, when they have users (with `REDIS_SENTINEL_PASSWORD`).
+    #[arg(long, env = "REDIS_SENTINEL_USERNAME", global = true)]
+    pub redis_sentinel_username: Option<String>,
     #[arg(
         long,
         env = "REDIS_SENTINEL_PASSWORD",
@@ -308,6 +311,7 @@ impl Config {
             target,
             username: redis.redis_username.clone(),
             password: redis.redis_password.clone(),
+            sentinel_username: redis.redis_sentinel_username.clone(),
             sentinel_password: redis.redis_sentinel_password.clone(),
             db: redis.redis_db,
             key_prefix: redis.redis_key_prefix.clone(),

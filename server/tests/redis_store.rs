@@ -348,6 +348,7 @@ async fn sentinel_outages() {
         replicas: 1,
         sentinels: 3,
         down_after_ms: 1000,
+        sentinel_user: None,
     })
     .await;
     let old = topology.data_ports()[0];
@@ -792,4 +793,57 @@ async fn search_reloads_when_the_stream_is_lost_or_set_back() {
         .await
         .unwrap();
     assert_eq!(found(&b, "x").await, ["s4"], "same ID, other nonce: reload");
+}
+
+/// Sentinels with ACL users: the store signs in as `REDIS_SENTINEL_USERNAME` and
+/// needs no rights on them beyond these (the README lists them), through a failover.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sentinels_with_an_acl_user() {
+    const RULES: &str = "+ping +sentinel|get-master-addr-by-name +psubscribe &*";
+    let topology = Topology::start(Options {
+        sentinel_user: Some(("records", "sentinel-secret", RULES)),
+        ..Options::full()
+    })
+    .await;
+    let mut settings = topology.settings("acl:");
+    settings.sentinel_username = Some("records".into());
+    settings.sentinel_password = Some("sentinel-secret".into());
+    let store = RedisStore::connect(settings.clone())
+        .await
+        .expect("connects as the sentinels' ACL user");
+    store
+        .upsert(&contract::customer("a", "Ada", "Before"))
+        .await
+        .unwrap();
+    let old = topology.data_ports()[0];
+    topology.failover().await;
+    topology.wait_new_master(old, Duration::from_secs(20)).await;
+    store
+        .upsert(&contract::customer("b", "Bo", "After"))
+        .await
+        .expect("writes follow the new master, found as the ACL user");
+    assert!(store.get("a").await.unwrap().is_some());
+    assert!(store.get("b").await.unwrap().is_some());
+
+    // The password alone would be the default user's: refused, and so is a wrong one.
+    for (username, password) in [(None, "sentinel-secret"), (Some("records"), "wrong")] {
+        let mut wrong = settings.clone();
+        wrong.sentinel_username = username.map(str::to_owned);
+        wrong.sentinel_password = Some(password.to_owned());
+        let error = RedisStore::connect(wrong).await.err().expect("refused");
+        assert!(
+            matches!(&error, ConnectError::WrongPassword { server, .. } if server.starts_with("sentinel ")),
+            "{username:?}: {error}"
+        );
+    }
+    let mut no_password = settings.clone();
+    no_password.sentinel_password = None;
+    let error = RedisStore::connect(no_password)
+        .await
+        .err()
+        .expect("refused");
+    assert!(
+        error.to_string().contains("REDIS_SENTINEL_PASSWORD"),
+        "{error}"
+    );
 }

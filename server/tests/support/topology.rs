@@ -20,6 +20,9 @@ pub struct Options {
     pub replicas: usize,
     pub sentinels: usize,
     pub down_after_ms: u64,
+    /// An ACL user (name, password, rules) on every sentinel, besides the
+    /// password-less default user the test's own admin connections use.
+    pub sentinel_user: Option<(&'static str, &'static str, &'static str)>,
 }
 
 impl Options {
@@ -29,6 +32,7 @@ impl Options {
             replicas: 0,
             sentinels: 1,
             down_after_ms: 1000,
+            sentinel_user: None,
         }
     }
 
@@ -38,6 +42,7 @@ impl Options {
             replicas: 2,
             sentinels: 3,
             down_after_ms: 1000,
+            sentinel_user: None,
         }
     }
 }
@@ -121,6 +126,7 @@ impl Topology {
                     master_port,
                     quorum,
                     options.down_after_ms,
+                    options.sentinel_user,
                 )
             })
             .collect();
@@ -338,6 +344,7 @@ fn sentinel_node(
     master: u16,
     quorum: usize,
     down_after_ms: u64,
+    user: Option<(&str, &str, &str)>,
 ) -> Node {
     let node_dir = dir.join(format!("sentinel-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
@@ -348,8 +355,11 @@ fn sentinel_node(
          sentinel auth-pass {MASTER_NAME} {PASSWORD}\n\
          sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
          sentinel failover-timeout {MASTER_NAME} 4000\n\
-         sentinel parallel-syncs {MASTER_NAME} 2\n",
-        dir = node_dir.display()
+         sentinel parallel-syncs {MASTER_NAME} 2\n{user}",
+        dir = node_dir.display(),
+        user = user
+            .map(|(name, password, rules)| format!("user {name} on >{password} {rules}\n"))
+            .unwrap_or_default(),
     );
     let path = node_dir.join("sentinel.conf");
     std::fs::write(&path, conf).unwrap();

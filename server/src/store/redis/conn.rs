@@ -42,10 +42,13 @@ fn with_credentials(settings: &RedisSettings, info: ConnectionInfo) -> Connectio
     info.set_redis_settings(redis)
 }
 
-/// Connection details for a sentinel: its own password, no database, and no
-/// `CLIENT SETINFO` (older sentinels reject it).
+/// Connection details for a sentinel: its own user and password, no database,
+/// and no `CLIENT SETINFO` (older sentinels reject it).
 pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<ConnectionInfo> {
     let mut redis = RedisConnectionInfo::default().set_skip_set_lib_name();
+    if let Some(username) = &settings.sentinel_username {
+        redis = redis.set_username(username);
+    }
     if let Some(password) = &settings.sentinel_password {
         redis = redis.set_password(password);
     }

@@ -112,6 +112,11 @@ impl Tracker {
                 if master_name.trim().is_empty() {
                     return Err(ConnectError::InvalidSettings("empty master name".into()));
                 }
+                if settings.sentinel_username.is_some() && settings.sentinel_password.is_none() {
+                    return Err(ConnectError::InvalidSettings(
+                        "REDIS_SENTINEL_USERNAME needs REDIS_SENTINEL_PASSWORD".into(),
+                    ));
+                }
                 Target::Sentinel {
                     master_name: master_name.clone(),
                     pool: SentinelPool::new(sentinels.clone()),

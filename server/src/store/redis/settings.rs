@@ -24,6 +24,8 @@ pub struct RedisSettings {
     /// Password for the data nodes (`requirepass` / ACL password).
     pub password: Option<String>,
     /// Password for the sentinels; `None` means the sentinels need none.
+    /// The sentinels' ACL user (with `sentinel_password`), if they have users.
+    pub sentinel_username: Option<String>,
     pub sentinel_password: Option<String>,
     pub db: i64,
     /// Every key the store touches starts with this.
@@ -47,6 +49,7 @@ impl RedisSettings {
             target,
             username: None,
             password: None,
+            sentinel_username: None,
             sentinel_password: None,
             db: 0,
             key_prefix: Self::DEFAULT_KEY_PREFIX.to_owned(),
@@ -78,6 +81,7 @@ impl fmt::Debug for RedisSettings {
             .field("target", &self.target)
             .field("username", &self.username)
             .field("password", &redact(&self.password))
+            .field("sentinel_username", &self.sentinel_username)
             .field("sentinel_password", &redact(&self.sentinel_password))
             .field("db", &self.db)
             .field("key_prefix", &self.key_prefix)
