@@ -29,11 +29,21 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
     body: { customerID: 'ui-1', firstName: 'Ada', lastName: 'Lovelace' },
   });
 
-  // It appears in the list, and the search (as you type) finds it.
+  // It appears in the list, and the search (as you type) finds it, with one
+  // request once typing pauses rather than one per key.
   await page.getByRole('cell', { name: 'Lovelace', exact: true }).waitFor();
-  await page.getByLabel('Search by ID or name').pressSequentially('lovel');
+  const searches = [];
+  page.on('request', (request) => {
+    if (request.url().includes('/api/list_customers')) searches.push(request.url());
+  });
+  await page.getByLabel('Search by ID or name').pressSequentially('lovel', { delay: 20 });
   await page.getByText('1 customer matches “lovel”').waitFor();
   assert.equal(await page.locator('tbody tr').count(), 1);
+  assert.ok(searches.length <= 2, `one search per pause, not per key: ${searches.length}`);
+  // Enter keeps the URL clean (the unnamed button adds nothing).
+  await page.getByLabel('Search by ID or name').press('Enter');
+  await page.waitForURL((url) => url.search.startsWith('?q=lovel'));
+  assert.ok(!page.url().includes('&='), page.url());
 
   // Edit.
   await page.getByRole('link', { name: 'Edit Ada Lovelace' }).click();

@@ -9,6 +9,10 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
+use std::sync::Arc;
+
+/// How long typing must pause before the search runs.
+const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
 
 #[component]
 pub fn CustomerList() -> impl IntoView {
@@ -20,19 +24,30 @@ pub fn CustomerList() -> impl IntoView {
         |(search, after, before)| list_customers(search, after, before),
     );
     let navigate = use_navigate();
-    // Once hydrated, search as the user types; the form still works without JS.
+    // Once hydrated, search as the user types, once typing pauses (one request
+    // per pause, not per key); the form still works without JS.
+    let pending = StoredValue::new(None::<TimeoutHandle>);
     let search_as_you_type = move |ev: leptos::ev::Event| {
         // Not trimmed: the input's value follows the URL, and must keep a space just typed.
         let text = event_target_value(&ev);
         let href = with_query("/", &[("q", Some(text.as_str()).filter(|t| !t.is_empty()))]);
-        navigate(
-            &href,
-            NavigateOptions {
-                replace: true,
-                ..Default::default()
-            },
-        );
+        let navigate = navigate.clone();
+        let go = move || {
+            navigate(
+                &href,
+                NavigateOptions {
+                    replace: true,
+                    ..Default::default()
+                },
+            )
+        };
+        if let Some(previous) = pending.get_value() {
+            previous.clear();
+        }
+        pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
     };
+    // The submit button has no name: keep it out of the URL (`?q=x&=`).
+    let drop_unnamed = Arc::new(|data: &leptos::web_sys::FormData| data.delete(""));
 
     view! {
         <Title text="Customers"/>
@@ -40,7 +55,7 @@ pub fn CustomerList() -> impl IntoView {
             <h1>"Customers"</h1>
         </div>
         <Notices/>
-        <Form method="GET" action="/" attr:role="search" attr:class="search">
+        <Form method="GET" action="/" on_form_data=drop_unnamed attr:role="search" attr:class="search">
             <label for="search">"Search by ID or name"</label>
             <div class="search-row">
                 <input id="search" type="search" name="q" autocomplete="off"
@@ -91,9 +106,9 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
     } = page;
     let count = match (&search, total) {
         (None, 1) => "1 customer".to_owned(),
-        (None, n) => format!("{n} customers"),
+        (None, n) => format!("{} customers", thousands(n)),
         (Some(q), 1) => format!("1 customer matches “{q}”"),
-        (Some(q), n) => format!("{n} customers match “{q}”"),
+        (Some(q), n) => format!("{} customers match “{q}”", thousands(n)),
     };
     if customers.is_empty() {
         let empty = match &search {
@@ -150,5 +165,34 @@ fn CustomerRow(customer: Customer) -> impl IntoView {
             // rendering a page of rows.
             <td class="actions"><a href=edit aria-label=label>"Edit"</a></td>
         </tr>
+    }
+}
+
+/// `100000` → `100,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        for (n, text) in [
+            (0, "0"),
+            (999, "999"),
+            (1000, "1,000"),
+            (100_000, "100,000"),
+            (1_234_567, "1,234,567"),
+        ] {
+            assert_eq!(super::thousands(n), text);
+        }
     }
 }
