@@ -384,3 +384,66 @@ async fn failed_sign_ins_are_slowed_per_user_and_per_address() {
     assert_eq!(get(Credentials::Basic("someone-else", "x")).await.0, 429);
     assert_eq!(get(Credentials::Bearer("crt_guess")).await.0, 429);
 }
+
+/// Sign-ins while the users file keeps changing: the server keeps answering
+/// (a reload and a remembered sign-in once took their locks in opposite orders).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sign_ins_during_users_file_changes_keep_the_server_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let data = dir.path().join("customers.json");
+    std::fs::copy(sample_data(), &data).unwrap();
+    admin_command(
+        &users,
+        &["user", "add", "ada", "--role", "viewer"],
+        "ada-password\n",
+    );
+    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let url = server.url("/get/a");
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let load: Vec<_> = (0..8)
+        .map(|_| {
+            let (url, stop) = (url.clone(), stop.clone());
+            tokio::spawn(async move {
+                let client = Client::new();
+                let mut answered = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    let response = client
+                        .get(&url)
+                        .basic_auth("ada", Some("ada-password"))
+                        .timeout(std::time::Duration::from_secs(10))
+                        .send()
+                        .await
+                        .expect("the server answers");
+                    assert_eq!(response.status(), 200);
+                    answered += 1;
+                }
+                answered
+            })
+        })
+        .collect();
+    let users_path = users.clone();
+    tokio::task::spawn_blocking(move || {
+        for i in 0..15 {
+            // Another user's changes: ada's password stays valid throughout.
+            admin_command(
+                &users_path,
+                &["user", "add", &format!("u{i}"), "--role", "viewer"],
+                "some-password\n",
+            );
+        }
+    })
+    .await
+    .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for task in load {
+        assert!(task.await.unwrap() > 0);
+    }
+    let health = Client::new()
+        .get(server.url("/healthz"))
+        .timeout(std::time::Duration::from_secs(5))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(health.status(), 200);
+}

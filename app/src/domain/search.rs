@@ -14,9 +14,21 @@ pub struct Needle {
 }
 
 impl Needle {
+    /// Words a search looks for at most; further ones are ignored, so a huge
+    /// query cannot make every search scan everything thousands of times.
+    pub const MAX_WORDS: usize = 16;
+
     /// `None` when the query has no words.
     pub fn new(query: &str) -> Option<Needle> {
-        let words: Vec<String> = query.split_whitespace().map(fold).collect();
+        let mut words: Vec<String> = Vec::new();
+        for word in query.split_whitespace().map(fold) {
+            if !words.contains(&word) {
+                words.push(word);
+            }
+            if words.len() == Self::MAX_WORDS {
+                break;
+            }
+        }
         (!words.is_empty()).then_some(Needle { words })
     }
 
@@ -42,7 +54,7 @@ pub fn matches(customer: &Customer, needle: &Needle) -> bool {
 }
 
 /// Lower case without accents: "Fernández" → "fernandez", "MÜLLER" → "muller",
-/// "Straße" → "strasse".
+/// "Straße" → "strasse", "Łódź" → "lodz".
 pub fn fold(text: &str) -> String {
     if text.is_ascii() {
         return text.to_ascii_lowercase();
@@ -51,8 +63,16 @@ pub fn fold(text: &str) -> String {
         .filter(|c| !is_combining_mark(*c))
         .flat_map(char::to_lowercase)
         .fold(String::with_capacity(text.len()), |mut folded, c| {
+            // Letters with a stroke or ligature have no decomposition to strip.
             match c {
                 'ß' => folded.push_str("ss"),
+                'æ' => folded.push_str("ae"),
+                'œ' => folded.push_str("oe"),
+                'þ' => folded.push_str("th"),
+                'ø' => folded.push('o'),
+                'ł' => folded.push('l'),
+                'đ' | 'ð' => folded.push('d'),
+                'ı' => folded.push('i'),
                 c => folded.push(c),
             }
             folded
@@ -78,6 +98,8 @@ mod tests {
         assert_eq!(fold("Straße"), "strasse");
         assert_eq!(fold("Ångström"), "angstrom");
         assert_eq!(fold("Zoë"), "zoe");
+        assert_eq!(fold("Łódź"), "lodz");
+        assert_eq!(fold("Søren Ærø"), "soren aero");
         let find = |query: &str, first: &str, last: &str| {
             matches(&customer(first, last), &Needle::new(query).unwrap())
         };
@@ -99,5 +121,7 @@ mod tests {
         // A word never spans two fields.
         assert!(!find("jamesbaker"));
         assert!(Needle::new("   ").is_none());
+        let many = "a ".repeat(30_000) + &(0..40).map(|i| format!("w{i} ")).collect::<String>();
+        assert_eq!(Needle::new(&many).unwrap().words.len(), Needle::MAX_WORDS);
     }
 }

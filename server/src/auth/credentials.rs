@@ -36,6 +36,9 @@ const REMEMBER_AT_MOST: usize = 10_000;
 /// the benchmark). The subcommands wait this long after a change before they
 /// return, so a change has taken effect everywhere by then.
 pub const LOOK_EVERY: Duration = Duration::from_millis(100);
+/// How long a password check may wait for its turn (then 503): a flood of
+/// wrong passwords must not hold a signing-in user for minutes.
+const WAIT_FOR_A_TURN: Duration = Duration::from_secs(5);
 /// argon2 hashes running at once.
 const HASHES_AT_ONCE: usize = 2;
 
@@ -45,9 +48,10 @@ pub struct Directory {
     /// HMAC-SHA256 keyed with a random key, ready to be cloned for each use.
     keyed_mac: Hmac<Sha256>,
     verified: Mutex<HashMap<[u8; 32], (Principal, Instant)>>,
-    /// Checks running now, by cache key: the same credentials wait for the one.
-    running: Mutex<HashMap<[u8; 32], Arc<SharedCheck>>>,
-    hashing: Semaphore,
+    /// Checks running now, by cache key and file version: the same credentials
+    /// wait for the one.
+    running: Running,
+    hashing: Arc<Semaphore>,
     throttle: Throttle,
     /// Checked for unknown names, so they take as long as known ones.
     decoy_hash: String,
@@ -57,7 +61,21 @@ pub struct Directory {
 }
 
 /// One password check, awaited by every request with the same credentials.
-type SharedCheck = OnceCell<Option<Principal>>;
+type SharedCheck = OnceCell<Result<Principal, Refusal>>;
+type Running = Mutex<HashMap<([u8; 32], usize), Arc<SharedCheck>>>;
+
+/// Removes a check from [`Directory::running`] when its request ends, however
+/// it ends (a dropped request included).
+struct Forget<'a>(&'a Running, ([u8; 32], usize));
+
+impl Drop for Forget<'_> {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(&self.1);
+    }
+}
 
 /// The file as last read.
 struct Loaded {
@@ -85,7 +103,7 @@ impl Directory {
             keyed_mac: Hmac::new_from_slice(&rand::random::<[u8; 32]>()).expect("any key length"),
             verified: Mutex::new(HashMap::new()),
             running: Mutex::new(HashMap::new()),
-            hashing: Semaphore::new(HASHES_AT_ONCE),
+            hashing: Arc::new(Semaphore::new(HASHES_AT_ONCE)),
             throttle: Throttle::default(),
             looked_at_us: AtomicU64::new(0),
             started: Instant::now(),
@@ -108,7 +126,7 @@ impl Directory {
     ) -> Result<Principal, Refusal> {
         let loaded = self.current();
         if loaded.broken {
-            return Err(Refusal::WrongCredentials);
+            return Err(Refusal::Unavailable);
         }
         let (scheme, credentials) = authorization
             .to_str()
@@ -117,11 +135,12 @@ impl Directory {
             .ok_or(Refusal::WrongCredentials)?;
         let credentials = credentials.trim();
         if scheme.eq_ignore_ascii_case("bearer") {
-            if let Some(wait) = self.throttle.wait_before(None, client) {
-                return Err(Refusal::Throttled(wait));
-            }
+            // A valid token is let in whatever its address did; guesses are counted.
             let Some((name, role)) = loaded.tokens.get(&users_file::token_digest(credentials))
             else {
+                if let Some(wait) = self.throttle.wait_before(None, client) {
+                    return Err(Refusal::Throttled(wait));
+                }
                 self.throttle.failed(None, client);
                 return Err(Refusal::WrongCredentials);
             };
@@ -168,48 +187,64 @@ impl Directory {
         if let Some(wait) = self.throttle.wait_before(Some(name), client) {
             return Err(Refusal::Throttled(wait));
         }
+        // Shared only by requests that read the same version of the file, so a
+        // check begun before a user was removed cannot answer for one after.
+        let running_key = (key, Arc::as_ptr(loaded) as usize);
         let check = self
             .running
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .entry(key)
+            .entry(running_key)
             .or_default()
             .clone();
-        let principal = check
-            .get_or_init(|| self.check_password(loaded, name, password))
+        let forget = Forget(&self.running, running_key);
+        let outcome = check
+            .get_or_init(|| self.check_password(loaded, name, password, client))
             .await
             .clone();
-        self.running
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(&key);
-        let principal = principal.ok_or(Refusal::WrongCredentials)?;
+        drop(forget);
+        let principal = outcome?;
         self.remember(key, principal.clone(), loaded);
         Ok(principal)
     }
 
-    /// The argon2id check itself, off the request threads.
+    /// The argon2id check itself, off the request threads, at most
+    /// [`HASHES_AT_ONCE`] at a time; the throttle is asked again once it is this
+    /// request's turn, as failures may have been counted while it waited.
     async fn check_password(
         &self,
         loaded: &Loaded,
         name: &str,
         password: &str,
-    ) -> Option<Principal> {
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
         let (role, hash) = match loaded.users.get(name) {
             Some((role, hash)) => (Some(*role), hash.clone()),
             None => (None, self.decoy_hash.clone()),
         };
+        let permit = tokio::time::timeout(WAIT_FOR_A_TURN, self.hashing.clone().acquire_owned())
+            .await
+            .map_err(|_| Refusal::Busy)?
+            .map_err(|_| Refusal::Busy)?;
+        if let Some(wait) = self.throttle.wait_before(Some(name), client) {
+            return Err(Refusal::Throttled(wait));
+        }
         let password = password.to_owned();
-        let matches = {
-            let _permit = self.hashing.acquire().await.ok()?;
-            tokio::task::spawn_blocking(move || users_file::password_matches(&password, &hash))
-                .await
-                .ok()?
-        };
-        Some(Principal::User {
-            name: name.into(),
-            role: role.filter(|_| matches)?,
+        // The permit goes with the hash: a request dropped meanwhile (its client
+        // gone) does not free a slot while its hash still runs.
+        let matches = tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            users_file::password_matches(&password, &hash)
         })
+        .await
+        .map_err(|_| Refusal::Busy)?;
+        match role.filter(|_| matches) {
+            Some(role) => Ok(Principal::User {
+                name: name.into(),
+                role,
+            }),
+            None => Err(Refusal::WrongCredentials),
+        }
     }
 
     fn cache_key_of(&self, name: &str, password: &str) -> [u8; 32] {
@@ -229,7 +264,7 @@ impl Directory {
     fn remember(&self, key: [u8; 32], principal: Principal, checked_against: &Arc<Loaded>) {
         let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         // A password checked against a file read again since is not remembered
-        // (a reload swaps the file, then clears this cache under the same lock).
+        // (a reload swaps the file and clears this cache under this lock).
         let now_loaded = self
             .loaded
             .read()
@@ -262,6 +297,8 @@ impl Directory {
         if loaded.stamp == stamp {
             return loaded;
         }
+        // Lock order, here and in `remember`: the cache, then the file.
+        let mut verified = self.verified.lock().unwrap_or_else(|e| e.into_inner());
         let mut slot = self.loaded.write().unwrap_or_else(|e| e.into_inner());
         if slot.stamp == stamp {
             return slot.clone(); // another request read it meanwhile
@@ -283,10 +320,7 @@ impl Directory {
             );
         }
         *slot = fresh.clone();
-        self.verified
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        verified.clear();
         fresh
     }
 }

@@ -179,7 +179,7 @@ const PROTECTED_MODE: &str = "protected mode: this server has no users configure
     (anyone who can reach it can then read and change every customer)\n";
 
 /// Why a request was refused.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Refusal {
     /// No users exist and the client is on another machine.
     ProtectedMode,
@@ -187,6 +187,10 @@ pub enum Refusal {
     WrongCredentials,
     /// Too many failed sign-ins for the user or from the address: try again after this.
     Throttled(std::time::Duration),
+    /// Password checks are too busy to take another now.
+    Busy,
+    /// The users file cannot be read (the log says why).
+    Unavailable,
     NotAllowed {
         who: String,
         has: Role,
@@ -205,6 +209,8 @@ impl Refusal {
             Refusal::SignInRequired => "sign_in_required",
             Refusal::WrongCredentials => "wrong_credentials",
             Refusal::Throttled(_) => "throttled",
+            Refusal::Busy => "busy",
+            Refusal::Unavailable => "users_file_unreadable",
             Refusal::NotAllowed { .. } => "not_allowed",
         };
         metrics::counter!("http_requests_refused_total", "reason" => reason).increment(1);
@@ -231,7 +237,7 @@ impl Refusal {
                 wait_s = wait.as_secs_f64(),
                 "sign-in refused: too many failures for this user or from this address"
             ),
-            Refusal::SignInRequired => {}
+            Refusal::SignInRequired | Refusal::Busy | Refusal::Unavailable => {}
         }
     }
 }
@@ -244,6 +250,14 @@ impl IntoResponse for Refusal {
         };
         let (status, message) = match self {
             Refusal::ProtectedMode => (StatusCode::FORBIDDEN, PROTECTED_MODE.to_owned()),
+            Refusal::Busy => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "too many sign-ins are being checked right now: try again shortly\n".to_owned(),
+            ),
+            Refusal::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sign-in is unavailable: the server cannot read its users file\n".to_owned(),
+            ),
             Refusal::Throttled(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 format!(

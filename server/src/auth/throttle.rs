@@ -59,6 +59,10 @@ impl Throttle {
         if failures.len() >= TRACKED_AT_MOST {
             failures.retain(|_, f| now.duration_since(f.last) < WINDOW);
             if failures.len() >= TRACKED_AT_MOST {
+                // Many addresses (a spread-out attack): forget them, keep the names.
+                failures.retain(|subject, _| matches!(subject, Subject::User(_)));
+            }
+            if failures.len() >= TRACKED_AT_MOST {
                 failures.clear();
             }
         }
