@@ -9,8 +9,9 @@ use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-/// Runs `customer-records ARGS` on `users_file` with `stdin`; its stdout.
-fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
+/// Runs `customer-records ARGS` on `users_file` with `stdin`: whether it
+/// succeeded, its stdout and its stderr.
+fn run_admin(users_file: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
     let mut child = Command::new(server_binary())
         .args(args)
         .env_clear()
@@ -27,12 +28,18 @@ fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
         .write_all(stdin.as_bytes())
         .unwrap();
     let output = child.wait_with_output().unwrap();
-    assert!(
+    (
         output.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8(output.stdout).unwrap()
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// [`run_admin`], which must succeed; its stdout.
+fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
+    let (ok, stdout, stderr) = run_admin(users_file, args, stdin);
+    assert!(ok, "{args:?}: {stderr}");
+    stdout
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -300,27 +307,8 @@ fn the_commands_refuse_bad_input_and_never_print_a_password() {
     let dir = tempfile::tempdir().unwrap();
     let users = dir.path().join("users.json");
     let run = |args: &[&str], stdin: &str| {
-        let mut child = Command::new(server_binary())
-            .args(args)
-            .env_clear()
-            .env("USERS_FILE", &users)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        let output = child.wait_with_output().unwrap();
-        (
-            output.status.success(),
-            String::from_utf8_lossy(&output.stdout).into_owned()
-                + &String::from_utf8_lossy(&output.stderr),
-        )
+        let (ok, stdout, stderr) = run_admin(&users, args, stdin);
+        (ok, stdout + &stderr)
     };
     let (ok, text) = run(&["user", "add", "ada", "--role", "editor"], "short\n");
     assert!(!ok && text.contains("8 characters"), "{text}");
