@@ -800,7 +800,10 @@ async fn search_reloads_when_the_stream_is_lost_or_set_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinels_with_an_acl_user() {
     const RULES: &str = "+ping +sentinel|get-master-addr-by-name +psubscribe &*";
+    // One replica: enough for a failover, and lighter on the 2 cores the
+    // failover tests share (another topology runs beside this one).
     let topology = Topology::start(Options {
+        replicas: 1,
         sentinel_user: Some(("records", "sentinel-secret", RULES)),
         ..Options::full()
     })

@@ -1,8 +1,9 @@
 //! The one middleware in front of every route, inside the request-ID layers:
 //! the request ID of its log lines, the guard's checks, who the request acts
-//! for and whether that one may, the security headers and the request metrics. One middleware rather than four, because each layer costs
-//! a boxed future and a clone of the service behind it on every request, which
-//! showed in the benchmark of the cheapest route (`GET /get/{id}`).
+//! for and whether that one may, the security headers and the request metrics.
+//! One middleware rather than four, because each layer costs a boxed future
+//! and a clone of the service behind it on every request, which showed in the
+//! benchmark of the cheapest route (`GET /get/{id}`).
 
 use super::guard::{self, Guard};
 use super::observe::RequestMetrics;
