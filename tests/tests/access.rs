@@ -138,6 +138,13 @@ async fn call(
     (status, headers, response.text().await.unwrap())
 }
 
+/// The status of `GET /get/a` with `credentials`.
+async fn get_a(client: &Client, server: &Server, credentials: &Credentials<'_>) -> StatusCode {
+    call(client, server, &Method::GET, "/get/a", None, credentials)
+        .await
+        .0
+}
+
 #[tokio::test]
 async fn every_route_checks_credentials_and_roles() {
     let dir = tempfile::tempdir().unwrap();
@@ -235,71 +242,22 @@ async fn every_route_checks_credentials_and_roles() {
 
     // A revoked token, a removed user and a changed password are refused at once.
     let editor_token = Credentials::Bearer(&tokens[1]);
-    assert_eq!(
-        call(
-            &client,
-            &server,
-            &Method::GET,
-            "/get/a",
-            None,
-            &editor_token
-        )
-        .await
-        .0,
-        200
-    );
+    assert_eq!(get_a(&client, &server, &editor_token).await, 200);
     admin_command(&users, &["token", "revoke", "editor-token"], "");
-    assert_eq!(
-        call(
-            &client,
-            &server,
-            &Method::GET,
-            "/get/a",
-            None,
-            &editor_token
-        )
-        .await
-        .0,
-        401
-    );
-    assert_eq!(
-        call(&client, &server, &Method::GET, "/get/a", None, &viewer)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(get_a(&client, &server, &editor_token).await, 401);
+    assert_eq!(get_a(&client, &server, &viewer).await, 200);
     admin_command(&users, &["user", "remove", "viewer"], "");
-    assert_eq!(
-        call(&client, &server, &Method::GET, "/get/a", None, &viewer)
-            .await
-            .0,
-        401
-    );
+    assert_eq!(get_a(&client, &server, &viewer).await, 401);
     let old = Credentials::Basic("editor", "editor-password");
-    assert_eq!(
-        call(&client, &server, &Method::GET, "/get/a", None, &old)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(get_a(&client, &server, &old).await, 200);
     admin_command(
         &users,
         &["user", "add", "editor", "--role", "editor"],
         "a-new-password\n",
     );
-    assert_eq!(
-        call(&client, &server, &Method::GET, "/get/a", None, &old)
-            .await
-            .0,
-        401
-    );
+    assert_eq!(get_a(&client, &server, &old).await, 401);
     let new = Credentials::Basic("editor", "a-new-password");
-    assert_eq!(
-        call(&client, &server, &Method::GET, "/get/a", None, &new)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(get_a(&client, &server, &new).await, 200);
 }
 
 #[test]
