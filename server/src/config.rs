@@ -93,8 +93,16 @@ pub struct LimitArgs {
     /// Connections served at once; more are closed as soon as they are accepted.
     #[arg(long, env = "MAX_CONNECTIONS", default_value_t = 10_000, global = true)]
     pub max_connections: usize,
-    /// Time for a whole request head, from connecting or from the previous answer
-    /// (so also the keep-alive idle timeout), in milliseconds.
+    /// Time a connection may wait for its next request, from connecting or from
+    /// its previous answer, in milliseconds.
+    #[arg(
+        long,
+        env = "KEEP_ALIVE_TIMEOUT_MS",
+        default_value_t = 5_000,
+        global = true
+    )]
+    pub keep_alive_timeout_ms: u64,
+    /// Time for a whole request head, from its first byte, in milliseconds.
     #[arg(
         long,
         env = "HEADER_READ_TIMEOUT_MS",
@@ -132,6 +140,7 @@ impl LimitArgs {
     pub fn limits(&self) -> crate::http::Limits {
         crate::http::Limits {
             max_connections: self.max_connections.max(1),
+            keep_alive: Duration::from_millis(self.keep_alive_timeout_ms.max(1)),
             header_read: Duration::from_millis(self.header_read_timeout_ms.max(1)),
             body_read: Duration::from_millis(self.body_read_timeout_ms.max(1)),
             request: Duration::from_millis(self.request_timeout_ms.max(1)),

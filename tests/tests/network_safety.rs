@@ -258,26 +258,7 @@ async fn every_answer_carries_the_security_headers() {
 #[tokio::test]
 async fn a_full_disk_gets_503_naming_no_path() {
     // A small tmpfs of its own: the one way to fill a disk for real in a test.
-    let dir = tempfile::tempdir().unwrap();
-    let mounted = std::process::Command::new("mount")
-        .args(["-t", "tmpfs", "-o", "size=64k", "tmpfs"])
-        .arg(dir.path())
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        mounted,
-        "mounting a tmpfs needs root (CI and the dev machines run as root)"
-    );
-    struct Unmount(std::path::PathBuf);
-    impl Drop for Unmount {
-        fn drop(&mut self) {
-            let _ = std::process::Command::new("umount")
-                .arg("-l")
-                .arg(&self.0)
-                .status();
-        }
-    }
-    let _unmount = Unmount(dir.path().to_owned());
+    let dir = Mounted::new(&["-t", "tmpfs", "-o", "size=64k", "tmpfs"]);
     let server = Server::start(&dir.path().join("customers.json"));
     std::fs::write(dir.path().join("filler"), vec![b'x'; 60 * 1024]).unwrap_or(());
     let client = Client::new();
@@ -333,6 +314,101 @@ async fn a_full_disk_gets_503_naming_no_path() {
     drop(server);
 }
 
+#[tokio::test]
+async fn a_disk_gone_read_only_gets_503_naming_no_path_and_keeps_what_was_stored() {
+    // An ext4 file system on a loop device, made read-only under the running
+    // server as the kernel does after a disk error (`errors=remount-ro`); a
+    // plain `remount,ro` is refused while the store holds its journal open.
+    let image = tempfile::NamedTempFile::new().unwrap();
+    image.as_file().set_len(8 << 20).unwrap();
+    let formatted = std::process::Command::new("mkfs.ext4")
+        .args(["-q", "-F"])
+        .arg(image.path())
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(formatted, "mkfs.ext4 (e2fsprogs) is needed");
+    let image_path = image.path().to_string_lossy().into_owned();
+    let dir = Mounted::new(&["-o", "loop,errors=remount-ro", &image_path]);
+    let server = Server::start(&dir.path().join("customers.json"));
+    let client = Client::new();
+    let base = server.url("");
+    ui::set(&client, &base, "kept", "Kept", "Before").await;
+
+    let device = std::process::Command::new("findmnt")
+        .args(["-n", "-o", "SOURCE"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let device = String::from_utf8(device.stdout).unwrap();
+    let device = device.trim().trim_start_matches("/dev/");
+    std::fs::write(format!("/sys/fs/ext4/{device}/trigger_fs_error"), "1").unwrap();
+
+    let shown = dir.path().to_string_lossy().into_owned();
+    let leaks = |text: &str| {
+        text.contains(&shown) || text.contains("/tmp") || text.to_lowercase().contains("read-only")
+    };
+    let response = client
+        .post(server.url("/set"))
+        .json(&serde_json::json!({"customerID": "lost", "firstName": "L", "lastName": "L"}))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    assert_eq!(status, 503, "{text}");
+    assert!(!leaks(&text), "{text}");
+    let fields = [
+        ("customerID", "kept"),
+        ("firstName", "Changed"),
+        ("lastName", "After"),
+    ];
+    let (status, text) = ui::call(&client, &base, "save_customer", &fields).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(!leaks(&text), "{text}");
+    let (status, text) =
+        ui::call(&client, &base, "delete_customer", &[("customerID", "kept")]).await;
+    assert_eq!(status, 503, "{text}");
+    assert!(!leaks(&text), "{text}");
+
+    assert_eq!(
+        get_json(&client, &server.url("/get/kept")).await,
+        serde_json::json!({"customerID": "kept", "firstName": "Kept", "lastName": "Before"})
+    );
+    let missing = client.get(server.url("/get/lost")).send().await.unwrap();
+    assert_eq!(missing.status(), 404);
+    drop(server);
+}
+
+/// A file system mounted on a temporary directory for one test, unmounted after.
+struct Mounted(tempfile::TempDir);
+
+impl Mounted {
+    /// `mount ARGS… DIR`: needs root (CI and the dev machines run as root).
+    fn new(args: &[&str]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(args)
+            .arg(dir.path())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(mounted, "mount {args:?} failed (it needs root)");
+        Self(dir)
+    }
+
+    fn path(&self) -> &std::path::Path {
+        self.0.path()
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(self.0.path())
+            .status();
+    }
+}
+
 /// Lets this test process hold thousands of sockets.
 fn raise_open_files_limit() {
     use nix::sys::resource::{getrlimit, setrlimit, Resource};
@@ -352,6 +428,18 @@ fn rss_mb(pid: u32) -> f64 {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap();
     kb / 1024.0
+}
+
+/// Has the server closed this connection by now (no waiting)?
+fn closed_already(stream: &mut std::net::TcpStream) -> bool {
+    use std::io::Read;
+    stream.set_nonblocking(true).unwrap();
+    let closed = !matches!(
+        stream.read(&mut [0u8; 512]),
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock
+    );
+    stream.set_nonblocking(false).unwrap();
+    closed
 }
 
 /// Is the server's end of this connection closed (EOF or reset)?
@@ -385,9 +473,12 @@ async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("customers.json");
     std::fs::copy(e2e::sample_data(), &data).unwrap();
+    // Idle connections go first, half-sent heads and bodies later: the test
+    // tells the keep-alive timeout from the header timeout.
     let timeouts = [
-        ("HEADER_READ_TIMEOUT_MS", "4000"),
-        ("BODY_READ_TIMEOUT_MS", "4000"),
+        ("KEEP_ALIVE_TIMEOUT_MS", "1500"),
+        ("HEADER_READ_TIMEOUT_MS", "6000"),
+        ("BODY_READ_TIMEOUT_MS", "6000"),
     ];
     let server = Server::start_with_env(&data, &timeouts);
     let address = ("127.0.0.1", server.port);
@@ -409,8 +500,8 @@ async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
     }
     let opened_in = started.elapsed();
     assert!(
-        opened_in < Duration::from_secs(4),
-        "opening took {opened_in:?}: the timeouts would already run"
+        opened_in < Duration::from_secs(3),
+        "opening took {opened_in:?}: the header timeout would already run"
     );
 
     let client = Client::builder()
@@ -435,8 +526,36 @@ async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
         "server RSS {memory:.0} MB with 7,000 stalled connections"
     );
 
-    // The timeouts close them all.
-    tokio::time::sleep(Duration::from_millis(4_000 + 2_000).saturating_sub(started.elapsed()))
+    // The keep-alive timeout closes the idle ones (1.5 s after each connected)
+    // while the half-sent ones, whose first bytes came with the connection,
+    // still have their 6 s.
+    tokio::time::sleep(
+        (opened_in + Duration::from_millis(2_000)).saturating_sub(started.elapsed()),
+    )
+    .await;
+    let checked_at = started.elapsed();
+    let mut idle_open = 0;
+    let mut half_sent_closed = 0;
+    for (i, stream) in stalled.iter_mut().enumerate() {
+        let closed = closed_already(stream);
+        match i % 7 {
+            0..=4 => idle_open += usize::from(!closed),
+            _ => half_sent_closed += usize::from(closed),
+        }
+    }
+    let checked_in = started.elapsed() - checked_at;
+    assert!(
+        checked_at + checked_in < Duration::from_millis(5_500),
+        "checking took {checked_in:?}: too slow to tell the two timeouts apart"
+    );
+    assert_eq!(idle_open, 0, "idle connections open at {checked_at:?}");
+    assert_eq!(
+        half_sent_closed, 0,
+        "half-sent requests closed by {checked_at:?}, before the 6 s header and body timeouts"
+    );
+
+    // The header and body timeouts close the rest.
+    tokio::time::sleep(Duration::from_millis(6_000 + 2_000).saturating_sub(started.elapsed()))
         .await;
     let mut still_open = 0;
     for stream in &mut stalled {
@@ -446,6 +565,59 @@ async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
     }
     assert_eq!(still_open, 0, "stalled connections left open by the server");
     println!("7,000 stalled connections: opened in {opened_in:?}, a request answered in {answered_in:?}, server RSS {memory:.0} MB");
+}
+
+#[tokio::test]
+async fn keep_alive_and_header_timeouts_are_apart() {
+    use std::io::{Read, Write};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("customers.json");
+    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    let timeouts = [
+        ("KEEP_ALIVE_TIMEOUT_MS", "1000"),
+        ("HEADER_READ_TIMEOUT_MS", "3000"),
+    ];
+    let server = Server::start_with_env(&data, &timeouts);
+    let request = b"GET /get/a HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    // Reads one answer to GET /get/a (its body ends the JSON object).
+    let answer = |stream: &mut std::net::TcpStream| {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        let mut got = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !got.ends_with(b"}") {
+            let n = stream.read(&mut buf).unwrap();
+            assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+            got.extend_from_slice(&buf[..n]);
+        }
+        String::from_utf8(got).unwrap()
+    };
+
+    // A kept-alive connection serves a second request within the idle time...
+    let mut kept = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    kept.write_all(request).unwrap();
+    assert!(answer(&mut kept).starts_with("HTTP/1.1 200"));
+    std::thread::sleep(Duration::from_millis(600));
+    kept.write_all(request).unwrap();
+    assert!(answer(&mut kept).starts_with("HTTP/1.1 200"));
+    // ...and is closed once idle longer.
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(
+        closed_already(&mut kept),
+        "idle 1.5 s with a 1 s keep-alive"
+    );
+
+    // A head that starts within the idle time has the header time to finish,
+    // counted from its first byte.
+    let mut slow = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    slow.write_all(&request[..20]).unwrap();
+    std::thread::sleep(Duration::from_millis(1_200));
+    assert!(!closed_already(&mut slow), "a head 1.2 s under way, of 3 s");
+    slow.write_all(&request[20..]).unwrap();
+    assert!(answer(&mut slow).starts_with("HTTP/1.1 200"));
 }
 
 #[tokio::test]

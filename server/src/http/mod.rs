@@ -4,6 +4,7 @@ mod edge;
 mod error;
 mod form_errors;
 mod guard;
+mod idle;
 mod legacy;
 pub mod observe;
 pub mod serve;

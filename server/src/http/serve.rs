@@ -3,14 +3,15 @@
 //!
 //! - At most `max_connections` at once: the one over is accepted and closed at
 //!   once (refused quickly, never queued), and counted in the log.
-//! - `header_read`: a connection must send a whole request head within this time
-//!   of connecting or of its previous answer (hyper measures both from the moment
-//!   it is ready for a request), so it is also the keep-alive idle timeout.
+//! - `keep_alive`: a connection may wait this long for its next request, from
+//!   connecting or from its previous answer; `header_read`: a request head must
+//!   arrive whole within this time of its first byte ([`super::idle`]).
 //! - `body_read` and `request` bound a request's body and the whole request
 //!   (tower-http layers in [`super::router`]).
 //! - On SIGTERM or Ctrl-C: stop accepting, let requests in flight finish for up to
 //!   `shutdown_grace`, then return (the process exits 0).
 
+use super::idle::{Activity, Answer, Watched};
 use axum::extract::ConnectInfo;
 use axum::Router;
 use hyper_util::rt::{TokioIo, TokioTimer};
@@ -27,6 +28,7 @@ use tower::ServiceExt;
 #[derive(Clone, Debug)]
 pub struct Limits {
     pub max_connections: usize,
+    pub keep_alive: Duration,
     pub header_read: Duration,
     pub body_read: Duration,
     pub request: Duration,
@@ -37,6 +39,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: 10_000,
+            keep_alive: Duration::from_secs(5),
             header_read: Duration::from_secs(10),
             body_read: Duration::from_secs(10),
             request: Duration::from_secs(30),
@@ -57,11 +60,12 @@ pub async fn serve(
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let graceful = GracefulShutdown::new();
-    // HTTP/1 only (as the original app): hyper's header timeout is an HTTP/1
-    // setting, and it runs from the moment a connection is ready for a request.
+    // HTTP/1 only (as the original app). hyper's header timeout runs from the
+    // moment a connection is ready for a request: set to the sum of the two
+    // bounds `idle::Watched` applies, it is only a backstop.
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(limits.header_read)
+        .header_read_timeout(limits.keep_alive + limits.header_read)
         .keep_alive(true);
     tokio::pin!(shutdown);
     loop {
@@ -89,15 +93,26 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
+        let activity = Activity::new();
+        let answered = activity.clone();
         // Every request carries its client's address (axum's `ConnectInfo`), for
         // protected mode (`auth::Access::authorize`) and whatever needs it later.
-        let service = TowerToHyperService::new(app.clone().map_request(
-            move |mut request: axum::http::Request<hyper::body::Incoming>| {
-                request.extensions_mut().insert(ConnectInfo(peer));
-                request
-            },
-        ));
-        let connection = http.serve_connection(TokioIo::new(stream), service);
+        let service = app
+            .clone()
+            .map_request({
+                let activity = activity.clone();
+                move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                    activity.request_started();
+                    request.extensions_mut().insert(ConnectInfo(peer));
+                    request
+                }
+            })
+            .map_response(move |response: axum::response::Response| {
+                response.map(|body| axum::body::Body::new(Answer::new(body, answered.clone())))
+            });
+        let stream = Watched::new(stream, activity, limits.keep_alive, limits.header_read);
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         let open = metrics::gauge!("http_connections_open");
         open.increment(1.0);

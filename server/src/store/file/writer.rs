@@ -266,8 +266,10 @@ impl Writer {
     }
 }
 
+/// Unavailable (503), not failed: the journal cannot be trusted until a restart
+/// reads it again, which the operator can do (the log says why).
 fn broken() -> StoreError {
-    StoreError::Failed(
+    StoreError::Unavailable(
         "the data file could not be repaired after a failed write; nothing was changed. \
          Restart the server (see its log)"
             .into(),
