@@ -46,7 +46,11 @@ store_contract_tests!(FileHarness::new());
 
 #[test]
 fn loads_the_original_sample_file_unchanged() {
-    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/customers.json");
+    // The directory cargo gives the running test, not the one compiled in (stale
+    // when a build is reused from another checkout).
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from);
+    let sample = manifest.join("../tests/fixtures/customers.json");
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("customers.json");
     std::fs::copy(&sample, &path).unwrap();

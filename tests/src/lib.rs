@@ -16,7 +16,7 @@ pub fn server_binary() -> PathBuf {
     }
     let target = std::env::var("CARGO_TARGET_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+        .unwrap_or_else(|_| manifest_dir().join("../target"));
     ["release", "debug"]
         .iter()
         .map(|profile| target.join(profile).join("customer-records"))
@@ -236,7 +236,15 @@ pub async fn get_json(client: &reqwest::Client, url: &str) -> serde_json::Value 
 
 /// The sample data of the original app, shipped with the repository.
 pub fn sample_data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/customers.json")
+    manifest_dir().join("fixtures/customers.json")
+}
+
+/// This crate's directory, as cargo gives it to the running test: the path
+/// compiled in goes stale when a build is reused from another checkout.
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")))
 }
 
 /// Parses Prometheus text (what `/metrics` answers): sample name with labels
