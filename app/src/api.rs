@@ -40,6 +40,12 @@ pub enum CustomerError {
     /// What failed is in the server's log, not in the answer.
     #[error("The customer store failed, so nothing was changed. Please try again; if it keeps failing, tell the administrator.")]
     Failed,
+    /// The signed-in user's role does not allow this (the server's words).
+    #[error("{0}")]
+    NotAllowed(String),
+    /// No session, or it has ended.
+    #[error("You are not signed in, or your session has ended. Reload the page to sign in again.")]
+    SignInRequired,
     /// The request itself failed (network, server not reachable, ...).
     #[error("The request failed: {0}")]
     Request(String),
@@ -94,6 +100,8 @@ mod ssr {
             | CustomerError::Deleted { .. }
             | CustomerError::Changed { .. } => StatusCode::CONFLICT,
             CustomerError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            CustomerError::NotAllowed(_) => StatusCode::FORBIDDEN,
+            CustomerError::SignInRequired => StatusCode::UNAUTHORIZED,
             CustomerError::Failed | CustomerError::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         set_status(status);
@@ -164,6 +172,24 @@ mod ssr {
             })
             .transpose()
     }
+}
+
+/// Who is signed in to the UI: put in the request's extensions by the server
+/// when a user (not a token, not protected mode) makes the request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SignedIn {
+    pub name: String,
+    pub role: String,
+    /// Signed in with the sign-in page (so signing out means something), rather
+    /// than with the browser's own HTTP Basic dialog.
+    pub with_session: bool,
+}
+
+/// The user the page is shown to, if the request named one.
+#[server(endpoint = "signed_in_as")]
+pub async fn signed_in_as() -> Result<Option<SignedIn>, CustomerError> {
+    Ok(use_context::<http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<SignedIn>().cloned()))
 }
 
 /// One page of customers for the list, by search text and cursor.

@@ -62,6 +62,11 @@ fn read_hashes(file_name: &str) -> String {
     }
 }
 
+/// The stylesheet's URL, for pages rendered without Leptos (the sign-in page).
+pub fn stylesheet_href(options: &LeptosOptions) -> &'static str {
+    &Bundle::of(options).css
+}
+
 /// The stylesheet link.
 #[component]
 pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {

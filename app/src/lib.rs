@@ -6,6 +6,9 @@ pub mod domain;
 mod routes;
 mod url;
 
+pub use api::SignedIn;
+pub use bundle::stylesheet_href;
+
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
@@ -66,6 +69,7 @@ pub fn App() -> impl IntoView {
                 <A href="/" attr:class="brand">"Customer records"</A>
                 <nav aria-label="Main">
                     <A href="/new" attr:class="button primary">"New customer"</A>
+                    <SignedInAs/>
                 </nav>
             </header>
             <main id="main">
@@ -78,6 +82,27 @@ pub fn App() -> impl IntoView {
                 </Routes>
             </main>
         </Router>
+    }
+}
+
+/// Who is signed in, with a sign-out button for a signed-in session (a plain
+/// form post: it works the same with and without JavaScript).
+#[component]
+fn SignedInAs() -> impl IntoView {
+    let signed_in = OnceResource::new(api::signed_in_as());
+    view! {
+        <Suspense>
+            {move || Suspend::new(async move {
+                signed_in.await.ok().flatten().map(|who| view! {
+                    <form class="signed-in" method="post" action="/sign-out">
+                        <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>
+                        {who.with_session.then(|| view! {
+                            <button type="submit" class="button">"Sign out"</button>
+                        })}
+                    </form>
+                })
+            })}
+        </Suspense>
     }
 }
 

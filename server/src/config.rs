@@ -67,6 +67,29 @@ pub struct Config {
     )]
     pub users_file: PathBuf,
 
+    /// A UI session ends after this many seconds unused.
+    #[arg(
+        long,
+        env = "SESSION_IDLE_TIMEOUT_S",
+        default_value_t = 30 * 60,
+        global = true
+    )]
+    pub session_idle_timeout_s: u64,
+
+    /// A UI session ends this many seconds after signing in, however much it is used.
+    #[arg(
+        long,
+        env = "SESSION_LIFETIME_S",
+        default_value_t = 12 * 60 * 60,
+        global = true
+    )]
+    pub session_lifetime_s: u64,
+
+    /// Reverse proxies (addresses or networks, comma-separated) whose
+    /// `X-Forwarded-For` and `X-Forwarded-Proto` are believed.
+    #[arg(long, env = "TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
+
     #[command(flatten)]
     pub limits: LimitArgs,
 
@@ -294,10 +317,14 @@ impl Config {
             )?,
             limits: self.limits.limits(),
             metrics_listen: self.metrics_listen,
-            access: std::sync::Arc::new(crate::auth::Access::new(
-                self.auth == AuthMode::Off,
-                self.users_file.clone(),
-            )?),
+            access: crate::auth::Access::new(self.auth == AuthMode::Off, self.users_file.clone())?,
+            session_times: crate::auth::sessions::SessionTimes {
+                idle: Duration::from_secs(self.session_idle_timeout_s.max(1)),
+                lifetime: Duration::from_secs(self.session_lifetime_s.max(1)),
+            },
+            trusted_proxies: crate::http::TrustedProxies::parse(
+                self.trusted_proxies.as_deref().unwrap_or(""),
+            )?,
         })
     }
 

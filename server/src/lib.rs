@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// How to serve, from the configuration (see [`config::Config::serving`]).
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 pub struct Serving {
     pub listen: SocketAddr,
     pub site_root: String,
@@ -23,12 +23,19 @@ pub struct Serving {
     pub limits: http::Limits,
     /// Where `/metrics` (and a detailed `/readyz`) are served instead of `listen`.
     pub metrics_listen: Option<SocketAddr>,
-    /// Who may do what (sign-in, protected mode, `AUTH=off`).
-    pub access: Arc<auth::Access>,
+    /// Who may do what (sign-in, protected mode, `AUTH=off`); sessions are
+    /// added once the store is open.
+    pub access: auth::Access,
+    pub session_times: auth::sessions::SessionTimes,
+    pub trusted_proxies: http::TrustedProxies,
 }
 
 /// Serves the UI and the JSON API until the process is asked to stop.
-pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<(), String> {
+pub async fn serve(
+    serving: Serving,
+    store: Arc<dyn CustomerStore>,
+    sessions: Arc<dyn auth::sessions::SessionStore>,
+) -> Result<(), String> {
     let Serving {
         listen,
         site_root,
@@ -36,7 +43,11 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
         limits,
         metrics_listen,
         access,
+        session_times,
+        trusted_proxies,
     } = serving;
+    let access =
+        Arc::new(access.with_sessions(auth::sessions::Sessions::new(sessions, session_times)));
     let leptos_options = LeptosOptions::builder()
         .output_name("customer-records")
         .site_root(site_root)
@@ -62,6 +73,7 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
              set AUTH=off to serve every client without sign-in"
         );
     }
+    let stylesheet_href = app::stylesheet_href(&leptos_options);
     let state = http::AppState::new(http::Shared {
         leptos_options,
         store,
@@ -69,6 +81,8 @@ pub async fn serve(serving: Serving, store: Arc<dyn CustomerStore>) -> Result<()
             allowed_hosts,
             max_body_bytes: http::MAX_BODY_BYTES,
             access: access.clone(),
+            trusted_proxies,
+            stylesheet_href,
         }),
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),

@@ -39,7 +39,10 @@ async fn run(config: Config) -> Result<(), String> {
     };
     let opened = store::open(&choice, command.name()).await?;
     match command {
-        Command::Serve => server::serve(serving.expect("made for serve"), opened.store).await,
+        Command::Serve => {
+            let serving = serving.expect("made for serve");
+            server::serve(serving, opened.store, opened.sessions).await
+        }
         Command::Import { file } => {
             let count = store::transfer::import(opened.store.as_ref(), file).await?;
             println!("imported {count} customers from {}", file.display());

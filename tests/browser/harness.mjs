@@ -1,6 +1,6 @@
 // Starts the real server binary on a free loopback port with a private data file,
 // and launches Debian's Chromium headless through playwright-core.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -35,20 +35,32 @@ async function waitForHttp(url, deadlineMs = 20000) {
   throw new Error(`server at ${url} did not answer`);
 }
 
-/** Starts the app on the sample data; returns { base, stop }. */
-export async function startServer() {
+/** Starts the app on the sample data; returns { base, stop }. With `users`
+ *  ([{ name, role, password }]), they are added to a users file of its own
+ *  first, so the app asks for sign-in. */
+export async function startServer({ users = [] } = {}) {
   const bin = process.env.SERVER_BIN;
   if (!bin) throw new Error('SERVER_BIN is not set (scripts/test.sh sets it)');
   const dir = mkdtempSync(join(tmpdir(), 'customers-ui-'));
   const dataFile = join(dir, 'customers.json');
+  const usersFile = join(dir, 'users.json');
   copyFileSync(join(repo, 'tests', 'fixtures', 'customers.json'), dataFile);
+  for (const { name, role, password } of users) {
+    const added = spawnSync(bin, ['user', 'add', name, '--role', role], {
+      input: `${password}\n`, env: { PATH: process.env.PATH, USERS_FILE: usersFile },
+    });
+    if (added.status !== 0) throw new Error(`user add ${name}: ${added.stderr}`);
+  }
   const port = await freePort();
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-file', dataFile], {
-    env: { ...process.env, RUST_LOG: 'warn', LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(repo, 'target', 'site') },
+    env: {
+      ...process.env, RUST_LOG: 'warn', USERS_FILE: usersFile,
+      LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(repo, 'target', 'site'),
+    },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/get/a`);
+  await waitForHttp(`${base}/healthz`);
   return {
     base,
     stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
@@ -78,12 +90,13 @@ export async function waitForHydration(page) {
   await page.waitForSelector('html[data-hydrated]', { state: 'attached', timeout: 20000 });
 }
 
-/** Starts the app and Chromium before a file's tests and stops both after them;
- *  returns an object whose `server` and `browser` are set once started. */
-export function useServerAndBrowser() {
+/** Starts the app (with `options`, see startServer) and Chromium before a file's
+ *  tests and stops both after them; returns an object whose `server` and
+ *  `browser` are set once started. */
+export function useServerAndBrowser(options) {
   const shared = { server: undefined, browser: undefined };
   before(async () => {
-    shared.server = await startServer();
+    shared.server = await startServer(options);
     shared.browser = await launchBrowser();
   });
   after(async () => {

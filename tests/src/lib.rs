@@ -3,7 +3,7 @@
 
 pub mod ui;
 
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -280,4 +280,70 @@ pub fn metric_sum(
         })
         .map(|(_, value)| value)
         .sum()
+}
+
+/// Signs in through the sign-in form as a browser without JavaScript would;
+/// returns the session cookie's token. Panics unless it succeeds.
+pub async fn sign_in(base: &str, name: &str, password: &str) -> String {
+    let response = no_redirects()
+        .post(format!("{base}/sign-in"))
+        .form(&[("name", name), ("password", password), ("next", "/")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "signing in as {name}");
+    session_cookie(&response).expect("a session cookie")
+}
+
+/// The token of the `session` cookie an answer sets, if it sets one.
+pub fn session_cookie(response: &reqwest::Response) -> Option<String> {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("session="))
+        .map(|rest| rest.split(';').next().unwrap_or("").to_owned())
+        .filter(|token| !token.is_empty())
+}
+
+/// A client that shows redirects instead of following them.
+pub fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+}
+
+/// Runs `customer-records ARGS` on `users_file` with `stdin`: whether it
+/// succeeded, its stdout and its stderr.
+pub fn run_admin(users_file: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
+    let mut child = Command::new(server_binary())
+        .args(args)
+        .env_clear()
+        .env("USERS_FILE", users_file)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// [`run_admin`], which must succeed; its stdout.
+pub fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
+    let (ok, stdout, stderr) = run_admin(users_file, args, stdin);
+    assert!(ok, "{args:?}: {stderr}");
+    stdout
 }

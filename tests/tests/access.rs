@@ -1,46 +1,11 @@
 //! Who may do what, over real HTTP against the real server binary: users
-//! (HTTP Basic) and API tokens (bearer) made with the `user` and `token`
-//! subcommands, every route and server function × no, wrong and right
-//! credentials × each role; and changes to the users file taking effect at once.
+//! (HTTP Basic, or a session from the sign-in page) and API tokens (bearer)
+//! made with the `user` and `token` subcommands, every route and server
+//! function × no, wrong and right credentials × each role; and changes to the
+//! users file taking effect at once.
 
-use e2e::{sample_data, server_binary, Server};
+use e2e::{admin_command, run_admin, sample_data, Server};
 use reqwest::{Client, Method, StatusCode};
-use std::io::Write;
-use std::path::Path;
-use std::process::{Command, Stdio};
-
-/// Runs `customer-records ARGS` on `users_file` with `stdin`: whether it
-/// succeeded, its stdout and its stderr.
-fn run_admin(users_file: &Path, args: &[&str], stdin: &str) -> (bool, String, String) {
-    let mut child = Command::new(server_binary())
-        .args(args)
-        .env_clear()
-        .env("USERS_FILE", users_file)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    (
-        output.status.success(),
-        String::from_utf8_lossy(&output.stdout).into_owned(),
-        String::from_utf8_lossy(&output.stderr).into_owned(),
-    )
-}
-
-/// [`run_admin`], which must succeed; its stdout.
-fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
-    let (ok, stdout, stderr) = run_admin(users_file, args, stdin);
-    assert!(ok, "{args:?}: {stderr}");
-    stdout
-}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Role {
@@ -111,6 +76,8 @@ enum Credentials<'a> {
     None,
     Basic(&'a str, &'a str),
     Bearer(&'a str),
+    /// A session cookie's token.
+    Session(&'a str),
 }
 
 async fn call(
@@ -131,6 +98,7 @@ async fn call(
         Credentials::None => request,
         Credentials::Basic(name, password) => request.basic_auth(name, Some(password)),
         Credentials::Bearer(token) => request.bearer_auth(token),
+        Credentials::Session(token) => request.header("cookie", format!("session={token}")),
     };
     let response = request.send().await.unwrap();
     let status = response.status();
@@ -182,12 +150,14 @@ async fn every_route_checks_credentials_and_roles() {
         // on its own below).
         server = server.restart();
         client = Client::new();
-        // No credentials, wrong ones, an unknown user, a wrong token.
+        // No credentials, wrong ones, an unknown user, a wrong token, a session
+        // that never was.
         for credentials in [
             Credentials::None,
             Credentials::Basic("editor", "wrong-password"),
             Credentials::Basic("nobody", "editor-password"),
             Credentials::Bearer("crt_0000"),
+            Credentials::Session("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
         ] {
             let (status, headers, text) =
                 call(&client, &server, &method, path, body, &credentials).await;
@@ -205,12 +175,14 @@ async fn every_route_checks_credentials_and_roles() {
                 }
             }
         }
-        // Each role, by password and by token.
+        // Each role, by password, by token and by a signed-in session.
         for ((role, name), token) in ROLES.iter().zip(&tokens) {
             let password = format!("{name}-password");
+            let session = e2e::sign_in(&server.url(""), name, &password).await;
             for credentials in [
                 Credentials::Basic(name, &password),
                 Credentials::Bearer(token),
+                Credentials::Session(&session),
             ] {
                 let (status, _, text) =
                     call(&client, &server, &method, path, body, &credentials).await;
@@ -240,7 +212,49 @@ async fn every_route_checks_credentials_and_roles() {
     let (status, _, text) = call(&client, &server, &Method::GET, "/get/nope", None, &viewer).await;
     assert_eq!((status.as_u16(), text.as_str()), (404, "{}"));
 
-    // A revoked token, a removed user and a changed password are refused at once.
+    // A revoked token, a removed user (and their sessions) and a changed
+    // password are refused at once; a changed user's sessions end.
+    let viewer_session = e2e::sign_in(&server.url(""), "viewer", "viewer-password").await;
+    let viewer_session = Credentials::Session(&viewer_session);
+    assert_eq!(get_a(&client, &server, &viewer_session).await, 200);
+    let editor_session = e2e::sign_in(&server.url(""), "editor", "editor-password").await;
+    let editor_session = Credentials::Session(&editor_session);
+    let set = |credentials| {
+        let (client, server) = (&client, &server);
+        async move {
+            let body = Some((
+                "application/json",
+                r#"{"customerID":"r1","firstName":"R","lastName":"One"}"#,
+            ));
+            call(client, server, &Method::POST, "/set", body, credentials)
+                .await
+                .0
+        }
+    };
+    assert_eq!(set(&editor_session).await, 200);
+    admin_command(
+        &users,
+        &["user", "add", "editor", "--role", "viewer"],
+        "editor-password
+",
+    );
+    assert_eq!(
+        set(&editor_session).await,
+        401,
+        "saving a user (a new password hash) ends their sessions"
+    );
+    let demoted = e2e::sign_in(&server.url(""), "editor", "editor-password").await;
+    assert_eq!(
+        set(&Credentials::Session(&demoted)).await,
+        403,
+        "a viewer now"
+    );
+    admin_command(
+        &users,
+        &["user", "add", "editor", "--role", "editor"],
+        "editor-password
+",
+    );
     let editor_token = Credentials::Bearer(&tokens[1]);
     assert_eq!(get_a(&client, &server, &editor_token).await, 200);
     admin_command(&users, &["token", "revoke", "editor-token"], "");
@@ -248,6 +262,18 @@ async fn every_route_checks_credentials_and_roles() {
     assert_eq!(get_a(&client, &server, &viewer).await, 200);
     admin_command(&users, &["user", "remove", "viewer"], "");
     assert_eq!(get_a(&client, &server, &viewer).await, 401);
+    assert_eq!(get_a(&client, &server, &viewer_session).await, 401);
+    admin_command(
+        &users,
+        &["user", "add", "viewer", "--role", "viewer"],
+        "viewer-password
+",
+    );
+    assert_eq!(
+        get_a(&client, &server, &viewer_session).await,
+        401,
+        "a removed user's session stays ended when the name comes back"
+    );
     let old = Credentials::Basic("editor", "editor-password");
     assert_eq!(get_a(&client, &server, &old).await, 200);
     admin_command(

@@ -829,3 +829,75 @@ async fn concurrent_writers_never_silently_overwrite_each_other() {
     e2e::ui::parallel_creates_let_exactly_one_win(&server.url("")).await;
     e2e::ui::edit_delete_races_never_resurrect(&server.url(""), 100).await;
 }
+
+/// UI sessions live in Redis: a session begun through one server is good on
+/// another, survives a failover (confirmed by a replica: `REDIS_MIN_REPLICAS_ACK=1`),
+/// and signing out through either ends it on both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sessions_are_shared_by_servers_and_survive_a_failover() {
+    let _heavy = HEAVY.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = Topology::start(full_topology()).await;
+    let users = dir.path().join("users.json");
+    e2e::admin_command(
+        &users,
+        &["user", "add", "ann", "--role", "editor"],
+        "ann-password\n",
+    );
+    let settings = [
+        ("USERS_FILE", users.to_str().unwrap()),
+        ("REDIS_MIN_REPLICAS_ACK", "1"),
+    ];
+    let (one, two) = (
+        start_server(dir.path(), &topology, &settings),
+        start_server(dir.path(), &topology, &settings),
+    );
+    let status_with = |server: &Server, session: &str| {
+        let request = client()
+            .get(server.url("/get/nobody"))
+            .header("cookie", format!("session={session}"));
+        async move { request.send().await.unwrap().status() }
+    };
+    let session = e2e::sign_in(&one.url(""), "ann", "ann-password").await;
+    // 404: let in, and no such customer.
+    assert_eq!(status_with(&one, &session).await, 404);
+    assert_eq!(status_with(&two, &session).await, 404, "shared by servers");
+
+    // The store keeps a digest of the token, never the token.
+    let master = topology.master_port().await.unwrap();
+    let mut conn = data_conn(master).await.unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS")
+        .arg("*session:*")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    assert!(!keys[0].contains(&session));
+    let ttl: i64 = redis::cmd("PTTL")
+        .arg(&keys[0])
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(ttl > 0, "idle expiry kept by Redis: {ttl}");
+
+    topology.failover().await;
+    topology
+        .wait_new_master(master, Duration::from_secs(30))
+        .await;
+    assert_eq!(status_with(&two, &session).await, 404, "after the failover");
+    assert_eq!(status_with(&one, &session).await, 404, "after the failover");
+
+    let signed_out = e2e::no_redirects()
+        .post(two.url("/sign-out"))
+        .header("cookie", format!("session={session}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_out.status(), 303);
+    assert_eq!(
+        status_with(&one, &session).await,
+        401,
+        "ended on every server"
+    );
+    assert_eq!(status_with(&two, &session).await, 401);
+}

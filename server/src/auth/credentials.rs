@@ -12,13 +12,14 @@
 //! [`LOOK_EVERY`] at most and read again when it changed; that also forgets
 //! every remembered password.
 
+use super::sessions::SignedInUser;
 use super::throttle::Throttle;
 use super::users_file::{self, UsersFile};
 use super::{Principal, Refusal, Role};
 use axum::http::HeaderValue;
 use base64::Engine;
 use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::os::unix::fs::MetadataExt;
@@ -149,7 +150,7 @@ impl Directory {
                 role: *role,
             });
         }
-        let (name, password) = scheme
+        let (name, password): (String, String) = scheme
             .eq_ignore_ascii_case("basic")
             .then(|| {
                 base64::engine::general_purpose::STANDARD
@@ -163,10 +164,58 @@ impl Directory {
                 Some((name.to_owned(), password.to_owned()))
             })
             .ok_or(Refusal::WrongCredentials)?;
-        let principal = self.check_user(&loaded, &name, &password, client).await;
+        self.sign_in_with(&loaded, &name, &password, client).await
+    }
+
+    /// A user's name and password (HTTP Basic, or the UI's sign-in form).
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
+        let loaded = self.current();
+        if loaded.broken {
+            return Err(Refusal::Unavailable);
+        }
+        self.sign_in_with(&loaded, name, password, client).await
+    }
+
+    /// The role `name` has now and which password (a digest of its hash);
+    /// `None` if there is no such user any more.
+    pub fn user(&self, name: &str) -> Result<Option<(Role, SignedInUser)>, Refusal> {
+        let loaded = self.current();
+        if loaded.broken {
+            return Err(Refusal::Unavailable);
+        }
+        Ok(loaded.users.get(name).map(|(role, hash)| {
+            let digest = Sha256::digest(hash.as_bytes());
+            let stamp = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
+            (
+                *role,
+                SignedInUser {
+                    name: name.to_owned(),
+                    stamp,
+                },
+            )
+        }))
+    }
+
+    /// [`Self::check_user`], counting failures for the throttle.
+    async fn sign_in_with(
+        &self,
+        loaded: &Arc<Loaded>,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<Principal, Refusal> {
+        let principal = self.check_user(loaded, name, password, client).await;
         match &principal {
-            Ok(_) => self.throttle.succeeded(&name),
-            Err(Refusal::WrongCredentials) => self.throttle.failed(Some(&name), client),
+            Ok(_) => self.throttle.succeeded(name),
+            Err(Refusal::WrongCredentials) => {
+                tracing::warn!(user = name, client = ?client, "wrong password or unknown user");
+                self.throttle.failed(Some(name), client)
+            }
             Err(_) => {}
         }
         principal

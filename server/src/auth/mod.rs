@@ -4,9 +4,10 @@
 //! - No users or tokens in `USERS_FILE` (the default): protected mode, as Redis
 //!   has: only clients on this machine are served, and they may do everything;
 //!   any other client gets 403 on every request, saying how to open up.
-//! - Otherwise every request names a user (HTTP Basic) or an API token
-//!   (`Authorization: Bearer`), and its role must allow the request:
-//!   `viewer` reads, `editor` also writes, `admin` also reads `/metrics`.
+//! - Otherwise every request names a user (HTTP Basic), an API token
+//!   (`Authorization: Bearer`) or a signed-in session of the UI (a cookie, see
+//!   [`sessions`]), and its role must allow the request: `viewer` reads,
+//!   `editor` also writes, `admin` also reads `/metrics`.
 //!
 //! The file is read again when it changes (looked at every 100 ms at most; the
 //! subcommands return only after that), so a removed user or revoked token is
@@ -14,13 +15,15 @@
 
 pub mod commands;
 mod credentials;
+pub mod sessions;
 mod throttle;
 pub mod users_file;
 
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use credentials::Directory;
 use serde::{Deserialize, Serialize};
+use sessions::Sessions;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -67,7 +70,7 @@ pub enum Principal {
 }
 
 impl Principal {
-    fn role(&self) -> Role {
+    pub fn role(&self) -> Role {
         match self {
             Principal::Anyone | Principal::Local => Role::Admin,
             Principal::User { role, .. } | Principal::Token { role, .. } => *role,
@@ -88,6 +91,8 @@ impl Principal {
 pub struct Access {
     open: bool,
     directory: Directory,
+    /// The UI's sign-in sessions (none until the store is open: see [`Self::with_sessions`]).
+    sessions: Option<Sessions>,
 }
 
 impl std::fmt::Debug for Access {
@@ -105,11 +110,48 @@ impl Access {
         Ok(Self {
             open,
             directory: Directory::open(users_file)?,
+            sessions: None,
         })
+    }
+
+    /// Where sign-in sessions are kept: the store's, once it is open.
+    pub fn with_sessions(mut self, sessions: Sessions) -> Self {
+        self.sessions = Some(sessions);
+        self
+    }
+
+    pub fn sessions(&self) -> Option<&Sessions> {
+        self.sessions.as_ref()
+    }
+
+    /// Checks a user's name and password (slowed after failures, per user and
+    /// per client address) and starts a session; returns its token.
+    pub async fn sign_in(
+        &self,
+        name: &str,
+        password: &str,
+        client: Option<IpAddr>,
+    ) -> Result<(String, Principal), Refusal> {
+        let sessions = self.sessions.as_ref().ok_or(Refusal::SessionsUnavailable)?;
+        let principal = self.directory.sign_in(name, password, client).await?;
+        let (_, user) = self
+            .directory
+            .user(name)?
+            .ok_or(Refusal::WrongCredentials)?;
+        let token = sessions.start(&user).await.map_err(|error| {
+            tracing::warn!(%error, "cannot start a session");
+            Refusal::SessionsUnavailable
+        })?;
+        Ok((token, principal))
     }
 
     pub fn is_open(&self) -> bool {
         self.open
+    }
+
+    /// Whether requests must name someone (users are configured and `AUTH` is on).
+    pub fn needs_sign_in(&self) -> bool {
+        !self.open && !self.directory.is_empty()
     }
 
     /// Protected mode: no one is configured, so only this machine is served.
@@ -125,7 +167,7 @@ impl Access {
         client: Option<IpAddr>,
         method: &Method,
         path: &str,
-        authorization: Option<&HeaderValue>,
+        headers: &HeaderMap,
     ) -> Result<Principal, Refusal> {
         if self.open {
             return Ok(Principal::Anyone);
@@ -142,10 +184,13 @@ impl Access {
         let Some(needed) = required_role(method, path) else {
             return Ok(Principal::Local);
         };
-        let Some(authorization) = authorization else {
-            return Err(Refusal::SignInRequired);
+        let principal = match headers.get(header::AUTHORIZATION) {
+            Some(authorization) => self.directory.verify(authorization, client).await?,
+            None => match session_token(headers) {
+                Some(token) => self.resume(token).await?,
+                None => return Err(Refusal::SignInRequired),
+            },
         };
-        let principal = self.directory.verify(authorization, client).await?;
         if principal.role() < needed {
             return Err(Refusal::NotAllowed {
                 who: principal.describe(),
@@ -157,16 +202,54 @@ impl Access {
     }
 }
 
-/// The role a request needs; `None` for what anyone may fetch (health checks
-/// and the static bundle, which hold no customer data).
+impl Access {
+    /// The user of a session, with the role `USERS_FILE` gives them now.
+    async fn resume(&self, token: &str) -> Result<Principal, Refusal> {
+        let sessions = self.sessions.as_ref().ok_or(Refusal::SessionEnded)?;
+        let user = sessions.resume(token).await.map_err(|error| {
+            tracing::warn!(%error, "cannot read a session");
+            Refusal::SessionsUnavailable
+        })?;
+        let Some(user) = user else {
+            return Err(Refusal::SessionEnded);
+        };
+        match self.directory.user(&user.name)? {
+            Some((role, now)) if now == user => Ok(Principal::User {
+                name: user.name.into(),
+                role,
+            }),
+            _ => {
+                // Removed from the file, or a new password: the session ends.
+                let _ = sessions.end(token).await;
+                Err(Refusal::SessionEnded)
+            }
+        }
+    }
+}
+
+/// The session token of a request's `Cookie` header, if it has one.
+pub fn session_token(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(sessions::token_in)
+}
+
+/// The role a request needs; `None` for what anyone may fetch (health checks,
+/// the static bundle and signing in and out, which hold no customer data).
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
-    if matches!(path, "/healthz" | "/readyz" | "/favicon.svg") || path.starts_with("/pkg/") {
+    if matches!(
+        path,
+        "/healthz" | "/readyz" | "/favicon.svg" | "/sign-in" | "/sign-out"
+    ) || path.starts_with("/pkg/")
+    {
         return None;
     }
     Some(match path {
         "/metrics" => Role::Admin,
         // Server functions are all POSTs: these two only read.
-        "/api/list_customers" | "/api/get_customer" => Role::Viewer,
+        "/api/list_customers" | "/api/get_customer" | "/api/signed_in_as" => Role::Viewer,
         _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => Role::Viewer,
         _ => Role::Editor,
     })
@@ -191,6 +274,11 @@ pub enum Refusal {
     Busy,
     /// The users file cannot be read (the log says why).
     Unavailable,
+    /// The session cookie names a session that has ended (signed out, expired,
+    /// or its user removed).
+    SessionEnded,
+    /// The store that keeps sessions cannot be reached.
+    SessionsUnavailable,
     NotAllowed {
         who: String,
         has: Role,
@@ -211,6 +299,8 @@ impl Refusal {
             Refusal::Throttled(_) => "throttled",
             Refusal::Busy => "busy",
             Refusal::Unavailable => "users_file_unreadable",
+            Refusal::SessionEnded => "session_ended",
+            Refusal::SessionsUnavailable => "sessions_unavailable",
             Refusal::NotAllowed { .. } => "not_allowed",
         };
         metrics::counter!("http_requests_refused_total", "reason" => reason).increment(1);
@@ -237,7 +327,11 @@ impl Refusal {
                 wait_s = wait.as_secs_f64(),
                 "sign-in refused: too many failures for this user or from this address"
             ),
-            Refusal::SignInRequired | Refusal::Busy | Refusal::Unavailable => {}
+            Refusal::SignInRequired
+            | Refusal::Busy
+            | Refusal::Unavailable
+            | Refusal::SessionEnded
+            | Refusal::SessionsUnavailable => {}
         }
     }
 }
@@ -248,6 +342,7 @@ impl IntoResponse for Refusal {
             Refusal::Throttled(wait) => Some(wait.as_secs() + u64::from(wait.subsec_nanos() > 0)),
             _ => None,
         };
+        let ended = matches!(self, Refusal::SessionEnded);
         let (status, message) = match self {
             Refusal::ProtectedMode => (StatusCode::FORBIDDEN, PROTECTED_MODE.to_owned()),
             Refusal::Busy => (
@@ -257,6 +352,14 @@ impl IntoResponse for Refusal {
             Refusal::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "sign-in is unavailable: the server cannot read its users file\n".to_owned(),
+            ),
+            Refusal::SessionsUnavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "sign-in is unavailable: the store that keeps sessions cannot be reached; try again shortly\n".to_owned(),
+            ),
+            Refusal::SessionEnded => (
+                StatusCode::UNAUTHORIZED,
+                "your session has ended (signed out, expired, or the user was removed): sign in again\n".to_owned(),
             ),
             Refusal::Throttled(_) => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -284,6 +387,12 @@ impl IntoResponse for Refusal {
         };
         let closes = message == PROTECTED_MODE;
         let mut response = (status, message).into_response();
+        if ended {
+            // The browser forgets the cookie of a session that is over.
+            response
+                .headers_mut()
+                .insert(header::SET_COOKIE, sessions::clearing_cookie());
+        }
         if closes {
             // Nothing else will be served on this connection.
             response

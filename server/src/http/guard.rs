@@ -93,6 +93,10 @@ pub struct Guard {
     pub max_body_bytes: usize,
     /// Who may do what.
     pub access: std::sync::Arc<crate::auth::Access>,
+    /// Whose `X-Forwarded-*` headers are believed.
+    pub trusted_proxies: super::TrustedProxies,
+    /// The stylesheet of the pages answered here (refusals of page requests).
+    pub stylesheet_href: &'static str,
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {

@@ -3,13 +3,16 @@
 mod edge;
 mod error;
 mod form_errors;
+mod forwarded;
 mod guard;
 mod idle;
 mod legacy;
 pub mod observe;
 pub mod serve;
+mod sign_in;
 
 pub use error::ApiError;
+pub use forwarded::TrustedProxies;
 pub use guard::{AllowedHosts, Guard};
 pub use serve::Limits;
 
@@ -113,6 +116,8 @@ pub fn router(state: AppState) -> Router {
     let app = Router::new()
         .route("/get/{id}", get(legacy::get_customer))
         .route("/set", post(legacy::set_customer))
+        .route("/sign-in", get(sign_in::page).post(sign_in::sign_in))
+        .route("/sign-out", post(sign_in::sign_out))
         .merge(observe::routes(!state.private_metrics))
         .merge(ui)
         .layer(

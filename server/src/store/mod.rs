@@ -10,12 +10,15 @@ pub use app::domain::{CustomerStore, StoreError};
 pub use detached::DetachedWrites;
 pub use metered::Metered;
 
+use crate::auth::sessions::{MemorySessions, SessionStore};
 use crate::config::StoreChoice;
 use std::sync::Arc;
 
 /// The store the server runs on; `redis` is kept typed for Redis-only commands.
 pub struct OpenedStore {
     pub store: Arc<dyn CustomerStore>,
+    /// Where the UI's sign-in sessions live: beside the customers.
+    pub sessions: Arc<dyn SessionStore>,
     pub redis: Option<Arc<redis::RedisStore>>,
 }
 
@@ -32,6 +35,8 @@ pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, St
             let store = file::FileStore::open_with(path, options).map_err(|e| e.to_string())?;
             Ok(OpenedStore {
                 store: Arc::new(Metered(store)),
+                // One process serves the file: its memory is the one place.
+                sessions: Arc::new(MemorySessions::default()),
                 redis: None,
             })
         }
@@ -43,6 +48,7 @@ pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, St
             );
             Ok(OpenedStore {
                 store: Arc::new(Metered(DetachedWrites(store.clone()))),
+                sessions: store.clone(),
                 redis: Some(store),
             })
         }

@@ -5,6 +5,7 @@
 //! - `request` + `retry`: one operation, retried with backoff until its deadline.
 //! - `layout`: key names and Lua scripts; `migrate`: import of the legacy layout.
 //! - `search`: searches over an in-memory index kept in sync by a change stream.
+//! - `sessions`: the UI's sign-in sessions ([`crate::auth::sessions`]).
 //!
 //! Everything goes through one multiplexed connection to the master (plus one
 //! for writes when `WAIT` is used): requests share it by pipelining, so there is
@@ -19,6 +20,7 @@ mod request;
 mod retry;
 mod search;
 mod sentinel;
+mod sessions;
 mod settings;
 
 pub use error::ConnectError;

@@ -1,0 +1,105 @@
+// Signing in and out of the web UI in real headless Chromium, with and without
+// JavaScript, on a server that has users (so every page asks for a session).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+
+const users = [
+  { name: 'ann', role: 'editor', password: 'ann-password' },
+  { name: 'vic', role: 'viewer', password: 'vic-password' },
+];
+const shared = useServerAndBrowser({ users });
+
+/** Signs in on the sign-in page the browser was sent to. */
+async function signIn(page, name, password) {
+  await page.getByLabel('User name').fill(name);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+async function sessionCookie(page) {
+  return (await page.context().cookies()).find((c) => c.name === 'session');
+}
+
+test('sign in, work and sign out with JavaScript', async () => {
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/edit?id=a`);
+  // Sent to sign in, and back to the page asked for afterwards.
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await signIn(page, 'ann', 'wrong password');
+  await page.getByText('Wrong user name or password.').waitFor();
+  assert.equal(await page.getByLabel('User name').inputValue(), 'ann');
+  assert.equal(await page.getByLabel('Password').inputValue(), '', 'the password is not sent back');
+  assert.equal(await sessionCookie(page), undefined);
+  await page.getByLabel('Password').fill('ann-password');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.waitForURL((url) => url.pathname === '/edit' && url.search === '?id=a');
+  await waitForHydration(page);
+  const cookie = await sessionCookie(page);
+  assert.ok(cookie && cookie.httpOnly && cookie.sameSite === 'Lax', JSON.stringify(cookie));
+  assert.equal(await page.evaluate(() => document.cookie.includes('session')), false, 'no script reads it');
+  await page.getByText('Signed in as').waitFor();
+  assert.match(await page.locator('.signed-in').innerText(), /ann \(editor\)/);
+
+  // Work as her: the hydrated page's server functions carry the session.
+  await page.getByLabel('First name').fill('Jim');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved customer “a”.').waitFor();
+
+  // Sign out: back at the sign-in page; the pages ask for sign-in again.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await page.getByText('You have signed out.').waitFor();
+  assert.equal(await sessionCookie(page), undefined);
+  await page.goto(`${shared.server.base}/`);
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  assert.deepEqual(problems.filter((p) => !p.includes('status of 401')), [], 'no console errors (CSP included)');
+  await page.context().close();
+});
+
+test('sign in, save and sign out without JavaScript', async () => {
+  const { page } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await page.goto(`${shared.server.base}/new`);
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await signIn(page, 'ann', 'ann-password');
+  await page.waitForURL((url) => url.pathname === '/new');
+  await page.getByLabel('Customer ID').fill('no-js-1');
+  await page.getByLabel('First name').fill('Grace');
+  await page.getByLabel('Last name').fill('Hopper');
+  await page.getByRole('button', { name: 'Create customer' }).click();
+  await page.getByText('Saved customer “no-js-1”.').waitFor();
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await page.getByText('You have signed out.').waitFor();
+  await page.context().close();
+});
+
+test('a viewer signed in sees the customers and is told plainly that saving is not allowed', async () => {
+  const { page } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/edit?id=b`);
+  await page.waitForURL((url) => url.pathname === '/sign-in');
+  await signIn(page, 'vic', 'vic-password');
+  await page.waitForURL((url) => url.pathname === '/edit');
+  await waitForHydration(page);
+  assert.match(await page.locator('.signed-in').innerText(), /vic \(viewer\)/);
+  await page.getByLabel('First name').fill('Changed');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('not allowed', { exact: false }).waitFor();
+  assert.match(await page.getByRole('alert').first().innerText(), /viewer/);
+  await page.context().close();
+
+  // Without JavaScript the form post is answered with a page saying the same.
+  const { page: plain } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await plain.goto(`${shared.server.base}/edit?id=b`);
+  await signIn(plain, 'vic', 'vic-password');
+  await plain.waitForURL((url) => url.pathname === '/edit');
+  await plain.getByLabel('First name').fill('Changed');
+  const [answer] = await Promise.all([
+    plain.waitForResponse((r) => r.url().includes('/api/save_customer')),
+    plain.getByRole('button', { name: 'Save changes' }).click(),
+  ]);
+  assert.equal(answer.status(), 403);
+  await plain.getByRole('heading', { name: 'Not allowed' }).waitFor();
+  assert.match(await plain.getByRole('alert').innerText(), /signed in as a viewer/);
+  await plain.context().close();
+});
