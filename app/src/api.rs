@@ -76,6 +76,17 @@ mod ssr {
         })
     }
 
+    /// Who the request acts for: put in its extensions by the server's access
+    /// check before any server function runs.
+    pub fn author() -> Result<crate::domain::Author, CustomerError> {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<crate::domain::Author>().cloned())
+            .ok_or_else(|| {
+                tracing::error!("a write without its author in the request");
+                CustomerError::Failed
+            })
+    }
+
     impl From<StoreError> for CustomerError {
         fn from(error: StoreError) -> Self {
             tracing::warn!(%error, "store operation failed");
@@ -192,6 +203,43 @@ pub async fn signed_in_as() -> Result<Option<SignedIn>, CustomerError> {
         .and_then(|parts| parts.extensions.get::<SignedIn>().cloned()))
 }
 
+/// One customer's changes, newest first (editors): `id` as a client names it;
+/// a deleted customer's history stays.
+#[server(endpoint = "customer_history")]
+pub async fn customer_history(
+    id: String,
+    older: Option<String>,
+) -> Result<crate::domain::AuditPage, CustomerError> {
+    use crate::domain::{lookup_keys, AuditQuery};
+    let query = AuditQuery {
+        customer_id: lookup_keys(&id).into_iter().next(),
+        actor: None,
+        older_than: older.filter(|o| !o.is_empty()),
+        limit: AuditQuery::DEFAULT_LIMIT,
+    };
+    ssr::respond(async move { Ok(ssr::store()?.audit(&query).await?) }).await
+}
+
+/// Everyone's changes, newest first, optionally one actor's or one customer's
+/// (admins).
+#[server(endpoint = "audit_log")]
+pub async fn audit_log(
+    actor: Option<String>,
+    customer: Option<String>,
+    older: Option<String>,
+) -> Result<crate::domain::AuditPage, CustomerError> {
+    use crate::domain::{lookup_keys, AuditQuery};
+    let given =
+        |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let query = AuditQuery {
+        customer_id: given(customer).and_then(|id| lookup_keys(&id).into_iter().next()),
+        actor: given(actor),
+        older_than: given(older),
+        limit: AuditQuery::DEFAULT_LIMIT,
+    };
+    ssr::respond(async move { Ok(ssr::store()?.audit(&query).await?) }).await
+}
+
 /// One page of customers for the list, by search text and cursor.
 #[server(endpoint = "list_customers")]
 pub async fn list_customers(
@@ -248,7 +296,10 @@ pub async fn save_customer(
             (Some(_), Some(version)) => Precondition::Version(version),
             (Some(_), None) => Precondition::Exists,
         };
-        match ssr::store()?.put(&customer, precondition).await {
+        match ssr::store()?
+            .put(&customer, precondition, &ssr::author()?)
+            .await
+        {
             Ok(_) => {}
             Err(StoreError::Conflict(Conflict { current })) => {
                 return Err(match (precondition, current) {
@@ -288,7 +339,10 @@ pub async fn delete_customer(
             Some(version) => Precondition::Version(version),
             None => Precondition::Exists,
         };
-        match ssr::store()?.delete_if(&customer_id, precondition).await {
+        match ssr::store()?
+            .delete_if(&customer_id, precondition, &ssr::author()?)
+            .await
+        {
             Ok(true) => {}
             Ok(false) | Err(StoreError::Conflict(Conflict { current: None })) => {
                 return Err(CustomerError::NotFound(customer_id))

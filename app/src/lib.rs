@@ -79,6 +79,8 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("new") view=routes::edit::NewCustomer ssr=SsrMode::Async/>
                     <Route path=StaticSegment("edit") view=routes::edit::EditCustomer ssr=SsrMode::Async/>
                     <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("history") view=routes::audit::CustomerHistory ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("audit") view=routes::audit::AuditLog ssr=SsrMode::Async/>
                 </Routes>
             </main>
         </Router>
@@ -86,21 +88,28 @@ pub fn App() -> impl IntoView {
 }
 
 /// Who is signed in, with a sign-out button for a signed-in session (a plain
-/// form post: it works the same with and without JavaScript).
+/// form post: it works the same with and without JavaScript), and the audit
+/// log's link for those who may read it.
 #[component]
 fn SignedInAs() -> impl IntoView {
     let signed_in = OnceResource::new(api::signed_in_as());
     view! {
         <Suspense>
             {move || Suspend::new(async move {
-                signed_in.await.ok().flatten().map(|who| view! {
-                    <form class="signed-in" method="post" action="/sign-out">
-                        <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>
-                        {who.with_session.then(|| view! {
-                            <button type="submit" class="button">"Sign out"</button>
-                        })}
-                    </form>
-                })
+                let who = signed_in.await.ok().flatten();
+                // No one named: protected mode or AUTH=off, where everyone may do everything.
+                let admin = who.as_ref().is_none_or(|who| who.role == "admin");
+                view! {
+                    {admin.then(|| view! { <a href="/audit" class="button">"Audit log"</a> })}
+                    {who.map(|who| view! {
+                        <form class="signed-in" method="post" action="/sign-out">
+                            <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>
+                            {who.with_session.then(|| view! {
+                                <button type="submit" class="button">"Sign out"</button>
+                            })}
+                        </form>
+                    })}
+                }
             })}
         </Suspense>
     }

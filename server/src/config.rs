@@ -296,13 +296,21 @@ pub struct RedisArgs {
         global = true
     )]
     pub redis_min_replicas_ack: u32,
+    /// Days the audit trail keeps an entry; 0 keeps every entry for good.
+    #[arg(
+        long,
+        env = "REDIS_AUDIT_RETENTION_DAYS",
+        default_value_t = 365,
+        global = true
+    )]
+    pub redis_audit_retention_days: u64,
 }
 
 /// Which store the server uses.
 #[derive(Debug)]
 pub enum StoreChoice {
     File(PathBuf),
-    Redis(RedisSettings),
+    Redis(Box<RedisSettings>),
 }
 
 impl Config {
@@ -343,7 +351,7 @@ impl Config {
         } else {
             return Ok(StoreChoice::File(self.data_file.clone()));
         };
-        Ok(StoreChoice::Redis(RedisSettings {
+        Ok(StoreChoice::Redis(Box::new(RedisSettings {
             target,
             username: redis.redis_username.clone(),
             password: redis.redis_password.clone(),
@@ -354,6 +362,8 @@ impl Config {
             command_timeout: Duration::from_millis(redis.redis_timeout_ms),
             request_deadline: Duration::from_millis(redis.redis_request_deadline_ms),
             min_replicas_ack: redis.redis_min_replicas_ack,
-        }))
+            audit_retention: (redis.redis_audit_retention_days > 0)
+                .then(|| Duration::from_secs(redis.redis_audit_retention_days * 24 * 60 * 60)),
+        })))
     }
 }

@@ -3,7 +3,7 @@
 mod contract;
 
 use app::domain::{CustomerStore, StoreError, Version};
-use contract::customer;
+use contract::{customer, Writes};
 use server::store::file::{FileStore, Options};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -139,6 +139,7 @@ async fn writes_are_journaled_and_a_clean_close_leaves_the_original_format() {
         names_in(dir.path()),
         [
             "new.json",
+            "new.json.audit",
             "new.json.journal",
             "new.json.lock",
             "new.json.versions"
@@ -405,4 +406,35 @@ async fn a_full_disk_refuses_the_write_and_changes_nothing() {
         );
     }
     assert_eq!(reopened.count().await.unwrap(), acknowledged.len() as u64);
+}
+
+#[tokio::test]
+async fn audit_lines_of_writes_that_never_completed_are_dropped_at_start() {
+    // A crash between the audit file's sync and the journal's leaves an audit
+    // line for a write that did not happen: the next start drops it.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("customers.json");
+    let store = FileStore::open(&path).unwrap();
+    store.upsert(&customer("x", "First", "Last")).await.unwrap();
+    drop(store);
+    let audit = dir.path().join("customers.json.audit");
+    let kept = std::fs::read_to_string(&audit).unwrap();
+    assert_eq!(kept.lines().count(), 1, "{kept}");
+    let never = r#"{"id":"99","at_ms":1,"actor":"user:x","request_id":null,"action":"create","customer_id":"y","before":null,"after":{"customerID":"y","firstName":"Y","lastName":"Y"},"version":99}"#;
+    std::fs::write(&audit, format!("{kept}{never}\n{{\"torn")).unwrap();
+
+    let store = FileStore::open(&path).unwrap();
+    let trail = store
+        .audit(&app::domain::AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(trail.entries.len(), 1);
+    assert_eq!(trail.entries[0].customer_id, "x");
+    assert_eq!(std::fs::read_to_string(&audit).unwrap(), kept);
+    // And the next write's entry follows the kept one.
+    store.upsert(&customer("z", "Z", "Z")).await.unwrap();
+    assert_eq!(std::fs::read_to_string(&audit).unwrap().lines().count(), 2);
 }

@@ -5,6 +5,8 @@
 mod contract;
 mod support;
 
+use contract::Writes;
+
 use app::domain::{Cursor, Customer, CustomerStore, PageQuery, StoreError};
 use server::store::redis::{ConnectError, RedisSettings, RedisStore};
 use std::collections::HashSet;

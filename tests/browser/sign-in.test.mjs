@@ -1,5 +1,6 @@
 // Signing in and out of the web UI in real headless Chromium, with and without
-// JavaScript, on a server that has users (so every page asks for a session).
+// JavaScript, on a server that has users (so every page asks for a session);
+// what each role sees, the audit trail's pages included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
@@ -7,6 +8,7 @@ import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
 const users = [
   { name: 'ann', role: 'editor', password: 'ann-password' },
   { name: 'vic', role: 'viewer', password: 'vic-password' },
+  { name: 'ada', role: 'admin', password: 'ada-password' },
 ];
 const shared = useServerAndBrowser({ users });
 
@@ -102,4 +104,43 @@ test('a viewer signed in sees the customers and is told plainly that saving is n
   await plain.getByRole('heading', { name: 'Not allowed' }).waitFor();
   assert.match(await plain.getByRole('alert').innerText(), /signed in as a viewer/);
   await plain.context().close();
+});
+
+test("an editor reads a customer's history; an admin filters everyone's changes and exports them", async () => {
+  const { page } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/edit?id=c`);
+  await signIn(page, 'ann', 'ann-password');
+  await page.waitForURL((url) => url.pathname === '/edit');
+  await waitForHydration(page);
+  assert.equal(await page.getByRole('link', { name: 'Audit log' }).count(), 0, 'not for editors');
+  await page.getByLabel('Last name').fill('Historic');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await page.getByText('Saved customer “c”.').waitFor();
+  await page.goto(`${shared.server.base}/edit?id=c`);
+  await page.getByRole('link', { name: 'History' }).click();
+  await page.waitForURL((url) => url.pathname === '/history');
+  const row = page.locator('table.audit tbody tr').first();
+  await row.waitFor();
+  assert.match(await row.innerText(), /user:ann[\s\S]*Changed[\s\S]*“Historic”/);
+  await page.context().close();
+
+  // The admin, without JavaScript: the header's link, the filter form, the export.
+  const { page: admin } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await admin.goto(`${shared.server.base}/`);
+  await signIn(admin, 'ada', 'ada-password');
+  await admin.waitForURL((url) => url.pathname === '/');
+  await admin.getByRole('link', { name: 'Audit log' }).click();
+  await admin.waitForURL((url) => url.pathname === '/audit');
+  await admin.getByLabel('Who').fill('user:ann');
+  await admin.getByRole('button', { name: 'Filter' }).click();
+  await admin.waitForURL((url) => url.search.includes('actor=user'));
+  const actors = await admin.locator('table.audit tbody tr td:nth-child(2)').allInnerTexts();
+  assert.ok(actors.length >= 1 && actors.every((a) => a === 'user:ann'), JSON.stringify(actors));
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.getByRole('link', { name: 'Export (JSON Lines)' }).click(),
+  ]);
+  const lines = (await (await import('node:fs/promises')).readFile(await download.path(), 'utf8')).trim().split('\n');
+  assert.ok(lines.length >= 1 && lines.every((l) => JSON.parse(l).actor === 'user:ann'));
+  await admin.context().close();
 });

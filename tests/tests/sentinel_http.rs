@@ -859,6 +859,15 @@ async fn sessions_are_shared_by_servers_and_survive_a_failover() {
         async move { request.send().await.unwrap().status() }
     };
     let session = e2e::sign_in(&one.url(""), "ann", "ann-password").await;
+    // A write of hers, whose audit entry must outlive the failover too.
+    let saved = client()
+        .post(one.url("/set"))
+        .header("cookie", format!("session={session}"))
+        .json(&customer("audited", "Ann", "Before"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(saved.status(), 200);
     // 404: let in, and no such customer.
     assert_eq!(status_with(&one, &session).await, 404);
     assert_eq!(status_with(&two, &session).await, 404, "shared by servers");
@@ -886,6 +895,17 @@ async fn sessions_are_shared_by_servers_and_survive_a_failover() {
         .await;
     assert_eq!(status_with(&two, &session).await, 404, "after the failover");
     assert_eq!(status_with(&one, &session).await, 404, "after the failover");
+    let history = client()
+        .post(two.url("/api/customer_history"))
+        .header("cookie", format!("session={session}"))
+        .form(&[("id", "audited")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(history.status(), 200);
+    let history: Value = history.json().await.unwrap();
+    assert_eq!(history["entries"][0]["actor"], "user:ann", "{history}");
+    assert_eq!(history["entries"][0]["after"]["lastName"], "Before");
 
     let signed_out = e2e::no_redirects()
         .post(two.url("/sign-out"))

@@ -1,6 +1,7 @@
 //! The customer domain: what a customer is, which customers are valid, and
 //! what a store of customers must do. Nothing here knows about Redis, files or HTTP.
 
+mod audit;
 mod customer;
 mod page;
 mod search;
@@ -8,6 +9,7 @@ mod search;
 mod store;
 mod version;
 
+pub use audit::{Action, AuditEntry, AuditPage, AuditQuery, Author};
 pub use customer::{
     lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors,
 };

@@ -1,4 +1,7 @@
-use super::{lookup_keys, Conflict, Customer, Page, PageQuery, Precondition, Stored, Version};
+use super::{
+    lookup_keys, AuditPage, AuditQuery, Author, Conflict, Customer, Page, PageQuery, Precondition,
+    Stored, Version,
+};
 use async_trait::async_trait;
 
 /// Why a store operation did not happen. Whatever the reason, nothing was half-done.
@@ -37,16 +40,27 @@ pub trait CustomerStore: Send + Sync + 'static {
 
     /// Stores the customer if `precondition` holds for the record with its ID,
     /// and returns the customer's new version; otherwise fails with
-    /// [`StoreError::Conflict`] and changes nothing.
+    /// [`StoreError::Conflict`] and changes nothing. The change and its audit
+    /// entry (by `author`) are one step: both happen or neither.
     async fn put(
         &self,
         customer: &Customer,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Version, StoreError>;
 
-    /// Removes the record stored under exactly this key if `precondition` holds.
-    /// `Ok(false)` when there was none (and the precondition allowed that).
-    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError>;
+    /// Removes the record stored under exactly this key if `precondition` holds,
+    /// recording it as [`Self::put`] does. `Ok(false)` when there was none (and
+    /// the precondition allowed that); nothing is recorded then.
+    async fn remove(
+        &self,
+        key: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError>;
+
+    /// A page of the audit trail, newest first. A deleted customer's entries stay.
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
 
     /// One page in ID order, optionally filtered by a case-insensitive search.
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError>;
@@ -78,33 +92,23 @@ pub trait CustomerStore: Send + Sync + 'static {
         Ok(self.find(id).await?.map(|stored| stored.customer))
     }
 
-    /// Inserts the customer or replaces the one with the same ID.
-    async fn upsert(&self, customer: &Customer) -> Result<Version, StoreError> {
-        self.put(customer, Precondition::None).await
-    }
-
-    /// Inserts the customer; a conflict when the ID is taken.
-    async fn create(&self, customer: &Customer) -> Result<Version, StoreError> {
-        self.put(customer, Precondition::Absent).await
-    }
-
     /// Deletes the customer a client names by `id` (see [`Self::find`]) if
     /// `precondition` holds; `Ok(false)` when there was none and that was allowed.
-    async fn delete_if(&self, id: &str, precondition: Precondition) -> Result<bool, StoreError> {
+    async fn delete_if(
+        &self,
+        id: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError> {
         let keys = lookup_keys(id);
         let last = keys.len() - 1;
         for (i, key) in keys.iter().enumerate() {
-            match self.remove(key, precondition).await {
+            match self.remove(key, precondition, author).await {
                 Ok(false) if i < last => continue,
                 Err(StoreError::Conflict(Conflict { current: None })) if i < last => continue,
                 outcome => return outcome,
             }
         }
         Ok(false)
-    }
-
-    /// Deletes the customer whatever its version; `Ok(false)` when there was none.
-    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
-        self.delete_if(id, Precondition::None).await
     }
 }

@@ -43,9 +43,12 @@ pub fn EditCustomer() -> impl IntoView {
                     match customer.await {
                         Ok(stored) => {
                             let delete = with_query("/delete", &[("id", Some(&stored.customer.id))]);
+                            let history = with_query("/history", &[("id", Some(&stored.customer.id))]);
                             Ok(view! {
                                 <CustomerForm save existing=Some(stored)/>
                                 <p class="danger-zone">
+                                    <A href=history attr:class="button">"History"</A>
+                                    " "
                                     <A href=delete attr:class="button danger">"Delete this customer…"</A>
                                 </p>
                             }.into_any())

@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod audit;
 pub mod delete;
 pub mod edit;
 pub mod list;

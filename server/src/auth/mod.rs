@@ -7,7 +7,8 @@
 //! - Otherwise every request names a user (HTTP Basic), an API token
 //!   (`Authorization: Bearer`) or a signed-in session of the UI (a cookie, see
 //!   [`sessions`]), and its role must allow the request: `viewer` reads,
-//!   `editor` also writes, `admin` also reads `/metrics`.
+//!   `editor` also writes and reads a customer's history, `admin` also reads
+//!   everyone's audit trail and `/metrics`.
 //!
 //! The file is read again when it changes (looked at every 100 ms at most; the
 //! subcommands return only after that), so a removed user or revoked token is
@@ -36,9 +37,10 @@ use std::sync::Arc;
 pub enum Role {
     /// Read customers.
     Viewer,
-    /// Read, create, change and delete customers.
+    /// Read, create, change and delete customers, and read a customer's history.
     Editor,
-    /// An editor who may also read the operator's views (`/metrics`).
+    /// An editor who may also read everyone's audit trail and export it, and
+    /// the operator's views (`/metrics`).
     Admin,
 }
 
@@ -74,6 +76,16 @@ impl Principal {
         match self {
             Principal::Anyone | Principal::Local => Role::Admin,
             Principal::User { role, .. } | Principal::Token { role, .. } => *role,
+        }
+    }
+
+    /// The actor an audit entry names (see [`app::domain::Author`]).
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::Anyone => "anyone".into(),
+            Principal::Local => "local".into(),
+            Principal::User { name, .. } => format!("user:{name}"),
+            Principal::Token { name, .. } => format!("token:{name}"),
         }
     }
 
@@ -247,8 +259,9 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         return None;
     }
     Some(match path {
-        "/metrics" => Role::Admin,
-        // Server functions are all POSTs: these two only read.
+        "/metrics" | "/audit" | "/audit/export" | "/api/audit_log" => Role::Admin,
+        "/history" | "/api/customer_history" => Role::Editor,
+        // Server functions are all POSTs: these only read.
         "/api/list_customers" | "/api/get_customer" | "/api/signed_in_as" => Role::Viewer,
         _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => Role::Viewer,
         _ => Role::Editor,
@@ -450,6 +463,14 @@ mod tests {
             Some(Role::Editor)
         );
         assert_eq!(required_role(&get, "/metrics"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/history"), Some(Role::Editor));
+        assert_eq!(required_role(&get, "/audit"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/audit/export"), Some(Role::Admin));
+        assert_eq!(
+            required_role(&post, "/api/customer_history"),
+            Some(Role::Editor)
+        );
+        assert_eq!(required_role(&post, "/api/audit_log"), Some(Role::Admin));
         assert!(Role::Viewer < Role::Editor && Role::Editor < Role::Admin);
     }
 }

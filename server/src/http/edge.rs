@@ -10,6 +10,7 @@ use super::observe::RequestMetrics;
 use crate::auth::{Principal, Refusal};
 use crate::logging;
 use app::api::CustomerError;
+use app::domain::Author;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderValue, Method};
 use axum::middleware::Next;
@@ -54,6 +55,18 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                     name: name.to_string(),
                     role: role.as_str().to_owned(),
                     with_session,
+                });
+            }
+            if !matches!(*request.method(), Method::GET | Method::HEAD) {
+                // Who a write is by, for the audit trail.
+                let request_id = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned);
+                request.extensions_mut().insert(Author {
+                    actor: principal.actor(),
+                    request_id,
                 });
             }
             request.extensions_mut().insert(principal);

@@ -3,13 +3,13 @@
 
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
-use app::domain::{Conflict, Customer, CustomerStore, Precondition, StoreError, Version};
+use app::domain::{Author, Conflict, Customer, CustomerStore, Precondition, StoreError, Version};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::{Extension, Json};
 use futures::{stream, StreamExt};
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -108,6 +108,7 @@ pub async fn get_customer(
 /// version named (412 otherwise).
 pub async fn set_customer(
     State(state): State<AppState>,
+    Extension(author): Extension<Author>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -125,7 +126,7 @@ pub async fn set_customer(
     let customer = parse_customer(&body)?;
     let version = state
         .store
-        .put(&customer, precondition)
+        .put(&customer, precondition, &author)
         .await
         .map_err(|error| match error {
             StoreError::Conflict(conflict) => ApiError::PreconditionFailed(conflict),

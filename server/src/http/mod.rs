@@ -1,5 +1,6 @@
 //! HTTP adapters: the original JSON API and the Leptos UI with its server functions.
 
+mod audit_export;
 mod edge;
 mod error;
 mod form_errors;
@@ -118,6 +119,7 @@ pub fn router(state: AppState) -> Router {
         .route("/set", post(legacy::set_customer))
         .route("/sign-in", get(sign_in::page).post(sign_in::sign_in))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/audit/export", get(audit_export::export))
         .merge(observe::routes(!state.private_metrics))
         .merge(ui)
         .layer(

@@ -6,7 +6,8 @@
 //! whole, and what an answer says is what is stored.
 
 use app::domain::{
-    Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored, Version,
+    AuditPage, AuditQuery, Author, Customer, CustomerStore, JsonBatch, Page, PageQuery,
+    Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -27,18 +28,28 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
         &self,
         customer: &Customer,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Version, StoreError> {
-        let (store, customer) = (self.0.clone(), customer.clone());
-        tokio::spawn(async move { store.put(&customer, precondition).await })
+        let (store, customer, author) = (self.0.clone(), customer.clone(), author.clone());
+        tokio::spawn(async move { store.put(&customer, precondition, &author).await })
             .await
             .map_err(lost)?
     }
 
-    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
-        let (store, key) = (self.0.clone(), key.to_owned());
-        tokio::spawn(async move { store.remove(&key, precondition).await })
+    async fn remove(
+        &self,
+        key: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError> {
+        let (store, key, author) = (self.0.clone(), key.to_owned(), author.clone());
+        tokio::spawn(async move { store.remove(&key, precondition, &author).await })
             .await
             .map_err(lost)?
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        self.0.audit(query).await
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {

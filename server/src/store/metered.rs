@@ -3,7 +3,8 @@
 
 use crate::metric_handles::{Counters, Histograms};
 use app::domain::{
-    Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError, Stored, Version,
+    AuditPage, AuditQuery, Author, Customer, CustomerStore, JsonBatch, Page, PageQuery,
+    Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
 use std::future::Future;
@@ -49,12 +50,22 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         &self,
         customer: &Customer,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Version, StoreError> {
-        measured("put", self.0.put(customer, precondition)).await
+        measured("put", self.0.put(customer, precondition, author)).await
     }
 
-    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
-        measured("remove", self.0.remove(key, precondition)).await
+    async fn remove(
+        &self,
+        key: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError> {
+        measured("remove", self.0.remove(key, precondition, author)).await
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        measured("audit", self.0.audit(query)).await
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {

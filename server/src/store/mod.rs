@@ -42,7 +42,7 @@ pub async fn open(choice: &StoreChoice, purpose: &str) -> Result<OpenedStore, St
         }
         StoreChoice::Redis(settings) => {
             let store = Arc::new(
-                redis::RedisStore::connect(settings.clone())
+                redis::RedisStore::connect(settings.as_ref().clone())
                     .await
                     .map_err(|e| e.to_string())?,
             );

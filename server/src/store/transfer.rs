@@ -2,7 +2,7 @@
 
 use super::CustomerStore;
 use crate::customer_json::customer_from_object;
-use app::domain::Customer;
+use app::domain::{Author, Customer, Precondition};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -31,8 +31,9 @@ pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, Str
     // Many writes in flight at once: the file store commits them in groups and
     // Redis pipelines them, instead of one sync or round trip per customer.
     use futures::{stream, StreamExt, TryStreamExt};
+    let import = Author::command("import");
     stream::iter(&customers)
-        .map(|customer| store.upsert(customer))
+        .map(|customer| store.put(customer, Precondition::None, &import))
         .buffer_unordered(IMPORT_IN_FLIGHT)
         .try_for_each(|_| async { Ok(()) })
         .await

@@ -1,8 +1,46 @@
 //! The `CustomerStore` contract, written once and run against every store.
 //! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
 
-use app::domain::{Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition, StoreError};
+use app::domain::{
+    Action, AuditQuery, Author, Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition,
+    StoreError, Version,
+};
+use async_trait::async_trait;
 use std::sync::Arc;
+
+/// Who the contract's writes are by.
+pub fn tester() -> Author {
+    Author {
+        actor: "user:tester".into(),
+        request_id: Some("test-request".into()),
+    }
+}
+
+/// The short forms tests write with, by [`tester`].
+#[async_trait]
+pub trait Writes {
+    /// Inserts the customer or replaces the one with the same ID.
+    async fn upsert(&self, customer: &Customer) -> Result<Version, StoreError>;
+    /// Inserts the customer; a conflict when the ID is taken.
+    async fn create(&self, customer: &Customer) -> Result<Version, StoreError>;
+    /// Deletes the customer whatever its version; `Ok(false)` when there was none.
+    async fn delete(&self, id: &str) -> Result<bool, StoreError>;
+}
+
+#[async_trait]
+impl<S: CustomerStore + ?Sized> Writes for S {
+    async fn upsert(&self, customer: &Customer) -> Result<Version, StoreError> {
+        self.put(customer, Precondition::None, &tester()).await
+    }
+
+    async fn create(&self, customer: &Customer) -> Result<Version, StoreError> {
+        self.put(customer, Precondition::Absent, &tester()).await
+    }
+
+    async fn delete(&self, id: &str) -> Result<bool, StoreError> {
+        self.delete_if(id, Precondition::None, &tester()).await
+    }
+}
 
 /// How the contract gets stores to test.
 pub trait Harness: Sync {
@@ -344,13 +382,21 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
     assert_eq!(taken.current.unwrap().customer.first_name, "Ann");
 
     let v2 = store
-        .put(&customer("a", "Anne", "Lee"), Precondition::Version(v1))
+        .put(
+            &customer("a", "Anne", "Lee"),
+            Precondition::Version(v1),
+            &tester(),
+        )
         .await
         .unwrap();
     assert!(v2 > v1, "every write gives a newer version");
     let stale = conflict(
         store
-            .put(&customer("a", "Stale", "Edit"), Precondition::Version(v1))
+            .put(
+                &customer("a", "Stale", "Edit"),
+                Precondition::Version(v1),
+                &tester(),
+            )
             .await,
     );
     let now = stale.current.expect("the customer exists");
@@ -362,24 +408,34 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
 
     let missing = conflict(
         store
-            .put(&customer("nobody", "N", "N"), Precondition::Exists)
+            .put(
+                &customer("nobody", "N", "N"),
+                Precondition::Exists,
+                &tester(),
+            )
             .await,
     );
     assert_eq!(missing.current, None);
-    assert!(
-        conflict(store.delete_if("a", Precondition::Version(v1)).await)
-            .current
-            .is_some()
-    );
+    assert!(conflict(
+        store
+            .delete_if("a", Precondition::Version(v1), &tester())
+            .await
+    )
+    .current
+    .is_some());
     assert!(store
-        .delete_if("a", Precondition::Version(v2))
+        .delete_if("a", Precondition::Version(v2), &tester())
         .await
         .unwrap());
     // An edit opened before the deletion finds the customer gone.
     assert_eq!(
         conflict(
             store
-                .put(&customer("a", "Late", "Edit"), Precondition::Version(v2))
+                .put(
+                    &customer("a", "Late", "Edit"),
+                    Precondition::Version(v2),
+                    &tester()
+                )
                 .await
         )
         .current,
@@ -439,12 +495,13 @@ pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Har
                 .put(
                     &customer(&edit_id, "Edited", "Race"),
                     Precondition::Version(version),
+                    &tester(),
                 )
                 .await
         });
         let delete = tokio::spawn(async move {
             deleter
-                .delete_if(&delete_id, Precondition::Version(version))
+                .delete_if(&delete_id, Precondition::Version(version), &tester())
                 .await
         });
         let (edited, deleted) = (edit.await.unwrap(), delete.await.unwrap());
@@ -490,6 +547,140 @@ pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
     assert_eq!(store.count().await.unwrap(), 0);
 }
 
+pub async fn every_change_is_in_the_audit_trail_with_its_author(h: &impl Harness) {
+    let store = h.fresh().await;
+    let ann = Author {
+        actor: "user:ann".into(),
+        request_id: Some("req-1".into()),
+    };
+    let bot = Author {
+        actor: "token:nightly".into(),
+        request_id: None,
+    };
+    let v1 = store
+        .put(&customer("a", "Ann", "Lee"), Precondition::Absent, &ann)
+        .await
+        .unwrap();
+    let v2 = store
+        .put(
+            &customer("a", "Anne", "Lee"),
+            Precondition::Version(v1),
+            &bot,
+        )
+        .await
+        .unwrap();
+    store
+        .put(&customer("b", "Bo", "B"), Precondition::None, &bot)
+        .await
+        .unwrap();
+    // Refused and no-op changes are not changes.
+    conflict(
+        store
+            .put(
+                &customer("a", "Stale", "S"),
+                Precondition::Version(v1),
+                &ann,
+            )
+            .await,
+    );
+    assert!(!store
+        .delete_if("nobody", Precondition::None, &ann)
+        .await
+        .unwrap());
+    assert!(store
+        .delete_if("a", Precondition::None, &ann)
+        .await
+        .unwrap());
+
+    let everyone = store
+        .audit(&AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let seen: Vec<_> = everyone
+        .entries
+        .iter()
+        .map(|e| (e.action, e.customer_id.as_str(), e.actor.as_str()))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (Action::Delete, "a", "user:ann"),
+            (Action::Create, "b", "token:nightly"),
+            (Action::Update, "a", "token:nightly"),
+            (Action::Create, "a", "user:ann"),
+        ],
+        "newest first"
+    );
+    assert_eq!(everyone.next, None);
+    let [deleted, _, updated, created] = &everyone.entries[..] else {
+        unreachable!()
+    };
+    assert_eq!(created.before, None);
+    assert_eq!(created.after, Some(customer("a", "Ann", "Lee")));
+    assert_eq!(created.version, Some(v1));
+    assert_eq!(created.request_id.as_deref(), Some("req-1"));
+    assert_eq!(updated.before, Some(customer("a", "Ann", "Lee")));
+    assert_eq!(updated.after, Some(customer("a", "Anne", "Lee")));
+    assert_eq!(updated.version, Some(v2));
+    assert_eq!(updated.request_id, None);
+    assert_eq!(deleted.before, Some(customer("a", "Anne", "Lee")));
+    assert_eq!((deleted.after.as_ref(), deleted.version), (None, None));
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    assert!(created.at_ms <= deleted.at_ms && now_ms - deleted.at_ms < 60_000);
+
+    // One customer's history, kept after its deletion; one actor's changes;
+    // pages that go on where the last one ended.
+    let history = |customer_id: &str, actor: Option<&str>, older_than: Option<String>| AuditQuery {
+        customer_id: Some(customer_id.into()),
+        actor: actor.map(Into::into),
+        older_than,
+        limit: 2,
+    };
+    let first = store.audit(&history("a", None, None)).await.unwrap();
+    assert_eq!(first.entries.len(), 2);
+    assert_eq!(first.entries[0].action, Action::Delete);
+    let rest = store
+        .audit(&history("a", None, first.next.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.entries.iter().map(|e| e.action).collect::<Vec<_>>(),
+        [Action::Create]
+    );
+    assert_eq!(rest.next, None);
+    let by_bot = store
+        .audit(&AuditQuery {
+            actor: Some("token:nightly".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(by_bot.entries.len(), 2);
+    let bot_on_a = store
+        .audit(&history("a", Some("token:nightly"), None))
+        .await
+        .unwrap();
+    assert_eq!(bot_on_a.entries.len(), 1);
+
+    // The trail survives a restart.
+    let reopened = h.reopen(store).await;
+    let after_restart = reopened
+        .audit(&AuditQuery {
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(after_restart.entries, everyone.entries);
+}
+
 /// One `#[tokio::test]` per contract case, for the harness expression given.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -519,6 +710,7 @@ macro_rules! store_contract_tests {
             case!(parallel_creates_of_one_id_let_exactly_one_win);
             case!(an_edit_racing_a_delete_never_brings_the_customer_back);
             case!(ids_are_found_in_either_normal_form);
+            case!(every_change_is_in_the_audit_trail_with_its_author);
         }
     };
 }

@@ -70,6 +70,10 @@ impl DataFiles {
         self.beside(".versions")
     }
 
+    pub fn audit(&self) -> PathBuf {
+        self.beside(".audit")
+    }
+
     pub fn lock(&self) -> PathBuf {
         self.beside(".lock")
     }

@@ -5,11 +5,13 @@
 //! - `files`: which files, and replacing one atomically;
 //! - `lock`: one owning process per data file;
 //! - `journal`: the line format, replay, and the versions file;
+//! - `audit`: the audit trail, written with the journal;
 //! - `writer`: the thread that commits writes in groups and compacts.
 //!
 //! Reads never wait for the disk: they clone the published state, a persistent
 //! map, which costs a pointer copy however many customers there are.
 
+mod audit;
 mod files;
 mod journal;
 mod lock;
@@ -19,7 +21,8 @@ pub use lock::LockError;
 
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    matches, Cursor, Customer, JsonBatch, Page, PageQuery, Precondition, Stored, Version,
+    matches, AuditPage, AuditQuery, Author, Cursor, Customer, JsonBatch, Page, PageQuery,
+    Precondition, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -58,6 +61,7 @@ impl Default for Options {
 pub struct FileStore {
     shown: String,
     published: writer::Published,
+    trail: audit::Trail,
     requests: Option<mpsc::Sender<Request>>,
     writer: Option<std::thread::JoinHandle<()>>,
 }
@@ -156,12 +160,15 @@ impl FileStore {
             "data file loaded"
         );
 
+        let audit = audit::AuditLog::open(&files, revision).map_err(io)?;
+        let trail = audit.trail.clone();
         let published = Arc::new(RwLock::new(records.clone()));
         let writer = Writer {
             files,
             journal,
             journal_len,
             journal_entries,
+            audit,
             records,
             revision,
             published: published.clone(),
@@ -178,6 +185,7 @@ impl FileStore {
         Ok(Self {
             shown,
             published,
+            trail,
             requests: Some(requests),
             writer: Some(thread),
         })
@@ -196,6 +204,7 @@ impl FileStore {
         &self,
         change: Change,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Outcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
         let stopped = || StoreError::Failed("the store's writer has stopped".into());
@@ -205,6 +214,7 @@ impl FileStore {
             .send(Request {
                 change,
                 precondition,
+                author: author.clone(),
                 reply,
             })
             .map_err(|_| stopped())?;
@@ -286,9 +296,10 @@ impl CustomerStore for FileStore {
         &self,
         customer: &Customer,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Version, StoreError> {
         match self
-            .submit(Change::Put(customer.clone()), precondition)
+            .submit(Change::Put(customer.clone()), precondition, author)
             .await?
         {
             Outcome::Put(version) => Ok(version),
@@ -296,14 +307,24 @@ impl CustomerStore for FileStore {
         }
     }
 
-    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
+    async fn remove(
+        &self,
+        key: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError> {
         match self
-            .submit(Change::Remove(key.to_owned()), precondition)
+            .submit(Change::Remove(key.to_owned()), precondition, author)
             .await?
         {
             Outcome::Removed(removed) => Ok(removed),
             Outcome::Put(_) => unreachable!("a removal is answered with whether it removed"),
         }
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        let trail = self.trail.read().unwrap_or_else(|e| e.into_inner());
+        Ok(audit::query(&trail, query))
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {

@@ -14,11 +14,14 @@
 //! persistent map, so taking it costs a pointer copy. A store that closes
 //! cleanly compacts once more, so the snapshot alone is complete.
 
+use super::audit::AuditLog;
 use super::files::DataFiles;
 use super::journal::{self, Entry};
 use super::lock::DataLock;
 use super::Records;
-use app::domain::{Conflict, Customer, Precondition, StoreError, Stored, Version};
+use app::domain::{
+    Action, AuditEntry, Author, Conflict, Customer, Precondition, StoreError, Stored, Version,
+};
 use std::fs::File;
 use std::io::{self, Write};
 use std::sync::mpsc::Receiver;
@@ -52,6 +55,7 @@ pub enum Outcome {
 pub struct Request {
     pub change: Change,
     pub precondition: Precondition,
+    pub author: Author,
     pub reply: oneshot::Sender<Result<Outcome, StoreError>>,
 }
 
@@ -65,6 +69,8 @@ pub struct Writer {
     pub journal_len: u64,
     /// Entries in the current journal, to decide when to compact.
     pub journal_entries: usize,
+    /// Every change, who made it, and the values before and after.
+    pub audit: AuditLog,
     pub records: Records,
     pub revision: u64,
     pub published: Published,
@@ -119,6 +125,8 @@ impl Writer {
         let mut next = self.records.clone();
         let mut revision = self.revision;
         let mut lines = Vec::with_capacity(batch.len() * 96);
+        let mut audited = Vec::with_capacity(batch.len());
+        let at_ms = now_ms();
         let mut outcomes = Vec::with_capacity(batch.len());
         for request in &batch {
             let key = request.change.key();
@@ -137,6 +145,17 @@ impl Writer {
                         del: None,
                     };
                     entry.encode(&mut lines);
+                    audited.push(AuditEntry {
+                        id: revision.to_string(),
+                        at_ms,
+                        actor: request.author.actor.clone(),
+                        request_id: request.author.request_id.clone(),
+                        action: Action::of(current.is_some(), true),
+                        customer_id: key.to_owned(),
+                        before: current.map(|s| s.customer.clone()),
+                        after: Some(customer.clone()),
+                        version: Some(Version(revision)),
+                    });
                     let stored = Stored {
                         customer: entry.put.expect("just set"),
                         version: Version(revision),
@@ -155,6 +174,17 @@ impl Writer {
                         del: Some(key.clone()),
                     };
                     entry.encode(&mut lines);
+                    audited.push(AuditEntry {
+                        id: revision.to_string(),
+                        at_ms,
+                        actor: request.author.actor.clone(),
+                        request_id: request.author.request_id.clone(),
+                        action: Action::Delete,
+                        customer_id: key.clone(),
+                        before: current.map(|s| s.customer.clone()),
+                        after: None,
+                        version: None,
+                    });
                     next.remove(key.as_str());
                     outcomes.push(Ok(Outcome::Removed(true)));
                 }
@@ -162,7 +192,7 @@ impl Writer {
         }
         let written = outcomes.iter().filter(|o| o.is_ok()).count();
         if !lines.is_empty() {
-            if let Err(error) = self.append(&lines) {
+            if let Err(error) = self.append_audited(&audited, &lines) {
                 tracing::error!(file = %self.files.journal().display(), %error, "journal write failed; {} writes refused", written);
                 let refuse = || {
                     if self.broken {
@@ -183,6 +213,7 @@ impl Writer {
                 return;
             }
             self.journal_entries += written;
+            self.audit.publish(audited);
         }
         self.records = next;
         self.revision = revision;
@@ -190,6 +221,27 @@ impl Writer {
         for (request, outcome) in batch.into_iter().zip(outcomes) {
             let _ = request.reply.send(outcome);
         }
+    }
+
+    /// Appends a batch's audit entries, then its journal lines (see `audit.rs`);
+    /// on failure neither stays.
+    fn append_audited(&mut self, audited: &[AuditEntry], lines: &[u8]) -> io::Result<()> {
+        let audit_len = self.audit.appended_bytes();
+        if let Err((error, cut_back)) = self.audit.append(audited) {
+            if !cut_back {
+                tracing::error!("cannot cut the audit file back after a failed write; refusing writes until restart");
+                self.broken = true;
+            }
+            return Err(error);
+        }
+        if let Err(error) = self.append(lines) {
+            if let Err(undo_error) = self.audit.cut_back(audit_len) {
+                tracing::error!(%undo_error, "cannot cut the audit file back after a failed journal write; refusing writes until restart");
+                self.broken = true;
+            }
+            return Err(error);
+        }
+        Ok(())
     }
 
     /// Appends whole lines and syncs them; on failure cuts the journal back so
@@ -307,4 +359,11 @@ fn log_compaction(outcome: std::thread::Result<io::Result<()>>) {
         }
         Err(_) => tracing::error!("compaction thread panicked; the journal is kept"),
     }
+}
+
+/// When an audit entry is made: milliseconds since the Unix epoch.
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }

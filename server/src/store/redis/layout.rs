@@ -1,6 +1,6 @@
 //! Where the store keeps customers, and the Lua scripts that change them.
 //!
-//! Five keys, all under the prefix, so nothing else in the database matters:
+//! These keys, all under the prefix, so nothing else in the database matters:
 //! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON;
 //! - `{prefix}ids`: a sorted set of the IDs, all with score 0, so it is ordered by
 //!   bytes (the same order as Rust's `str` ordering) and pages are `ZRANGE BYLEX`;
@@ -10,7 +10,14 @@
 //! - `{prefix}changes`: a stream, one entry `id <ID> n <nonce>` per changed record,
 //!   capped (`MAXLEN ~`): what lets every server keep its search index in sync
 //!   (see `search.rs`). The nonce is random per write, so an entry ID that a new
-//!   master generates again after a failover is not mistaken for the one seen.
+//!   master generates again after a failover is not mistaken for the one seen;
+//! - `{prefix}audit`: a stream, one entry per change, for the audit trail:
+//!   `op` (create, update, delete), `id`, `by` (the actor), `rid` (the request
+//!   ID), `before` and `after` (JSON, when there is one), `v` (the new version);
+//!   trimmed by age (`REDIS_AUDIT_RETENTION_DAYS`);
+//! - `{prefix}history:<ID>`: the same entries, with the same entry IDs, for one
+//!   customer: its history without a scan of everyone's (kept after a deletion);
+//! - `{prefix}session:<digest>`: the UI's sessions (`sessions.rs`).
 //!
 //! Writes are Lua scripts so all keys change atomically (a script is one step for
 //! Redis and for its replicas). Scripts are sent with `EVAL` rather than `EVALSHA`:
@@ -27,6 +34,7 @@ pub struct Keys {
     pub changes: String,
     pub versions: String,
     pub revision: String,
+    pub audit: String,
 }
 
 impl Keys {
@@ -38,7 +46,13 @@ impl Keys {
             changes: format!("{prefix}changes"),
             versions: format!("{prefix}versions"),
             revision: format!("{prefix}revision"),
+            audit: format!("{prefix}audit"),
         }
+    }
+
+    /// One customer's audit entries.
+    pub fn history(&self, id: &str) -> String {
+        format!("{}history:{id}", self.prefix)
     }
 
     /// Does this key belong to the store (rather than to anyone else in the database)?
@@ -51,9 +65,10 @@ impl Keys {
 /// behind than this reloads it in full. 10,000 entries are about 1 MB in Redis.
 pub const CHANGE_LOG_LEN: usize = 10_000;
 
-/// KEYS: records, ids, changes, versions, revision.
+/// KEYS: records, ids, changes, versions, revision, audit, the customer's history.
 /// ARGV: maxlen, nonce, op (`put` or `del`), precondition (`none`, `absent`,
-/// `exists` or `version`), the expected version, id, json (for `put`).
+/// `exists` or `version`), the expected version, id, json (for `put`), actor,
+/// request ID (or ''), audit retention in ms ('0': kept for good).
 ///
 /// Checks the precondition and writes in one step. A put takes the next store-wide
 /// revision as the record's version and records it with the write's nonce, so a
@@ -63,6 +78,35 @@ pub const CHANGE_LOG_LEN: usize = 10_000;
 /// `{'conflict', current json or false, current version or false}`.
 pub const WRITE: &str = r"
 local id = ARGV[6]
+local function audit(op, before, after, version)
+  local fields = {'op', op, 'id', id, 'by', ARGV[8]}
+  local function add(name, value)
+    if value and value ~= '' then
+      fields[#fields + 1] = name
+      fields[#fields + 1] = value
+    end
+  end
+  add('rid', ARGV[9])
+  add('before', before)
+  add('after', after)
+  add('v', version)
+  local entry = redis.call('XADD', KEYS[6], '*', unpack(fields))
+  -- The same entry ID, unless the history has a later one (its stream outlived
+  -- a deleted audit stream): then a fresh one.
+  local added = redis.pcall('XADD', KEYS[7], entry, unpack(fields))
+  if type(added) == 'table' and added['err'] then
+    redis.call('XADD', KEYS[7], '*', unpack(fields))
+  end
+  local keep = tonumber(ARGV[10])
+  if keep > 0 then
+    local cutoff = tonumber(string.match(entry, '^(%d+)')) - keep
+    if cutoff > 0 then
+      local minid = string.format('%d', cutoff)
+      redis.call('XTRIM', KEYS[6], 'MINID', '~', minid)
+      redis.call('XTRIM', KEYS[7], 'MINID', '~', minid)
+    end
+  end
+end
 local exists = redis.call('HEXISTS', KEYS[1], id) == 1
 local version, nonce = false, false
 local tag = redis.call('HGET', KEYS[4], id)
@@ -78,6 +122,7 @@ if not holds then
 end
 if ARGV[3] == 'del' then
   if not exists then return {'ok', false, 0} end
+  audit('delete', redis.call('HGET', KEYS[1], id), false, false)
   redis.call('HDEL', KEYS[1], id)
   redis.call('HDEL', KEYS[4], id)
   redis.call('ZREM', KEYS[2], id)
@@ -85,6 +130,11 @@ if ARGV[3] == 'del' then
   return {'ok', false, 1}
 end
 local revision = tostring(redis.call('INCR', KEYS[5]))
+if exists then
+  audit('update', redis.call('HGET', KEYS[1], id), ARGV[7], revision)
+else
+  audit('create', false, ARGV[7], revision)
+end
 redis.call('HSET', KEYS[1], id, ARGV[7])
 redis.call('HSET', KEYS[4], id, revision .. ' ' .. ARGV[2])
 redis.call('ZADD', KEYS[2], 0, id)

@@ -7,7 +7,9 @@
 use super::layout::{self, Keys};
 use super::request::{run, Access, RoundTrips};
 use super::RedisStore;
-use app::domain::{Conflict, Customer, CustomerStore, FieldValue, Precondition, StoreError};
+use app::domain::{
+    Author, Conflict, Customer, CustomerStore, FieldValue, Precondition, StoreError,
+};
 use redis::Value;
 use std::collections::BTreeMap;
 
@@ -59,6 +61,7 @@ impl RedisStore {
     /// Scans every key outside the prefix and imports the legacy customers among them.
     pub async fn migrate_legacy(&self) -> Result<MigrationReport, StoreError> {
         let found = self.scan_legacy().await?;
+        let migration = Author::command("migrate-legacy");
         let mut report = MigrationReport::default();
         for (key, legacy) in found {
             let key = String::from_utf8_lossy(&key).into_owned();
@@ -69,7 +72,7 @@ impl RedisStore {
                     continue;
                 }
             };
-            match self.put(&customer, Precondition::Absent).await {
+            match self.put(&customer, Precondition::Absent, &migration).await {
                 Ok(_) => report.imported += 1,
                 Err(StoreError::Conflict(Conflict {
                     current: Some(stored),

@@ -5,12 +5,14 @@
 //! - `request` + `retry`: one operation, retried with backoff until its deadline.
 //! - `layout`: key names and Lua scripts; `migrate`: import of the legacy layout.
 //! - `search`: searches over an in-memory index kept in sync by a change stream.
+//! - `audit`: reading the audit trail the write script records.
 //! - `sessions`: the UI's sign-in sessions ([`crate::auth::sessions`]).
 //!
 //! Everything goes through one multiplexed connection to the master (plus one
 //! for writes when `WAIT` is used): requests share it by pipelining, so there is
 //! no pool to size and a failover replaces exactly one connection.
 
+mod audit;
 mod conn;
 mod error;
 mod layout;
@@ -28,8 +30,8 @@ pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
 
 use app::domain::{
-    Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery, Precondition, StoreError,
-    Stored, Version,
+    AuditPage, AuditQuery, Author, Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery,
+    Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
 use layout::Keys;
@@ -138,6 +140,7 @@ impl RedisStore {
         &self,
         change: WriteChange<'_>,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<WriteReply, StoreError> {
         let wanted = self.tracker.settings.min_replicas_ack;
         let wait_ms = self.tracker.wait_timeout().as_millis() as u64;
@@ -155,6 +158,13 @@ impl RedisStore {
         // A removal whose reply was lost finds nothing on its retry: any attempt's
         // removal counts.
         let removed_before = std::sync::atomic::AtomicBool::new(false);
+        let history = &self.keys.history(id);
+        let retention_ms = self
+            .tracker
+            .settings
+            .audit_retention
+            .map_or(0, |d| d.as_millis() as u64);
+        let request_id = author.request_id.as_deref().unwrap_or("");
         let (keys, maxlen, nonce, expected, removed_before) = (
             &self.keys,
             self.change_log_len,
@@ -170,19 +180,24 @@ impl RedisStore {
                 let mut pipe = redis::pipe();
                 pipe.cmd("EVAL")
                     .arg(layout::WRITE)
-                    .arg(5)
+                    .arg(7)
                     .arg(&keys.records)
                     .arg(&keys.ids)
                     .arg(&keys.changes)
                     .arg(&keys.versions)
                     .arg(&keys.revision)
+                    .arg(&keys.audit)
+                    .arg(history)
                     .arg(maxlen)
                     .arg(nonce)
                     .arg(op)
                     .arg(kind)
                     .arg(expected)
                     .arg(id)
-                    .arg(json);
+                    .arg(json)
+                    .arg(&author.actor)
+                    .arg(request_id)
+                    .arg(retention_ms);
                 if wanted > 0 {
                     pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
                 }
@@ -343,6 +358,7 @@ impl CustomerStore for RedisStore {
         &self,
         customer: &Customer,
         precondition: Precondition,
+        author: &Author,
     ) -> Result<Version, StoreError> {
         let json =
             serde_json::to_string(customer).map_err(|e| StoreError::Failed(e.to_string()))?;
@@ -350,7 +366,7 @@ impl CustomerStore for RedisStore {
             id: &customer.id,
             json: &json,
         };
-        match self.write(change, precondition).await? {
+        match self.write(change, precondition, author).await? {
             WriteReply::Done { version, .. } => Ok(version.unwrap_or_default()),
             WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
         }
@@ -359,14 +375,23 @@ impl CustomerStore for RedisStore {
     /// When an attempt deleted the record but was not confirmed and then retried,
     /// the retry finds nothing: any attempt's removal counts. (After a lost reply,
     /// which cannot be told apart from "not run", a retry may still say `false`.)
-    async fn remove(&self, key: &str, precondition: Precondition) -> Result<bool, StoreError> {
+    async fn remove(
+        &self,
+        key: &str,
+        precondition: Precondition,
+        author: &Author,
+    ) -> Result<bool, StoreError> {
         match self
-            .write(WriteChange::Remove { id: key }, precondition)
+            .write(WriteChange::Remove { id: key }, precondition, author)
             .await?
         {
             WriteReply::Done { changed, .. } => Ok(changed),
             WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
         }
+    }
+
+    async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
+        self.audit_page(query).await
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {

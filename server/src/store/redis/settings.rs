@@ -36,12 +36,15 @@ pub struct RedisSettings {
     pub request_deadline: Duration,
     /// With `n >= 1`, a write is acknowledged only once `n` replicas confirmed it (`WAIT`).
     pub min_replicas_ack: u32,
+    /// How long audit entries are kept (`None`: for good).
+    pub audit_retention: Option<Duration>,
 }
 
 impl RedisSettings {
     pub const DEFAULT_KEY_PREFIX: &'static str = "customers:";
     pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(1000);
     pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(10);
+    pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
     /// Settings with defaults for everything but the target.
     pub fn new(target: RedisTarget) -> Self {
@@ -56,6 +59,7 @@ impl RedisSettings {
             command_timeout: Self::DEFAULT_COMMAND_TIMEOUT,
             request_deadline: Self::DEFAULT_REQUEST_DEADLINE,
             min_replicas_ack: 0,
+            audit_retention: Some(Self::DEFAULT_AUDIT_RETENTION),
         }
     }
 
@@ -88,6 +92,7 @@ impl fmt::Debug for RedisSettings {
             .field("command_timeout", &self.command_timeout)
             .field("request_deadline", &self.request_deadline)
             .field("min_replicas_ack", &self.min_replicas_ack)
+            .field("audit_retention", &self.audit_retention)
             .finish()
     }
 }
