@@ -35,10 +35,19 @@ async function waitForHttp(url, deadlineMs = 20000) {
   throw new Error(`server at ${url} did not answer`);
 }
 
-/** Starts the app on the sample data; returns { base, stop }. With `users`
- *  ([{ name, role, password }]), they are added to a users file of its own
- *  first, so the app asks for sign-in. */
-export async function startServer({ users = [] } = {}) {
+/** Runs `customer-records ARGS` (the `user` and `token` subcommands) on a users file. */
+export function usersCommand(usersFile, args, input = '') {
+  const run = spawnSync(process.env.SERVER_BIN, args, {
+    input, env: { PATH: process.env.PATH, USERS_FILE: usersFile },
+  });
+  if (run.status !== 0) throw new Error(`${args.join(' ')}: ${run.stderr}`);
+  return String(run.stdout);
+}
+
+/** Starts the app on the sample data; returns { base, stop, usersFile }. With
+ *  `users` ([{ name, role, password }]), they are added to a users file of its
+ *  own first, so the app asks for sign-in; `env` adds to its environment. */
+export async function startServer({ users = [], env = {} } = {}) {
   const bin = process.env.SERVER_BIN;
   if (!bin) throw new Error('SERVER_BIN is not set (scripts/test.sh sets it)');
   const dir = mkdtempSync(join(tmpdir(), 'customers-ui-'));
@@ -46,15 +55,12 @@ export async function startServer({ users = [] } = {}) {
   const usersFile = join(dir, 'users.json');
   copyFileSync(join(repo, 'tests', 'fixtures', 'customers.json'), dataFile);
   for (const { name, role, password } of users) {
-    const added = spawnSync(bin, ['user', 'add', name, '--role', role], {
-      input: `${password}\n`, env: { PATH: process.env.PATH, USERS_FILE: usersFile },
-    });
-    if (added.status !== 0) throw new Error(`user add ${name}: ${added.stderr}`);
+    usersCommand(usersFile, ['user', 'add', name, '--role', role], `${password}\n`);
   }
   const port = await freePort();
   const child = spawn(bin, ['--listen', `127.0.0.1:${port}`, '--data-file', dataFile], {
     env: {
-      ...process.env, RUST_LOG: 'warn', USERS_FILE: usersFile,
+      ...process.env, RUST_LOG: 'warn', USERS_FILE: usersFile, ...env,
       LEPTOS_SITE_ROOT: process.env.LEPTOS_SITE_ROOT ?? join(repo, 'target', 'site'),
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -63,6 +69,7 @@ export async function startServer({ users = [] } = {}) {
   await waitForHttp(`${base}/healthz`);
   return {
     base,
+    usersFile,
     stop: () => new Promise((resolve) => { child.once('exit', resolve); child.kill('SIGTERM'); }),
   };
 }

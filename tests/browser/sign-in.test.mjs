@@ -3,7 +3,7 @@
 // what each role sees, the audit trail's pages included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+import { useServerAndBrowser, newPage, waitForHydration, startServer, usersCommand } from './harness.mjs';
 
 const users = [
   { name: 'ann', role: 'editor', password: 'ann-password' },
@@ -143,4 +143,43 @@ test("an editor reads a customer's history; an admin filters everyone's changes 
   const lines = (await (await import('node:fs/promises')).readFile(await download.path(), 'utf8')).trim().split('\n');
   assert.ok(lines.length >= 1 && lines.every((l) => JSON.parse(l).actor === 'user:ann'));
   await admin.context().close();
+});
+
+test('an expired session or a removed user is sent back to sign in, with and without JavaScript', async () => {
+  const server = await startServer({
+    users: [{ name: 'ann', role: 'editor', password: 'ann-password' }, { name: 'rex', role: 'editor', password: 'rex-password' }],
+    env: { SESSION_IDLE_TIMEOUT_S: '2' },
+  });
+  try {
+    // Expiry with JavaScript: the hydrated page's next save says so plainly.
+    const { page } = await newPage(shared.browser);
+    await page.goto(`${server.base}/edit?id=a`);
+    await signIn(page, 'ann', 'ann-password');
+    await page.waitForURL((url) => url.pathname === '/edit');
+    await waitForHydration(page);
+    await page.waitForTimeout(2500);
+    await page.getByLabel('First name').fill('Late');
+    await page.getByRole('button', { name: 'Save changes' }).click();
+    await page.getByText('your session has ended', { exact: false }).waitFor();
+    await page.reload();
+    await page.waitForURL((url) => url.pathname === '/sign-in');
+    await page.getByText('Your session has ended. Please sign in again.').waitFor();
+    await page.context().close();
+
+    // Revocation without JavaScript: the user removed, the next page is the sign-in page.
+    const { page: plain } = await newPage(shared.browser, { javaScriptEnabled: false });
+    await plain.goto(`${server.base}/`);
+    await signIn(plain, 'rex', 'rex-password');
+    await plain.waitForURL((url) => url.pathname === '/');
+    await plain.getByText('Signed in as').waitFor();
+    usersCommand(server.usersFile, ['user', 'remove', 'rex']);
+    await plain.goto(`${server.base}/new`);
+    await plain.waitForURL((url) => url.pathname === '/sign-in');
+    await plain.getByText('Your session has ended. Please sign in again.').waitFor();
+    await signIn(plain, 'rex', 'rex-password');
+    await plain.getByText('Wrong user name or password.').waitFor();
+    await plain.context().close();
+  } finally {
+    await server.stop();
+  }
 });

@@ -122,6 +122,9 @@ fn server_fn_refusal(refusal: Refusal) -> Response {
         _ => CustomerError::Request(super::sign_in::user_message(&refusal)),
     };
     let mut response = refusal.into_response();
+    // The cookie of an ended session stays until the next page: that page then
+    // says the session ended, rather than only asking to sign in.
+    response.headers_mut().remove(header::SET_COOKIE);
     let body = serde_json::to_string(&error).unwrap_or_default();
     response.headers_mut().insert(
         header::CONTENT_TYPE,
