@@ -852,3 +852,84 @@ async fn sentinels_with_an_acl_user() {
         "{error}"
     );
 }
+
+/// Audit entries older than the retention are trimmed as writes come, and a
+/// customer's index of entry IDs sheds the trimmed ones.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_trail_is_trimmed_to_its_retention() {
+    use app::domain::AuditQuery;
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let mut settings = topology.settings("retain:");
+    settings.audit_retention = Some(Duration::from_millis(300));
+    let store = store(settings).await;
+    // Whole stream nodes (100 entries) are trimmed: write several of them.
+    for i in 0..400 {
+        store
+            .upsert(&contract::customer("hot", "Write", &i.to_string()))
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    for i in 0..400 {
+        store
+            .upsert(&contract::customer("hot", "Later", &i.to_string()))
+            .await
+            .unwrap();
+    }
+    let length: usize = redis::cmd("XLEN")
+        .arg("retain:audit")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert!(
+        (400..600).contains(&length),
+        "the first 400 are past the retention: {length} kept"
+    );
+    let index: String = redis::cmd("GET")
+        .arg("retain:history:hot")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let indexed = index.split_whitespace().count();
+    assert!(indexed < 700, "trimmed IDs leave the index: {indexed}");
+    // The history pages through exactly what the stream still has.
+    let mut seen = 0;
+    let mut query = AuditQuery {
+        customer_id: Some("hot".into()),
+        limit: 100,
+        ..Default::default()
+    };
+    loop {
+        let page = store.audit(&query).await.unwrap();
+        seen += page.entries.len();
+        match page.next {
+            Some(next) => query.older_than = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen, length);
+}
+
+/// The write script goes by its SHA-1: a server that lost it (a restart, a
+/// promoted replica, `SCRIPT FLUSH`) gets it again, and the write happens once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_go_on_when_the_server_forgets_the_script() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let store = store(topology.settings("flush:")).await;
+    store.upsert(&customer("before")).await.unwrap();
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    let version = store.upsert(&customer("after")).await.unwrap();
+    assert!(version.0 > 0);
+    let entries: usize = redis::cmd("XLEN")
+        .arg("flush:audit")
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    assert_eq!(entries, 2, "each write ran once");
+}

@@ -1,7 +1,8 @@
-//! Reading the audit trail that the `WRITE` script records (see `layout.rs`):
-//! everyone's from `{prefix}audit`, one customer's from its history stream,
-//! newest first, filtered by actor here.
+//! Reading the audit trail that the `WRITE` script records (see `layout.rs`),
+//! newest first: everyone's from `{prefix}audit`, filtered by actor here; one
+//! customer's through its index of entry IDs, in one script call.
 
+use super::layout;
 use super::request::{run, Access, RoundTrips};
 use super::RedisStore;
 use app::domain::{Action, AuditEntry, AuditPage, AuditQuery, StoreError, Version};
@@ -17,11 +18,20 @@ type RawEntry = (String, HashMap<String, String>);
 
 impl RedisStore {
     pub(super) async fn audit_page(&self, query: &AuditQuery) -> Result<AuditPage, StoreError> {
-        let stream = match &query.customer_id {
-            Some(id) => self.keys.history(id),
-            None => self.keys.audit.clone(),
-        };
         let limit = query.bounded_limit();
+        if let Some(customer_id) = &query.customer_id {
+            let raw = self.history(customer_id, query, limit + 1).await?;
+            let mut entries = raw
+                .into_iter()
+                .map(|(id, fields)| decode(id, fields))
+                .collect::<Result<Vec<_>, _>>()?;
+            let next = (entries.len() > limit).then(|| {
+                entries.truncate(limit);
+                entries.last().map(|e| e.id.clone()).unwrap_or_default()
+            });
+            return Ok(AuditPage { entries, next });
+        }
+        let stream = &self.keys.audit;
         let mut page = AuditPage::default();
         let mut upper = match &query.older_than {
             Some(id) => format!("({id}"),
@@ -29,7 +39,7 @@ impl RedisStore {
         };
         let mut scanned = 0;
         loop {
-            let chunk = self.read_older(&stream, &upper).await?;
+            let chunk = self.read_older(stream, &upper).await?;
             let exhausted = chunk.len() < CHUNK;
             for (id, fields) in chunk {
                 scanned += 1;
@@ -54,6 +64,37 @@ impl RedisStore {
                 return Ok(page);
             }
         }
+    }
+
+    /// Up to `count` of one customer's entries (by `query`'s actor and cursor), newest first.
+    async fn history(
+        &self,
+        customer_id: &str,
+        query: &AuditQuery,
+        count: usize,
+    ) -> Result<Vec<RawEntry>, StoreError> {
+        let (audit, index) = (&self.keys.audit, &self.keys.history(customer_id));
+        let older_than = query.older_than.as_deref().unwrap_or("");
+        let actor = query.actor.as_deref().unwrap_or("");
+        run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::One,
+            |mut conn| async move {
+                let entries: Vec<RawEntry> = redis::cmd("EVAL")
+                    .arg(layout::HISTORY)
+                    .arg(2)
+                    .arg(audit)
+                    .arg(index)
+                    .arg(older_than)
+                    .arg(count)
+                    .arg(actor)
+                    .query_async(&mut conn)
+                    .await?;
+                Ok(entries)
+            },
+        )
+        .await
     }
 
     /// Up to [`CHUNK`] entries of `stream` below `upper`, newest first.

@@ -159,11 +159,16 @@ impl RedisStore {
         // removal counts.
         let removed_before = std::sync::atomic::AtomicBool::new(false);
         let history = &self.keys.history(id);
-        let retention_ms = self
-            .tracker
-            .settings
-            .audit_retention
-            .map_or(0, |d| d.as_millis() as u64);
+        // The oldest audit entry to keep, by this server's clock (a retention
+        // of days does not mind the clocks' difference).
+        let keep_from = match self.tracker.settings.audit_retention {
+            Some(retention) => std::time::SystemTime::now()
+                .checked_sub(retention)
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or("0".to_owned(), |since| format!("{}-0", since.as_millis())),
+            None => "0".to_owned(),
+        };
+        let keep_from = &keep_from;
         let request_id = author.request_id.as_deref().unwrap_or("");
         let (keys, maxlen, nonce, expected, removed_before) = (
             &self.keys,
@@ -178,8 +183,8 @@ impl RedisStore {
             RoundTrips::One,
             |mut conn| async move {
                 let mut pipe = redis::pipe();
-                pipe.cmd("EVAL")
-                    .arg(layout::WRITE)
+                pipe.cmd("EVALSHA")
+                    .arg(layout::WRITE_SCRIPT.get_hash())
                     .arg(7)
                     .arg(&keys.records)
                     .arg(&keys.ids)
@@ -197,11 +202,25 @@ impl RedisStore {
                     .arg(json)
                     .arg(&author.actor)
                     .arg(request_id)
-                    .arg(retention_ms);
+                    .arg(keep_from);
                 if wanted > 0 {
                     pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
                 }
-                let mut replies: Vec<Value> = pipe.query_async(&mut conn).await?;
+                let mut replies: Vec<Value> = match pipe.query_async(&mut conn).await {
+                    // Not cached there yet (a new master, a restart): the script
+                    // did not run, so load it and send the pipeline again.
+                    Err(error)
+                        if error.kind()
+                            == redis::ErrorKind::Server(redis::ServerErrorKind::NoScript) =>
+                    {
+                        layout::WRITE_SCRIPT
+                            .prepare_invoke()
+                            .load_async(&mut conn)
+                            .await?;
+                        pipe.query_async(&mut conn).await?
+                    }
+                    outcome => outcome?,
+                };
                 let confirmed = if wanted > 0 { replies.pop() } else { None };
                 let reply = WriteReply::parse(replies.into_iter().next().unwrap_or(Value::Nil))?;
                 if op == "del" && matches!(reply, WriteReply::Done { changed: true, .. }) {
