@@ -73,6 +73,13 @@ fn routes() -> Vec<(Method, &'static str, Body, Option<Role>)> {
             Some(Role::Editor),
         ),
         (Method::GET, "/audit", None, Some(Role::Admin)),
+        (Method::GET, "/export", None, Some(Role::Admin)),
+        (
+            Method::POST,
+            "/import",
+            Some(("application/json", "{}")),
+            Some(Role::Admin),
+        ),
         (Method::GET, "/audit/export", None, Some(Role::Admin)),
         (
             Method::POST,

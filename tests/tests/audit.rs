@@ -1,7 +1,8 @@
 //! The audit trail over real HTTP against the real server binary: every write,
 //! by every way in (`POST /set`, the UI's server functions with a session or
 //! Basic, an API token, the `import` subcommand, protected mode), recorded with
-//! its actor, request ID and values; who may read it; its export.
+//! its actor, request ID and values; who may read it; its export; and the
+//! admins' import and export of every customer.
 
 use e2e::{admin_command, run_command, sample_data, sign_in, ui, Server};
 use reqwest::Client;
@@ -208,4 +209,118 @@ async fn protected_mode_writes_are_by_local() {
         .collect();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0]["actor"], "local");
+}
+
+#[tokio::test]
+async fn admins_import_and_export_every_customer() {
+    let dir = tempfile::tempdir().unwrap();
+    let users = dir.path().join("users.json");
+    let data = dir.path().join("customers.json");
+    std::fs::copy(sample_data(), &data).unwrap();
+    admin_command(
+        &users,
+        &["user", "add", "ada", "--role", "admin"],
+        "ada-password\n",
+    );
+    admin_command(
+        &users,
+        &["user", "add", "ed", "--role", "editor"],
+        "ed-password\n",
+    );
+    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let client = Client::new();
+    let as_user = |request: reqwest::RequestBuilder, name: &str| {
+        request.basic_auth(name, Some(format!("{name}-password")))
+    };
+
+    // Export: the original format, as a download; admins only.
+    let denied = as_user(client.get(server.url("/export")), "ed")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(denied.status(), 403);
+    let download = as_user(client.get(server.url("/export")), "ada")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), 200);
+    assert!(download.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .contains("customers.json"));
+    let exported: Value = download.json().await.unwrap();
+    let sample: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample_data()).unwrap()).unwrap();
+    assert_eq!(exported, sample);
+
+    // Import: every customer upserted, as the admin's writes in the audit trail.
+    let many: serde_json::Map<String, Value> = (0..2_000)
+        .map(|i| {
+            let id = format!("imp{i:04}");
+            (
+                id.clone(),
+                customer(&id, "Imported", &format!("Number {i}")),
+            )
+        })
+        .chain([("a".to_owned(), customer("a", "James", "Changed"))])
+        .collect();
+    let body = serde_json::to_vec(&many).unwrap();
+    assert!(body.len() > 64 * 1024, "bigger than other requests may be");
+    let import = |who: &str, content_type: &str, body: Vec<u8>| {
+        as_user(client.post(server.url("/import")), who)
+            .header("content-type", content_type)
+            .header("x-request-id", "import-1")
+            .body(body)
+            .send()
+    };
+    assert_eq!(
+        import("ed", "application/json", body.clone())
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    assert_eq!(
+        import("ada", "text/plain", body.clone())
+            .await
+            .unwrap()
+            .status(),
+        415
+    );
+    let done = import("ada", "application/json", body).await.unwrap();
+    assert_eq!(done.status(), 200);
+    assert_eq!(
+        done.json::<Value>().await.unwrap(),
+        json!({"imported": 2_001})
+    );
+    let get =
+        |id: &'static str| as_user(client.get(server.url(&format!("/get/{id}"))), "ada").send();
+    assert_eq!(get("imp1999").await.unwrap().status(), 200);
+    let by_ada = export(&server, "?actor=user:ada").await;
+    assert_eq!(by_ada.len(), 2_001);
+    assert!(by_ada.iter().all(|e| e["request_id"] == "import-1"));
+    let changed = by_ada.iter().find(|e| e["customer_id"] == "a").unwrap();
+    assert_eq!(changed["action"], "update");
+    assert_eq!(changed["before"], sample["a"]);
+
+    // Invalid data imports nothing, and says why.
+    let invalid = json!({"new1": customer("new1", "N", "One"), "bad": {"customerID": "bad", "firstName": ""}});
+    let refused = import(
+        "ada",
+        "application/json",
+        serde_json::to_vec(&invalid).unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), 400);
+    let message = refused.text().await.unwrap();
+    assert!(
+        message.contains("bad") && message.contains("nothing was imported"),
+        "{message}"
+    );
+    assert_eq!(get("new1").await.unwrap().status(), 404);
+    let not_json = import("ada", "application/json", b"{\"a\":".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(not_json.status(), 400);
 }

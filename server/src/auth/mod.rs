@@ -39,8 +39,8 @@ pub enum Role {
     Viewer,
     /// Read, create, change and delete customers, and read a customer's history.
     Editor,
-    /// An editor who may also read everyone's audit trail and export it, and
-    /// the operator's views (`/metrics`).
+    /// An editor who may also import and export every customer, read
+    /// everyone's audit trail and export it, and the operator's views (`/metrics`).
     Admin,
 }
 
@@ -259,7 +259,9 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         return None;
     }
     Some(match path {
-        "/metrics" | "/audit" | "/audit/export" | "/api/audit_log" => Role::Admin,
+        "/metrics" | "/audit" | "/audit/export" | "/api/audit_log" | "/export" | "/import" => {
+            Role::Admin
+        }
         "/history" | "/api/customer_history" => Role::Editor,
         // Server functions are all POSTs: these only read.
         "/api/list_customers" | "/api/get_customer" | "/api/signed_in_as" => Role::Viewer,
@@ -466,6 +468,8 @@ mod tests {
         assert_eq!(required_role(&get, "/history"), Some(Role::Editor));
         assert_eq!(required_role(&get, "/audit"), Some(Role::Admin));
         assert_eq!(required_role(&get, "/audit/export"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/export"), Some(Role::Admin));
+        assert_eq!(required_role(&post, "/import"), Some(Role::Admin));
         assert_eq!(
             required_role(&post, "/api/customer_history"),
             Some(Role::Editor)

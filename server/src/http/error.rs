@@ -24,6 +24,11 @@ pub enum ApiError {
     /// `If-Match` named a version that is not the stored one.
     #[error("precondition failed: {0}")]
     PreconditionFailed(Conflict),
+    #[error("an import is at most {} MiB", super::transfer::MAX_IMPORT_BYTES / (1024 * 1024))]
+    ImportTooLarge,
+    /// The store failed part-way through an import; its cause goes to the log.
+    #[error("the customer store failed after {imported} of {total} customers were imported; importing the same data again is safe (each customer is replaced whole)")]
+    PartlyImported { imported: usize, total: usize },
     /// The store's own message (addresses, paths) goes to the log, not to the client.
     #[error("{}", store_message(.0))]
     Store(#[from] StoreError),
@@ -44,7 +49,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::UnsupportedContentType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::BodyTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::BodyTooLarge | ApiError::ImportTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PartlyImported { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::UnreadableBody(_)
             | ApiError::MalformedJson(_)
             | ApiError::NotAnObject

@@ -42,7 +42,7 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 /// Streams `{"id": {...}, ...}` batch by batch from [`CustomerStore::scan_json`],
 /// so memory stays bounded however many customers there are. A store failure
 /// before the first byte is a 503.
-async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
+pub async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
     let first = store.scan_json(None).await?;
     // State: the batch to send, whether an entry was sent (to place commas).
     let entries = stream::unfold(Some((first, false)), move |state| {
@@ -165,7 +165,7 @@ fn if_match(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     tag.parse().map(Precondition::Version).map_err(|_| bad())
 }
 
-fn is_json(headers: &HeaderMap) -> bool {
+pub fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

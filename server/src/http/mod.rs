@@ -11,6 +11,7 @@ mod legacy;
 pub mod observe;
 pub mod serve;
 mod sign_in;
+mod transfer;
 
 pub use error::ApiError;
 pub use forwarded::TrustedProxies;
@@ -120,6 +121,11 @@ pub fn router(state: AppState) -> Router {
         .route("/sign-in", get(sign_in::page).post(sign_in::sign_in))
         .route("/sign-out", post(sign_in::sign_out))
         .route("/audit/export", get(audit_export::export))
+        .route("/export", get(transfer::export))
+        .route(
+            "/import",
+            post(transfer::import).layer(DefaultBodyLimit::max(transfer::MAX_IMPORT_BYTES)),
+        )
         .merge(observe::routes(!state.private_metrics))
         .merge(ui)
         .layer(

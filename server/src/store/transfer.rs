@@ -1,6 +1,6 @@
 //! `import` and `export`: moving the original `customers.json` format in and out of any store.
 
-use super::CustomerStore;
+use super::{CustomerStore, StoreError};
 use crate::customer_json::customer_from_object;
 use app::domain::{Author, Customer, Precondition};
 use serde_json::{Map, Value};
@@ -10,34 +10,74 @@ use std::path::Path;
 /// Upserts `import` keeps in flight.
 const IMPORT_IN_FLIGHT: usize = 64;
 
-/// Reads an object keyed by `customerID` and upserts every customer, after
-/// checking all of them: an invalid file imports nothing.
+/// Why an import did not happen, or not wholly.
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    /// The data is not an object of valid customers keyed by `customerID`:
+    /// nothing was imported.
+    #[error("{0}; nothing was imported")]
+    Invalid(String),
+    /// The store failed part-way: the customers imported before stay.
+    #[error("the store failed after {imported} of {total} customers were imported: {error}")]
+    Store {
+        imported: usize,
+        total: usize,
+        error: StoreError,
+    },
+}
+
+/// Reads an object keyed by `customerID` from `file` and upserts every
+/// customer, after checking all of them: an invalid file imports nothing.
 pub async fn import(store: &dyn CustomerStore, file: &Path) -> Result<usize, String> {
     let bytes = std::fs::read(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| format!("{} is not valid JSON: {e}", file.display()))?;
+    import_json(store, &bytes, &Author::command("import"))
+        .await
+        .map_err(|error| format!("{}: {error}", file.display()))
+}
+
+/// [`import`] of JSON already read (the admins' `POST /import` too), each
+/// write recorded as `author`'s.
+pub async fn import_json(
+    store: &dyn CustomerStore,
+    json: &[u8],
+    author: &Author,
+) -> Result<usize, ImportError> {
+    let value: Value = serde_json::from_slice(json)
+        .map_err(|e| ImportError::Invalid(format!("not valid JSON: {e}")))?;
     let Value::Object(entries) = value else {
-        return Err(format!(
-            "{} must hold a JSON object keyed by customerID",
-            file.display()
+        return Err(ImportError::Invalid(
+            "the data must be a JSON object keyed by customerID".into(),
         ));
     };
     let customers = entries
         .iter()
-        .map(|(key, value)| {
-            customer_entry(key, value).map_err(|e| format!("{}: {e}", file.display()))
-        })
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|(key, value)| customer_entry(key, value))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ImportError::Invalid)?;
     // Many writes in flight at once: the file store commits them in groups and
     // Redis pipelines them, instead of one sync or round trip per customer.
-    use futures::{stream, StreamExt, TryStreamExt};
-    let import = Author::command("import");
-    stream::iter(&customers)
-        .map(|customer| store.put(customer, Precondition::None, &import))
-        .buffer_unordered(IMPORT_IN_FLIGHT)
-        .try_for_each(|_| async { Ok(()) })
-        .await
-        .map_err(|e| e.to_string())?;
+    use futures::{stream, StreamExt};
+    let mut imported = 0;
+    // Owned customers: a stream of borrowing futures is not `Send` for axum.
+    let mut outcomes = stream::iter(customers.iter().cloned())
+        .map(|customer| async move { store.put(&customer, Precondition::None, author).await })
+        .buffer_unordered(IMPORT_IN_FLIGHT);
+    while let Some(outcome) = outcomes.next().await {
+        match outcome {
+            Ok(_) => imported += 1,
+            Err(error) => {
+                // Let the writes already sent finish, so the count is what is stored.
+                while let Some(outcome) = outcomes.next().await {
+                    imported += usize::from(outcome.is_ok());
+                }
+                return Err(ImportError::Store {
+                    imported,
+                    total: customers.len(),
+                    error,
+                });
+            }
+        }
+    }
     Ok(customers.len())
 }
 
