@@ -112,17 +112,8 @@ pub async fn set_customer(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if !is_json(&headers) {
-        return Err(ApiError::UnsupportedContentType);
-    }
+    let body = json_body(&headers, body, ApiError::BodyTooLarge)?;
     let precondition = if_match(&headers)?;
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::BodyTooLarge
-        } else {
-            ApiError::UnreadableBody(rejection.body_text())
-        }
-    })?;
     let customer = parse_customer(&body)?;
     let version = state
         .store
@@ -165,7 +156,26 @@ fn if_match(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     tag.parse().map(Precondition::Version).map_err(|_| bad())
 }
 
-pub fn is_json(headers: &HeaderMap) -> bool {
+/// A JSON request's body: 415 unless it says it is JSON, `too_large` (413)
+/// past the route's limit, 400 when it cannot be read.
+pub fn json_body(
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+    too_large: ApiError,
+) -> Result<Bytes, ApiError> {
+    if !is_json(headers) {
+        return Err(ApiError::UnsupportedContentType);
+    }
+    body.map_err(|rejection| {
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            too_large
+        } else {
+            ApiError::UnreadableBody(rejection.body_text())
+        }
+    })
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
     let Some(value) = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -4,14 +4,14 @@
 //! them all (invalid data imports nothing). Imported writes are recorded in
 //! the audit trail as the admin's, with the request's ID.
 
-use super::legacy::{is_json, list_all};
+use super::legacy::{json_body, list_all};
 use super::{ApiError, AppState};
 use crate::store::transfer::{import_json, ImportError};
 use app::domain::Author;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 
@@ -33,16 +33,7 @@ pub async fn import(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    if !is_json(&headers) {
-        return Err(ApiError::UnsupportedContentType);
-    }
-    let body = body.map_err(|rejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ApiError::ImportTooLarge
-        } else {
-            ApiError::UnreadableBody(rejection.body_text())
-        }
-    })?;
+    let body = json_body(&headers, body, ApiError::ImportTooLarge)?;
     match import_json(state.store.as_ref(), &body, &author).await {
         Ok(imported) => {
             tracing::info!(imported, "customers imported");
