@@ -196,13 +196,6 @@ pub struct SignedIn {
     pub with_session: bool,
 }
 
-/// The user the page is shown to, if the request named one.
-#[server(endpoint = "signed_in_as")]
-pub async fn signed_in_as() -> Result<Option<SignedIn>, CustomerError> {
-    Ok(use_context::<http::request::Parts>()
-        .and_then(|parts| parts.extensions.get::<SignedIn>().cloned()))
-}
-
 /// One customer's changes, newest first (editors): `id` as a client names it;
 /// a deleted customer's history stays.
 #[server(endpoint = "customer_history")]

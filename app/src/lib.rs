@@ -92,26 +92,36 @@ pub fn App() -> impl IntoView {
 /// log's link for those who may read it.
 #[component]
 fn SignedInAs() -> impl IntoView {
-    let signed_in = OnceResource::new(api::signed_in_as());
+    // Read on the server, carried to the browser in the page for hydration: no
+    // server-function call and no suspense on every page.
+    let who = SharedValue::new(signed_in_here).into_inner();
+    // No one named: protected mode or AUTH=off, where everyone may do everything.
+    let admin = who.as_ref().is_none_or(|who| who.role == "admin");
     view! {
-        <Suspense>
-            {move || Suspend::new(async move {
-                let who = signed_in.await.ok().flatten();
-                // No one named: protected mode or AUTH=off, where everyone may do everything.
-                let admin = who.as_ref().is_none_or(|who| who.role == "admin");
-                view! {
-                    {admin.then(|| view! { <a href="/audit" class="button">"Audit log"</a> })}
-                    {who.map(|who| view! {
-                        <form class="signed-in" method="post" action="/sign-out">
-                            <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>
-                            {who.with_session.then(|| view! {
-                                <button type="submit" class="button">"Sign out"</button>
-                            })}
-                        </form>
-                    })}
-                }
-            })}
-        </Suspense>
+        {admin.then(|| view! { <a href="/audit" class="button">"Audit log"</a> })}
+        {who.map(|who| view! {
+            <form class="signed-in" method="post" action="/sign-out">
+                <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>
+                {who.with_session.then(|| view! {
+                    <button type="submit" class="button">"Sign out"</button>
+                })}
+            </form>
+        })}
+    }
+}
+
+/// The user the page is shown to, from the request's extensions (the server's
+/// access check puts it there); `None` in the browser, where the server's
+/// value is used instead.
+fn signed_in_here() -> Option<SignedIn> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get::<SignedIn>().cloned())
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
     }
 }
 

@@ -264,7 +264,7 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         }
         "/history" | "/api/customer_history" => Role::Editor,
         // Server functions are all POSTs: these only read.
-        "/api/list_customers" | "/api/get_customer" | "/api/signed_in_as" => Role::Viewer,
+        "/api/list_customers" | "/api/get_customer" => Role::Viewer,
         _ if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) => Role::Viewer,
         _ => Role::Editor,
     })
