@@ -347,3 +347,26 @@ pub fn admin_command(users_file: &Path, args: &[&str], stdin: &str) -> String {
     assert!(ok, "{args:?}: {stderr}");
     stdout
 }
+
+/// Adds each `(name, role)` to `users_file`, with the password `<name>-password`.
+pub fn add_users(users_file: &Path, users: &[(&str, &str)]) {
+    for (name, role) in users {
+        admin_command(
+            users_file,
+            &["user", "add", name, "--role", role],
+            &format!("{name}-password\n"),
+        );
+    }
+}
+
+/// A server on a copy of the sample data in `dir`, with `users` (see
+/// [`add_users`]) in `dir/users.json`, and `env`.
+pub fn server_with_users(dir: &Path, users: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
+    let users_file = dir.join("users.json");
+    let data = dir.join("customers.json");
+    std::fs::copy(sample_data(), &data).unwrap();
+    add_users(&users_file, users);
+    let mut env = env.to_vec();
+    env.push(("USERS_FILE", users_file.to_str().unwrap()));
+    Server::start_with_env(&data, &env)
+}

@@ -4,7 +4,9 @@
 //! its actor, request ID and values; who may read it; its export; and the
 //! admins' import and export of every customer.
 
-use e2e::{admin_command, run_command, sample_data, sign_in, ui, Server};
+use e2e::{
+    add_users, admin_command, run_command, sample_data, server_with_users, sign_in, ui, Server,
+};
 use reqwest::Client;
 use serde_json::{json, Value};
 
@@ -37,16 +39,7 @@ async fn every_write_is_recorded_with_its_actor_request_and_values() {
     let users = dir.path().join("users.json");
     let data = dir.path().join("customers.json");
     let users_env = ("USERS_FILE", users.to_str().unwrap());
-    admin_command(
-        &users,
-        &["user", "add", "ada", "--role", "admin"],
-        "ada-password\n",
-    );
-    admin_command(
-        &users,
-        &["user", "add", "ed", "--role", "editor"],
-        "ed-password\n",
-    );
+    add_users(&users, &[("ada", "admin"), ("ed", "editor")]);
     let token = admin_command(
         &users,
         &["token", "create", "nightly", "--role", "editor"],
@@ -214,20 +207,7 @@ async fn protected_mode_writes_are_by_local() {
 #[tokio::test]
 async fn admins_import_and_export_every_customer() {
     let dir = tempfile::tempdir().unwrap();
-    let users = dir.path().join("users.json");
-    let data = dir.path().join("customers.json");
-    std::fs::copy(sample_data(), &data).unwrap();
-    admin_command(
-        &users,
-        &["user", "add", "ada", "--role", "admin"],
-        "ada-password\n",
-    );
-    admin_command(
-        &users,
-        &["user", "add", "ed", "--role", "editor"],
-        "ed-password\n",
-    );
-    let server = Server::start_with_env(&data, &[("USERS_FILE", users.to_str().unwrap())]);
+    let server = server_with_users(dir.path(), &[("ada", "admin"), ("ed", "editor")], &[]);
     let client = Client::new();
     let as_user = |request: reqwest::RequestBuilder, name: &str| {
         request.basic_auth(name, Some(format!("{name}-password")))

@@ -3,24 +3,14 @@
 //! without one, expiry, signing out everywhere, slowed failures, and what a
 //! reverse proxy is believed about.
 
-use e2e::{admin_command, no_redirects, sample_data, session_cookie, sign_in, Server};
+use e2e::{no_redirects, sample_data, server_with_users, session_cookie, sign_in, Server};
 use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
 
 /// A server on the sample data with one editor, `ann`, plus `env`.
 fn server_with_ann(dir: &Path, env: &[(&str, &str)]) -> Server {
-    let users = dir.join("users.json");
-    let data = dir.join("customers.json");
-    std::fs::copy(sample_data(), &data).unwrap();
-    admin_command(
-        &users,
-        &["user", "add", "ann", "--role", "editor"],
-        "ann-password\n",
-    );
-    let mut env = env.to_vec();
-    env.push(("USERS_FILE", users.to_str().unwrap()));
-    Server::start_with_env(&data, &env)
+    server_with_users(dir, &[("ann", "editor")], env)
 }
 
 /// `GET path` as a browser opening a page (no redirects followed), with the session.

@@ -125,10 +125,7 @@ impl Directory {
         authorization: &HeaderValue,
         client: Option<IpAddr>,
     ) -> Result<Principal, Refusal> {
-        let loaded = self.current();
-        if loaded.broken {
-            return Err(Refusal::Unavailable);
-        }
+        let loaded = self.readable()?;
         let (scheme, credentials) = authorization
             .to_str()
             .ok()
@@ -174,20 +171,23 @@ impl Directory {
         password: &str,
         client: Option<IpAddr>,
     ) -> Result<Principal, Refusal> {
+        let loaded = self.readable()?;
+        self.sign_in_with(&loaded, name, password, client).await
+    }
+
+    /// The file as last read, unless it could not be read (then no one is let in).
+    fn readable(&self) -> Result<Arc<Loaded>, Refusal> {
         let loaded = self.current();
         if loaded.broken {
             return Err(Refusal::Unavailable);
         }
-        self.sign_in_with(&loaded, name, password, client).await
+        Ok(loaded)
     }
 
     /// The role `name` has now and which password (a digest of its hash);
     /// `None` if there is no such user any more.
     pub fn user(&self, name: &str) -> Result<Option<(Role, SignedInUser)>, Refusal> {
-        let loaded = self.current();
-        if loaded.broken {
-            return Err(Refusal::Unavailable);
-        }
+        let loaded = self.readable()?;
         Ok(loaded.users.get(name).map(|(role, hash)| {
             let digest = Sha256::digest(hash.as_bytes());
             let stamp = digest[..8].iter().map(|b| format!("{b:02x}")).collect();
