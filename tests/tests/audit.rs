@@ -253,12 +253,14 @@ async fn admins_import_and_export_every_customer() {
             .body(body)
             .send()
     };
+    let refused = import("ed", "application/json", body.clone())
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
     assert_eq!(
-        import("ed", "application/json", body.clone())
-            .await
-            .unwrap()
-            .status(),
-        403
+        refused.headers()["connection"],
+        "close",
+        "its body was left unread: the connection is not reused"
     );
     assert_eq!(
         import("ada", "text/plain", body.clone())

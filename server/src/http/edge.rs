@@ -24,7 +24,7 @@ pub async fn edge(State(guard): State<Arc<Guard>>, request: Request, next: Next)
     let target = guard::Target::of(request.uri().path());
     let response = match guard::refusal(&guard, &request) {
         None => logging::with_request_id(id, authorized(&guard, request, next)).await,
-        Some(refusal) => refusal,
+        Some(refusal) => unread_body_closes(&request, refusal),
     };
     metrics.finish(response.status());
     guard::with_security_headers(response, target)
@@ -74,9 +74,10 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
         }
         Err(refusal) => {
             refusal.record();
+            let request = &request;
             let browser = from_a_browser(request.headers());
             let sign_in = matches!(refusal, Refusal::SignInRequired | Refusal::SessionEnded);
-            let navigation = is_page_navigation(&request);
+            let navigation = is_page_navigation(request);
             let mut response = if sign_in && navigation {
                 let back = request.uri().path_and_query().map_or("/", |p| p.as_str());
                 let ended = matches!(refusal, Refusal::SessionEnded);
@@ -104,9 +105,26 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                         .append(header::WWW_AUTHENTICATE, challenge);
                 }
             }
-            response
+            unread_body_closes(request, response)
         }
     }
+}
+
+/// A request refused here leaves its body unread, so hyper cannot keep the
+/// connection: say so, or a client would send its next request on a
+/// connection that is about to close (and see it fail).
+fn unread_body_closes(request: &Request, mut response: Response) -> Response {
+    let headers = request.headers();
+    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length != "0");
+    if has_body {
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
 /// A refused server-function call, in the error encoding the UI decodes, so
