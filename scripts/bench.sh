@@ -399,17 +399,23 @@ CURRENT_N=$N_LARGE
 
 # --- figure 7: failover, each repetition on a fresh topology ----------------------------
 
-for rep in $(seq "$FAILOVER_REPS"); do
-  log "figure 7: failover $rep of $FAILOVER_REPS (master SIGKILL, down-after ${DOWN_AFTER_MS} ms)"
-  topo_down
-  start_topology
-  env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
-    die "import for the failover failed (see $WORK/import.log)"
-  start_server "$APP_PORT" "$WORK/server-failover-$rep.log" "${REDIS_ENV[@]}"
-  python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
-    "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
-    --before "$FAILOVER_BEFORE_S"
-  stop_server
+# Once with the default REDIS_MIN_REPLICAS_ACK=0 (a write is acknowledged when the master
+# has it) and once with 1 (when a replica has it too): a kill loses what the replicas lag.
+for acks in 0 1; do
+  figure=failover
+  [[ $acks == 0 ]] || figure=failover_acked
+  for rep in $(seq "$FAILOVER_REPS"); do
+    log "figure 7: failover $rep of $FAILOVER_REPS (master SIGKILL, down-after ${DOWN_AFTER_MS} ms, REDIS_MIN_REPLICAS_ACK=$acks)"
+    topo_down
+    start_topology
+    env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
+      die "import for the failover failed (see $WORK/import.log)"
+    start_server "$APP_PORT" "$WORK/$figure-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK="$acks"
+    python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
+      "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
+      --before "$FAILOVER_BEFORE_S" --figure "$figure" --master-port "$MASTER_PORT" --password "$PASSWORD"
+    stop_server
+  done
 done
 topo_down
 

@@ -4,8 +4,12 @@ threads while the Redis master is killed with SIGKILL; measures how long writes
 stalled and how many failed.
 
   failover.py RESULTS REP APP_PORT MASTER_PID SENTINEL_PORTS [--before S] [--threads T]
+              [--figure NAME] [--master-port PORT --password PW]
 
-SENTINEL_PORTS is a comma-separated list.
+SENTINEL_PORTS is a comma-separated list. NAME labels the records (one per server
+setting measured, e.g. `failover` and `failover_acked`). With --master-port, the
+replicas' replication lag behind the master (bytes) is sampled just before the kill:
+with `REDIS_MIN_REPLICAS_ACK=0` it bounds what the kill can lose.
 
 Each thread sends one write at a time over a keep-alive connection with distinct
 IDs and records when each write started and finished and whether it got a 200.
@@ -103,6 +107,32 @@ class SwitchWatcher(threading.Thread):
             self.ready.set()
 
 
+def replica_lag_bytes(port, password):
+    """Bytes each replica is behind the master, from its `INFO replication`."""
+    with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
+        def command(*words):
+            conn.sendall(f"*{len(words)}\r\n".encode() + b"".join(
+                f"${len(w.encode())}\r\n{w}\r\n".encode() for w in words))
+        if password:
+            command("AUTH", password)
+        command("INFO", "replication")
+        reply = b""
+        while b"master_repl_offset:" not in reply or not reply.endswith(b"\r\n\r\n"):
+            chunk = conn.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+    fields = dict(line.split(":", 1) for line in reply.decode(errors="replace").splitlines()
+                  if ":" in line)
+    master = int(fields.get("master_repl_offset", 0))
+    lags = []
+    for key, value in fields.items():
+        if key.startswith("slave") and "offset=" in value:
+            offset = int(dict(part.split("=", 1) for part in value.split(","))["offset"])
+            lags.append(master - offset)
+    return sorted(lags)
+
+
 def read_back_missing(port, ids):
     """IDs among `ids` that GET /get/{id} does not find."""
     missing = []
@@ -133,6 +163,9 @@ def main():
     parser.add_argument("sentinel_ports")
     parser.add_argument("--before", type=float, default=3.0)
     parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--figure", default="failover")
+    parser.add_argument("--master-port", type=int)
+    parser.add_argument("--password", default="")
     args = parser.parse_args()
 
     watchers = [SwitchWatcher(int(port)) for port in args.sentinel_ports.split(",")]
@@ -147,6 +180,12 @@ def main():
         writer.start()
     time.sleep(args.before)
 
+    lags = None
+    if args.master_port:
+        try:
+            lags = replica_lag_bytes(args.master_port, args.password)
+        except OSError as error:
+            print(f"[bench]   failover #{args.rep}: replica lag not sampled: {error}", file=sys.stderr)
     killed_at = time.monotonic()
     os.kill(args.master_pid, signal.SIGKILL)
     print(f"[bench]   failover #{args.rep}: killed master pid {args.master_pid}", file=sys.stderr)
@@ -182,17 +221,18 @@ def main():
 
     ms = lambda seconds: round(seconds * 1000, 1)  # noqa: E731
     ours = {
-        "figure": "failover", "side": "ours", "rep": args.rep,
+        "figure": args.figure, "side": "ours", "rep": args.rep,
         "stall_ms": ms(stall), "stall_from_kill_ms": ms(stall_from - killed_at),
         "errors": len(failures), "writes": len(events), "acked": len(successes),
         "resume_ms": ms(resumed_at - killed_at) if resumed_at is not None else None,
         "max_latency_ms": ms(slowest),
         "checked": len(recent), "lost": len(missing),
         "error_samples": sorted({e[4] for e in failures})[:5],
+        "replica_lag_bytes": lags,
     }
     switched = [w.switched_at for w in watchers if w.switched_at is not None]
     raw = {
-        "figure": "failover", "side": "raw", "rep": args.rep,
+        "figure": args.figure, "side": "raw", "rep": args.rep,
         "switch_ms": ms(min(switched) - killed_at) if switched else None,
         "last_switch_ms": ms(max(switched) - killed_at) if switched else None,
     }
@@ -200,7 +240,7 @@ def main():
         out.write(json.dumps(ours) + "\n")
         out.write(json.dumps(raw) + "\n")
     print(
-        f"[bench]   failover #{args.rep}: stall {ours['stall_ms']} ms, errors {ours['errors']}, "
+        f"[bench]   {args.figure} #{args.rep}: stall {ours['stall_ms']} ms, errors {ours['errors']}, "
         f"resumed after {ours['resume_ms']} ms, sentinel switch after {raw['switch_ms']} ms, "
         f"{ours['acked']} writes acknowledged, {ours['lost']} of {ours['checked']} checked lost",
         file=sys.stderr,

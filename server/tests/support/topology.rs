@@ -92,6 +92,11 @@ impl Drop for Topology {
         for node in self.sentinels.iter_mut().chain(self.data.iter_mut()) {
             node.kill();
         }
+        if std::thread::panicking() {
+            // A failed test keeps the nodes' configs and logs for a post-mortem.
+            let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+            eprintln!("redis topology logs kept in {}", kept.keep().display());
+        }
     }
 }
 
@@ -244,34 +249,32 @@ impl Topology {
         assert_eq!(reply, Value::Okay);
     }
 
-    /// Waits until every running sentinel names a master other than `old`, and it says ROLE master.
+    /// The master every running sentinel names, if they agree and it says ROLE master.
+    pub async fn agreed_master(&self) -> Option<u16> {
+        let mut named = Vec::new();
+        for node in self.sentinels.iter().filter(|n| n.child.is_some()) {
+            let mut conn = sentinel_conn(node.port).await.ok()?;
+            let (_, master): (String, u16) = redis::cmd("SENTINEL")
+                .arg("get-master-addr-by-name")
+                .arg(MASTER_NAME)
+                .query_async(&mut conn)
+                .await
+                .ok()?;
+            named.push(master);
+        }
+        let master = *named.first()?;
+        if named.iter().any(|p| *p != master) {
+            return None;
+        }
+        (role(master).await? == "master").then_some(master)
+    }
+
+    /// Waits until every running sentinel names a master other than `old`, and it says
+    /// ROLE master. (Under load the sentinels may fail over once more afterwards: a test
+    /// that needs the settled master asks [`Topology::agreed_master`] again at its end.)
     pub async fn wait_new_master(&self, old: u16, within: Duration) -> u16 {
-        let running: Vec<u16> = self
-            .sentinels
-            .iter()
-            .filter(|n| n.child.is_some())
-            .map(|n| n.port)
-            .collect();
-        wait_for(within, "a new master", || {
-            let running = running.clone();
-            async move {
-                let mut named = Vec::new();
-                for port in running {
-                    let mut conn = sentinel_conn(port).await.ok()?;
-                    let (_, master): (String, u16) = redis::cmd("SENTINEL")
-                        .arg("get-master-addr-by-name")
-                        .arg(MASTER_NAME)
-                        .query_async(&mut conn)
-                        .await
-                        .ok()?;
-                    named.push(master);
-                }
-                let new = *named.first()?;
-                if new == old || named.iter().any(|p| *p != new) {
-                    return None;
-                }
-                (role(new).await? == "master").then_some(new)
-            }
+        wait_for(within, "a new master", || async move {
+            self.agreed_master().await.filter(|new| *new != old)
         })
         .await
     }
