@@ -55,7 +55,8 @@ if $want_bench_tools; then
 fi
 if $want_test_tools; then
   # iproute2: the protected-mode test makes a client machine of a network namespace.
-  apt_install chromium chromium-driver iproute2 curl
+  # openssl: the TLS tests make their certificates with it.
+  apt_install chromium chromium-driver iproute2 curl openssl
   if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
     log "installing playwright-core for the browser tests (it drives Debian's Chromium)"
     (cd tests/browser && npm ci --silent --no-audit --no-fund)

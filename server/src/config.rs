@@ -1,7 +1,9 @@
 //! The server's configuration, parsed once at start-up from flags with
 //! environment-variable fallbacks (the original app's `REDIS_*` names included).
 
-use crate::store::redis::{parse_sentinels, RedisSettings, RedisTarget};
+use crate::store::redis::{
+    parse_sentinels, ClientCertificate, RedisSettings, RedisTarget, TlsSettings,
+};
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -304,6 +306,76 @@ pub struct RedisArgs {
         global = true
     )]
     pub redis_audit_retention_days: u64,
+    /// TLS to the sentinels and data nodes (Sentinel set-up; `REDIS_URL` says `rediss://`).
+    #[arg(
+        long,
+        env = "REDIS_TLS",
+        default_value_t = false,
+        value_parser = clap::builder::BoolishValueParser::new(),
+        action = clap::ArgAction::Set,
+        global = true
+    )]
+    pub redis_tls: bool,
+    /// PEM file of the CAs that signed the Redis servers' certificates (default: the system's).
+    #[arg(long, env = "REDIS_TLS_CA_FILE", global = true)]
+    pub redis_tls_ca_file: Option<PathBuf>,
+    /// PEM client certificate, for servers that require one (with `REDIS_TLS_KEY_FILE`).
+    #[arg(long, env = "REDIS_TLS_CERT_FILE", global = true)]
+    pub redis_tls_cert_file: Option<PathBuf>,
+    /// PEM private key of the client certificate.
+    #[arg(long, env = "REDIS_TLS_KEY_FILE", global = true)]
+    pub redis_tls_key_file: Option<PathBuf>,
+}
+
+impl RedisArgs {
+    /// The TLS settings, with their files read; `None` for plain TCP.
+    fn tls(&self, target: &RedisTarget) -> Result<Option<TlsSettings>, String> {
+        let wanted = match target {
+            RedisTarget::Sentinel { .. } => self.redis_tls,
+            RedisTarget::Single { url } => {
+                let secure = url.starts_with("rediss://");
+                if self.redis_tls && !secure {
+                    return Err("REDIS_TLS=true, but REDIS_URL is not rediss://...: \
+                                write the URL as rediss://"
+                        .into());
+                }
+                secure
+            }
+        };
+        let given = [
+            ("REDIS_TLS_CA_FILE", self.redis_tls_ca_file.is_some()),
+            ("REDIS_TLS_CERT_FILE", self.redis_tls_cert_file.is_some()),
+            ("REDIS_TLS_KEY_FILE", self.redis_tls_key_file.is_some()),
+        ];
+        if !wanted {
+            return match given.iter().find(|(_, set)| *set) {
+                Some((name, _)) => Err(format!(
+                    "{name} is set but TLS is off: set REDIS_TLS=true (or use a rediss:// REDIS_URL)"
+                )),
+                None => Ok(None),
+            };
+        }
+        let read = |name: &str, path: &PathBuf| {
+            std::fs::read(path).map_err(|e| format!("{name}: cannot read {}: {e}", path.display()))
+        };
+        let client =
+            match (&self.redis_tls_cert_file, &self.redis_tls_key_file) {
+                (Some(cert), Some(key)) => Some(ClientCertificate {
+                    cert_pem: read("REDIS_TLS_CERT_FILE", cert)?,
+                    key_pem: read("REDIS_TLS_KEY_FILE", key)?,
+                }),
+                (None, None) => None,
+                _ => return Err(
+                    "REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together: set both or neither"
+                        .into(),
+                ),
+            };
+        let ca_pem = match &self.redis_tls_ca_file {
+            Some(path) => Some(read("REDIS_TLS_CA_FILE", path)?),
+            None => None,
+        };
+        Ok(Some(TlsSettings { ca_pem, client }))
+    }
 }
 
 /// Which store the server uses.
@@ -351,6 +423,7 @@ impl Config {
         } else {
             return Ok(StoreChoice::File(self.data_file.clone()));
         };
+        let tls = redis.tls(&target)?;
         Ok(StoreChoice::Redis(Box::new(RedisSettings {
             target,
             username: redis.redis_username.clone(),
@@ -364,6 +437,7 @@ impl Config {
             min_replicas_ack: redis.redis_min_replicas_ack,
             audit_retention: (redis.redis_audit_retention_days > 0)
                 .then(|| Duration::from_secs(redis.redis_audit_retention_days * 24 * 60 * 60)),
+            tls,
         })))
     }
 }

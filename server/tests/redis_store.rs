@@ -9,23 +9,15 @@ use contract::Writes;
 
 use app::domain::{Cursor, Customer, CustomerStore, PageQuery, StoreError};
 use server::store::redis::{ConnectError, RedisSettings, RedisStore};
-use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use support::{data_conn, free_ports, wait_for, Options, Topology};
+use support::{
+    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, Tls, Topology,
+};
 
 fn customer(id: &str) -> Customer {
     contract::customer(id, "First", "Last")
-}
-
-async fn store(settings: RedisSettings) -> RedisStore {
-    // RUST_LOG=server=debug shows what the store does (failovers, retries).
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
-        .with_test_writer()
-        .try_init();
-    RedisStore::connect(settings).await.expect("store connects")
 }
 
 /// Every contract case on its own light topology; each fresh store gets its own prefix.
@@ -197,129 +189,11 @@ async fn search_and_pages_over_several_scan_batches() {
     );
 }
 
-/// What a writer saw during a failover.
-#[derive(Default)]
-struct Load {
-    acked: Vec<String>,
-    errors: Vec<String>,
-    longest: Duration,
-}
-
-/// Upserts new IDs one after the other until `stop`.
-async fn write_steadily(store: Arc<RedisStore>, tag: String, stop: Arc<AtomicBool>) -> Load {
-    let mut load = Load::default();
-    let mut n = 0;
-    while !stop.load(Ordering::SeqCst) {
-        let id = format!("{tag}-{n:06}");
-        n += 1;
-        let started = Instant::now();
-        match store.upsert(&customer(&id)).await {
-            Ok(_) => load.acked.push(id),
-            Err(e) => load.errors.push(e.to_string()),
-        }
-        load.longest = load.longest.max(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    load
-}
-
-/// Acknowledged IDs missing from the prefix's records on the master at `port`.
-async fn lost(port: u16, prefix: &str, acked: &[String]) -> usize {
-    let mut admin = data_conn(port).await.unwrap();
-    let stored: HashSet<String> = redis::cmd("HKEYS")
-        .arg(format!("{prefix}records"))
-        .query_async(&mut admin)
-        .await
-        .unwrap();
-    let ids: usize = redis::cmd("ZCARD")
-        .arg(format!("{prefix}ids"))
-        .query_async(&mut admin)
-        .await
-        .unwrap();
-    assert_eq!(ids, stored.len(), "the ID index matches the records");
-    acked.iter().filter(|id| !stored.contains(*id)).count()
-}
-
-enum Disruption {
-    SentinelFailover,
-    KillMaster,
-}
-
-/// Two stores (without and with `min_replicas_ack = 1`) write steadily while the
-/// master changes; returns per store (writes, errors, lost, longest stall).
-async fn writes_through(
-    disruption: Disruption,
-) -> Vec<(&'static str, usize, Vec<String>, usize, Duration)> {
-    let mut topology = Topology::start(Options::full()).await;
-    let mut stores = Vec::new();
-    for (prefix, acks) in [("plain:", 0), ("acked:", 1)] {
-        let mut settings = topology.settings(prefix);
-        settings.min_replicas_ack = acks;
-        settings.request_deadline = Duration::from_secs(20);
-        stores.push((prefix, Arc::new(store(settings).await)));
-    }
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for (prefix, store) in &stores {
-        for w in 0..2 {
-            let load = write_steadily(store.clone(), format!("{prefix}{w}"), stop.clone());
-            writers.push((*prefix, tokio::spawn(load)));
-        }
-    }
-    tokio::time::sleep(Duration::from_secs(1)).await;
-    let old = topology.master_port().await.unwrap();
-    match disruption {
-        Disruption::SentinelFailover => topology.failover().await,
-        Disruption::KillMaster => topology.kill_data(old),
-    }
-    let new = topology.wait_new_master(old, Duration::from_secs(30)).await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::SeqCst);
-
-    let mut results = Vec::new();
-    for (prefix, store) in &stores {
-        let (mut acked, mut errors, mut longest) = (Vec::new(), Vec::new(), Duration::ZERO);
-        for (_, writer) in writers.iter_mut().filter(|(p, _)| p == prefix) {
-            let load = writer.await.unwrap();
-            acked.extend(load.acked);
-            errors.extend(load.errors);
-            longest = longest.max(load.longest);
-        }
-        // The store follows the sentinels' settled choice (within a few polls). Under
-        // load they may have failed over a second time since `new` was named: compare
-        // with what they name now.
-        let following = async {
-            loop {
-                if let Some(port) = topology.agreed_master().await {
-                    if store.master_addr() == Some(format!("127.0.0.1:{port}")) {
-                        return port;
-                    }
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
-        };
-        let Ok(settled) = tokio::time::timeout(Duration::from_secs(10), following).await else {
-            panic!(
-                "{prefix}: store uses {:?}, sentinels name {:?} (first promoted: {new})",
-                store.master_addr(),
-                topology.agreed_master().await
-            );
-        };
-        let lost = lost(settled, prefix, &acked).await;
-        println!(
-            "{prefix} {} writes, {} errors, {lost} lost, longest stall {} ms",
-            acked.len(),
-            errors.len(),
-            longest.as_millis()
-        );
-        results.push((*prefix, acked.len(), errors, lost, longest));
-    }
-    results
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
-    for (prefix, writes, errors, lost, _) in writes_through(Disruption::SentinelFailover).await {
+    for (prefix, writes, errors, lost, _) in
+        writes_through(Disruption::SentinelFailover, Tls::Off).await
+    {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
             errors,
@@ -335,7 +209,8 @@ async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_killed_during_writes_surfaces_no_error() {
-    for (prefix, writes, errors, lost, _) in writes_through(Disruption::KillMaster).await {
+    for (prefix, writes, errors, lost, _) in writes_through(Disruption::KillMaster, Tls::Off).await
+    {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
             errors,
@@ -352,9 +227,7 @@ async fn master_killed_during_writes_surfaces_no_error() {
 async fn sentinel_outages() {
     let mut topology = Topology::start(Options {
         replicas: 1,
-        sentinels: 3,
-        down_after_ms: 1000,
-        sentinel_user: None,
+        ..Options::full()
     })
     .await;
     let old = topology.data_ports()[0];

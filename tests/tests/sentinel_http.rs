@@ -20,7 +20,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use topology::{
-    data_conn, free_ports, wait_for, wait_replica_in_sync, Options, Topology, MASTER_NAME, PASSWORD,
+    data_conn, free_ports, wait_for, wait_replica_in_sync, Options, Tls, Topology, MASTER_NAME,
+    PASSWORD,
 };
 
 /// The failover and outage tests each run a full topology, servers and writers:
@@ -920,4 +921,70 @@ async fn sessions_are_shared_by_servers_and_survive_a_failover() {
         "ended on every server"
     );
     assert_eq!(status_with(&two, &session).await, 401);
+}
+
+/// The binary configured for TLS by its environment: it serves over a mutual-TLS
+/// topology, and a TLS setting that cannot work stops it with a message that says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_speaks_tls_to_redis() {
+    let topology = Topology::start(Options {
+        tls: Tls::Mutual,
+        ..Options::light()
+    })
+    .await;
+    let certs = topology.certs.clone().unwrap();
+    let path = |p: &Path| p.display().to_string();
+    let (ca, cert, key) = (
+        path(&certs.ca),
+        path(&certs.client_cert),
+        path(&certs.client_key),
+    );
+    let tls = [
+        ("REDIS_TLS", "true"),
+        ("REDIS_TLS_CA_FILE", ca.as_str()),
+        ("REDIS_TLS_CERT_FILE", cert.as_str()),
+        ("REDIS_TLS_KEY_FILE", key.as_str()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(dir.path(), &topology, &tls);
+    assert_set_works(&client(), &server, "tls1", "over mutual TLS").await;
+    drop(server);
+
+    // (case, environment besides the topology's, what the message says)
+    type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
+    let cases: [Case; 4] = [
+        (
+            "no client certificate",
+            tls[..2].to_vec(),
+            &["client certificate"],
+        ),
+        (
+            "CA file without TLS",
+            vec![("REDIS_TLS_CA_FILE", ca.as_str())],
+            &["REDIS_TLS_CA_FILE is set but TLS is off"],
+        ),
+        (
+            "certificate without key",
+            tls[..3].to_vec(),
+            &["REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE go together"],
+        ),
+        (
+            "unreadable CA file",
+            vec![
+                ("REDIS_TLS", "true"),
+                ("REDIS_TLS_CA_FILE", "no/such/ca.pem"),
+            ],
+            &["REDIS_TLS_CA_FILE: cannot read no/such/ca.pem"],
+        ),
+    ];
+    for (case, extra, says) in cases {
+        let (ok, output) = run_until_exit(&redis_env(&topology, &extra));
+        assert!(!ok, "{case}: exits non-zero\n{output}");
+        for words in says {
+            assert!(
+                output.contains(words),
+                "{case}: should say {words:?}: {output}"
+            );
+        }
+    }
 }

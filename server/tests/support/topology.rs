@@ -5,12 +5,20 @@
 //! end-to-end tests of the binary use it too (`tests/tests/sentinel_http.rs`).
 #![allow(dead_code)] // each test file uses a different part
 
+#[path = "tls.rs"]
+pub mod tls;
+
 use redis::aio::MultiplexedConnection;
-use redis::{AsyncConnectionConfig, Client, IntoConnectionInfo, RedisConnectionInfo, Value};
+use redis::{
+    AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value,
+};
+use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use tls::Certs;
 
 pub const PASSWORD: &str = "test-secret";
 pub const MASTER_NAME: &str = "mymaster";
@@ -23,6 +31,30 @@ pub struct Options {
     /// An ACL user (name, password, rules) on every sentinel, besides the
     /// password-less default user the test's own admin connections use.
     pub sentinel_user: Option<(&'static str, &'static str, &'static str)>,
+    pub tls: Tls,
+}
+
+/// How the nodes talk: plain TCP, or TLS only (no plain port), asking clients
+/// for a certificate or not. Replication and sentinels use TLS too.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tls {
+    Off,
+    /// Server certificates only (`tls-auth-clients no`).
+    OneWay,
+    /// Clients must show a certificate signed by the CA (`tls-auth-clients yes`).
+    Mutual,
+}
+
+/// The ports of running TLS topologies and their certificates, so that the
+/// admin helpers below, which know only a port, connect the right way.
+static TLS_PORTS: Mutex<BTreeMap<u16, Certs>> = Mutex::new(BTreeMap::new());
+
+fn tls_certs(port: u16) -> Option<Certs> {
+    TLS_PORTS
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .get(&port)
+        .cloned()
 }
 
 impl Options {
@@ -33,6 +65,7 @@ impl Options {
             sentinels: 1,
             down_after_ms: 1000,
             sentinel_user: None,
+            tls: Tls::Off,
         }
     }
 
@@ -43,6 +76,7 @@ impl Options {
             sentinels: 3,
             down_after_ms: 1000,
             sentinel_user: None,
+            tls: Tls::Off,
         }
     }
 }
@@ -83,15 +117,20 @@ impl Node {
 pub struct Topology {
     dir: tempfile::TempDir,
     options: Options,
+    /// With TLS: the certificates, made in `dir`.
+    pub certs: Option<Certs>,
     data: Vec<Node>,
     sentinels: Vec<Node>,
 }
 
 impl Drop for Topology {
     fn drop(&mut self) {
+        let mut tls_ports = TLS_PORTS.lock().unwrap_or_else(|e| e.into_inner());
         for node in self.sentinels.iter_mut().chain(self.data.iter_mut()) {
             node.kill();
+            tls_ports.remove(&node.port);
         }
+        drop(tls_ports);
         if std::thread::panicking() {
             // A failed test keeps the nodes' configs and logs for a post-mortem.
             let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
@@ -116,10 +155,21 @@ impl Topology {
         let dir = tempfile::tempdir().expect("temp dir");
         let ports = free_ports(1 + options.replicas + options.sentinels);
         let master_port = ports[0];
+        let certs = (options.tls != Tls::Off).then(|| Certs::generate(&dir.path().join("certs")));
+        let tls_conf = certs
+            .as_ref()
+            .map(|certs| tls_conf(certs, options.tls))
+            .unwrap_or_default();
+        if let Some(certs) = &certs {
+            let mut tls_ports = TLS_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+            for port in &ports {
+                tls_ports.insert(*port, certs.clone());
+            }
+        }
         let mut data = Vec::new();
         for (index, port) in ports[..=options.replicas].iter().enumerate() {
             let replica_of = (index > 0).then_some(master_port);
-            data.push(data_node(dir.path(), *port, replica_of));
+            data.push(data_node(dir.path(), *port, replica_of, &tls_conf));
         }
         let quorum = options.sentinels.min(2);
         let sentinels = ports[options.replicas + 1..]
@@ -132,12 +182,14 @@ impl Topology {
                     quorum,
                     options.down_after_ms,
                     options.sentinel_user,
+                    &tls_conf,
                 )
             })
             .collect();
         let mut topology = Topology {
             dir,
             options,
+            certs,
             data,
             sentinels,
         };
@@ -157,6 +209,10 @@ impl Topology {
             topology.wait_sentinel_ready(index).await;
         }
         topology
+    }
+
+    pub fn tls(&self) -> Tls {
+        self.options.tls
     }
 
     pub fn data_ports(&self) -> Vec<u16> {
@@ -319,13 +375,35 @@ impl Topology {
     }
 }
 
-fn data_node(dir: &std::path::Path, port: u16, replica_of: Option<u16>) -> Node {
+/// The lines that make a node speak only TLS on its port (the `port` line comes after).
+fn tls_conf(certs: &Certs, tls: Tls) -> String {
+    format!(
+        "tls-port {{port}}\ntls-cert-file {}\ntls-key-file {}\ntls-ca-cert-file {}\n\
+         tls-auth-clients {}\ntls-replication yes\n",
+        certs.server_cert.display(),
+        certs.server_key.display(),
+        certs.ca.display(),
+        if tls == Tls::Mutual { "yes" } else { "no" },
+    )
+}
+
+/// `port P` for plain TCP; `port 0` and `tls-port P` (and the rest) with TLS.
+fn listen_conf(port: u16, tls_conf: &str) -> String {
+    if tls_conf.is_empty() {
+        format!("port {port}\n")
+    } else {
+        format!("port 0\n{}", tls_conf.replace("{port}", &port.to_string()))
+    }
+}
+
+fn data_node(dir: &std::path::Path, port: u16, replica_of: Option<u16>, tls_conf: &str) -> Node {
     let node_dir = dir.join(format!("redis-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
     let mut conf = format!(
-        "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/redis.log\n\
+        "{listen}bind 127.0.0.1\ndir {dir}\nlogfile {dir}/redis.log\n\
          requirepass {PASSWORD}\nmasterauth {PASSWORD}\nsave \"\"\nappendonly no\n\
          repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n",
+        listen = listen_conf(port, tls_conf),
         dir = node_dir.display()
     );
     if let Some(master) = replica_of {
@@ -348,17 +426,19 @@ fn sentinel_node(
     quorum: usize,
     down_after_ms: u64,
     user: Option<(&str, &str, &str)>,
+    tls_conf: &str,
 ) -> Node {
     let node_dir = dir.join(format!("sentinel-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
     // A short failover-timeout: a failed election is retried after twice this.
     let conf = format!(
-        "port {port}\nbind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
+        "{listen}bind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
          sentinel monitor {MASTER_NAME} 127.0.0.1 {master} {quorum}\n\
          sentinel auth-pass {MASTER_NAME} {PASSWORD}\n\
          sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
          sentinel failover-timeout {MASTER_NAME} 4000\n\
          sentinel parallel-syncs {MASTER_NAME} 2\n{user}",
+        listen = listen_conf(port, tls_conf),
         dir = node_dir.display(),
         user = user
             .map(|(name, password, rules)| format!("user {name} on >{password} {rules}\n"))
@@ -379,13 +459,27 @@ async fn connect(port: u16, password: Option<&str>) -> redis::RedisResult<Multip
     if let Some(password) = password {
         redis = redis.set_password(password);
     }
-    let info = ("127.0.0.1", port)
-        .into_connection_info()?
-        .set_redis_settings(redis);
+    let client = match tls_certs(port) {
+        None => Client::open(
+            ("127.0.0.1", port)
+                .into_connection_info()?
+                .set_redis_settings(redis),
+        )?,
+        Some(certs) => {
+            let addr = ConnectionAddr::TcpTls {
+                host: "127.0.0.1".into(),
+                port,
+                insecure: false,
+                tls_params: None,
+            };
+            let info = addr.into_connection_info()?.set_redis_settings(redis);
+            Client::build_with_tls(info, certs.client_tls())?
+        }
+    };
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(500)))
         .set_response_timeout(Some(Duration::from_secs(2)));
-    Client::open(info)?
+    client
         .get_multiplexed_async_connection_with_config(&config)
         .await
 }

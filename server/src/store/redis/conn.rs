@@ -1,10 +1,11 @@
-//! Opening connections to data nodes and sentinels, with timeouts on everything.
+//! Opening connections to data nodes and sentinels, over TCP or TLS, with
+//! timeouts on everything.
 
-use super::settings::RedisSettings;
+use super::settings::{RedisSettings, TlsSettings};
 use redis::aio::MultiplexedConnection;
 use redis::{
-    AsyncConnectionConfig, Client, ConnectionInfo, IntoConnectionInfo, RedisConnectionInfo,
-    RedisResult, Value,
+    AsyncConnectionConfig, Client, ClientTlsConfig, ConnectionAddr, ConnectionInfo,
+    IntoConnectionInfo, RedisConnectionInfo, RedisError, RedisResult, TlsCertificates, Value,
 };
 use std::future::Future;
 use std::time::Duration;
@@ -16,20 +17,62 @@ pub fn show(addr: &Addr) -> String {
     format!("{}:{}", addr.0, addr.1)
 }
 
-/// Connection details for a data node (master or replica) at `addr`.
-pub fn data_node(settings: &RedisSettings, addr: &Addr) -> RedisResult<ConnectionInfo> {
-    let info = addr.clone().into_connection_info()?;
-    Ok(with_credentials(settings, info))
+/// Where to connect and how (plain TCP, or TLS with its certificates).
+#[derive(Clone, Debug)]
+pub struct Endpoint {
+    info: ConnectionInfo,
 }
 
-/// Connection details for the fixed server of a `Single` target. Credentials and
-/// database from the settings win over those in the URL.
-pub fn single(settings: &RedisSettings, url: &str) -> RedisResult<ConnectionInfo> {
-    Ok(with_credentials(settings, url.into_connection_info()?))
+impl Endpoint {
+    pub fn info(&self) -> &ConnectionInfo {
+        &self.info
+    }
+
+    pub fn client(&self) -> RedisResult<Client> {
+        Client::open(self.info.clone())
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self.info.addr(), ConnectionAddr::TcpTls { .. })
+    }
 }
 
-fn with_credentials(settings: &RedisSettings, info: ConnectionInfo) -> ConnectionInfo {
-    let mut redis = info.redis_settings().clone();
+/// A data node (master or replica) at `addr`.
+pub fn data_node(settings: &RedisSettings, addr: &Addr) -> RedisResult<Endpoint> {
+    let redis = data_credentials(settings, RedisConnectionInfo::default());
+    endpoint(settings.tls.as_ref(), addr, redis)
+}
+
+/// The fixed server of a `Single` target. Credentials and database from the
+/// settings win over those in the URL; `rediss://` means TLS.
+pub fn single(settings: &RedisSettings, url: &str) -> RedisResult<Endpoint> {
+    let info = url.into_connection_info()?;
+    let addr = match info.addr() {
+        ConnectionAddr::Tcp(host, port) | ConnectionAddr::TcpTls { host, port, .. } => {
+            (host.clone(), *port)
+        }
+        // A Unix socket: no TLS, nothing to map.
+        _ => {
+            let redis = data_credentials(settings, info.redis_settings().clone());
+            return Ok(Endpoint {
+                info: info.set_redis_settings(redis),
+            });
+        }
+    };
+    // `rediss://` asks for TLS even where the settings name no certificates.
+    let secure = matches!(info.addr(), ConnectionAddr::TcpTls { .. });
+    let tls = settings.tls.as_ref().or(secure.then_some(&SYSTEM_TRUST));
+    endpoint(
+        tls,
+        &addr,
+        data_credentials(settings, info.redis_settings().clone()),
+    )
+}
+
+fn data_credentials(
+    settings: &RedisSettings,
+    mut redis: RedisConnectionInfo,
+) -> RedisConnectionInfo {
     if let Some(username) = &settings.username {
         redis = redis.set_username(username);
     }
@@ -39,12 +82,12 @@ fn with_credentials(settings: &RedisSettings, info: ConnectionInfo) -> Connectio
     if settings.db != 0 {
         redis = redis.set_db(settings.db);
     }
-    info.set_redis_settings(redis)
+    redis
 }
 
-/// Connection details for a sentinel: its own user and password, no database,
-/// and no `CLIENT SETINFO` (older sentinels reject it).
-pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<ConnectionInfo> {
+/// A sentinel: its own user and password, no database, and no `CLIENT SETINFO`
+/// (older sentinels reject it).
+pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<Endpoint> {
     let mut redis = RedisConnectionInfo::default().set_skip_set_lib_name();
     if let Some(username) = &settings.sentinel_username {
         redis = redis.set_username(username);
@@ -52,10 +95,47 @@ pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<Connection
     if let Some(password) = &settings.sentinel_password {
         redis = redis.set_password(password);
     }
-    Ok(addr
-        .clone()
-        .into_connection_info()?
-        .set_redis_settings(redis))
+    endpoint(settings.tls.as_ref(), addr, redis)
+}
+
+/// TLS trusting the system's CAs, without a client certificate.
+const SYSTEM_TRUST: TlsSettings = TlsSettings {
+    ca_pem: None,
+    client: None,
+};
+
+/// Plain TCP to `addr`, or TLS with the given certificates.
+fn endpoint(
+    tls: Option<&TlsSettings>,
+    addr: &Addr,
+    redis: RedisConnectionInfo,
+) -> RedisResult<Endpoint> {
+    let Some(tls) = tls else {
+        let info = addr
+            .clone()
+            .into_connection_info()?
+            .set_redis_settings(redis);
+        return Ok(Endpoint { info });
+    };
+    let plain = ConnectionAddr::TcpTls {
+        host: addr.0.clone(),
+        port: addr.1,
+        insecure: false,
+        tls_params: None,
+    }
+    .into_connection_info()?
+    .set_redis_settings(redis);
+    let certificates = TlsCertificates {
+        client_tls: tls.client.as_ref().map(|c| ClientTlsConfig {
+            client_cert: c.cert_pem.clone(),
+            client_key: c.key_pem.clone(),
+        }),
+        root_cert: tls.ca_pem.clone(),
+    };
+    let info = Client::build_with_tls(plain, certificates)?
+        .get_connection_info()
+        .clone();
+    Ok(Endpoint { info })
 }
 
 /// Opens a multiplexed connection: one TCP connection that many concurrent
@@ -63,15 +143,15 @@ pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<Connection
 /// on its own, which is what we want: after an error the *master* may have moved,
 /// so the tracker decides where the next connection goes.
 pub async fn open(
-    info: ConnectionInfo,
+    endpoint: &Endpoint,
     connect_timeout: Duration,
     response_timeout: Duration,
 ) -> RedisResult<MultiplexedConnection> {
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(Some(response_timeout));
-    let client = Client::open(info)?;
-    // Belt and braces: the handshake (AUTH, SELECT) is bounded too.
+    let client = endpoint.client()?;
+    // Belt and braces: the handshake (TLS, AUTH, SELECT) is bounded too.
     within(
         connect_timeout + response_timeout,
         client.get_multiplexed_async_connection_with_config(&config),
@@ -101,4 +181,75 @@ pub async fn role(conn: &mut MultiplexedConnection) -> RedisResult<String> {
         Some(first) => Ok(redis::from_redis_value_ref(first)?),
         None => Ok(String::new()),
     }
+}
+
+/// An error as one short line, saying what to fix when it is a TLS problem.
+/// `tls` tells whether the connection used TLS.
+pub fn explain(e: &RedisError, tls: bool) -> String {
+    if e.kind() == redis::ErrorKind::AuthenticationFailed {
+        return "AUTH failed".to_owned();
+    }
+    let line = e.to_string().lines().next().unwrap_or_default().to_owned();
+    let hint = if tls {
+        tls_hint(&line)
+    } else {
+        plain_hint(&line)
+    };
+    match hint {
+        Some(hint) => format!("{hint} ({line})"),
+        None => line,
+    }
+}
+
+/// What a TLS failure means, from rustls's wording.
+fn tls_hint(line: &str) -> Option<&'static str> {
+    let says = |words: &[&str]| words.iter().any(|w| line.contains(w));
+    Some(
+        if says(&["UnknownIssuer", "UnknownCA"]) && line.contains("invalid peer") {
+            "TLS: the server's certificate is not signed by a CA we trust (see REDIS_TLS_CA_FILE)"
+        } else if says(&["expired", "Expired"]) {
+            "TLS: the server's certificate has expired"
+        } else if says(&["NotValidYet", "not valid before"]) {
+            "TLS: the server's certificate is not valid yet (check the clocks)"
+        } else if says(&["NotValidForName", "not valid for name"]) {
+            "TLS: the server's certificate does not name the address connected to \
+         (it must name the addresses the sentinels report)"
+        } else if says(&["CertificateRequired"]) {
+            "TLS: the server requires a client certificate \
+         (set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE)"
+        } else if says(&[
+            "alert: BadCertificate",
+            "alert: UnknownCA",
+            "alert: CertificateUnknown",
+        ]) {
+            "TLS: the server rejected our client certificate (see REDIS_TLS_CERT_FILE)"
+        } else if says(&["corrupt message", "InvalidContentType", "InvalidMessage"]) {
+            "TLS: the server does not speak TLS here (a plain-text port?)"
+        } else if says(&["timed out", "no answer within"]) {
+            "TLS: no answer to the TLS greeting (a plain-text port?)"
+        } else if says(&HUNG_UP) {
+            // With TLS 1.3 a missing client certificate is often seen only as the
+            // server closing the connection after the handshake.
+            "TLS: the server hung up (does it require a client certificate? \
+         set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE)"
+        } else {
+            return None;
+        },
+    )
+}
+
+/// How the I/O layer words a connection the server closed.
+const HUNG_UP: [&str; 5] = [
+    "reset by peer",
+    "Broken pipe",
+    "broken pipe",
+    "closed",
+    "end of file",
+];
+
+/// A plain-text client that a TLS port hung up on.
+fn plain_hint(line: &str) -> Option<&'static str> {
+    let says = |words: &[&str]| words.iter().any(|w| line.contains(w));
+    says(&HUNG_UP)
+        .then_some("the server hung up (a TLS port? then set REDIS_TLS=true or use rediss://)")
 }

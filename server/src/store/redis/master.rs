@@ -66,7 +66,7 @@ pub enum Target {
         pool: SentinelPool,
     },
     Single {
-        info: ConnectionInfo,
+        endpoint: conn::Endpoint,
     },
 }
 
@@ -123,9 +123,9 @@ impl Tracker {
                 }
             }
             RedisTarget::Single { url } => {
-                let info = conn::single(&settings, url)
+                let endpoint = conn::single(&settings, url)
                     .map_err(|e| ConnectError::InvalidSettings(format!("redis URL: {e}")))?;
-                Target::Single { info }
+                Target::Single { endpoint }
             }
         };
         Ok(Self {
@@ -222,12 +222,12 @@ impl Tracker {
     pub async fn resolve(&self) -> Result<Master, ConnectError> {
         metrics::counter!("redis_master_resolutions_total").increment(1);
         let (addr, conn, write_conn) = match &self.target {
-            Target::Single { info } => {
-                let addr = single_addr(info);
+            Target::Single { endpoint } => {
+                let addr = single_addr(endpoint.info());
                 let (conn, write_conn) = self
-                    .open_pair(info.clone())
+                    .open_pair(endpoint)
                     .await
-                    .map_err(|e| node_error(&show(&addr), e))?;
+                    .map_err(|e| node_error(&show(&addr), e, endpoint.is_tls()))?;
                 (addr, conn, write_conn)
             }
             Target::Sentinel { master_name, pool } => self.via_sentinels(master_name, pool).await?,
@@ -281,12 +281,13 @@ impl Tracker {
                 Err(e) if is_auth_error(&e) => {
                     seen.sentinel_auth = Some(ConnectError::WrongPassword {
                         server: format!("sentinel {}", show(&sentinel)),
-                        detail: brief(&e),
+                        detail: self.brief(&e),
                     })
                 }
-                Err(e) => seen
-                    .unreachable
-                    .push(format!("{} ({})", show(&sentinel), brief(&e))),
+                Err(e) => {
+                    seen.unreachable
+                        .push(format!("{} ({})", show(&sentinel), self.brief(&e)))
+                }
             }
         }
         // No sentinel named anyone (all down?): keep the master we had if it still is one.
@@ -319,12 +320,13 @@ impl Tracker {
             Err(e) if is_auth_error(&e) => {
                 seen.master_auth = Some(ConnectError::WrongPassword {
                     server: format!("redis {}", show(addr)),
-                    detail: brief(&e),
+                    detail: self.brief(&e),
                 });
                 None
             }
             Err(e) => {
-                seen.failures.push(format!("{}: {}", show(addr), brief(&e)));
+                seen.failures
+                    .push(format!("{}: {}", show(addr), self.brief(&e)));
                 None
             }
         }
@@ -335,8 +337,8 @@ impl Tracker {
         &self,
         addr: &Addr,
     ) -> Result<(MultiplexedConnection, MultiplexedConnection), RedisError> {
-        let info = conn::data_node(&self.settings, addr)?;
-        let (mut conn, write_conn) = self.open_pair(info).await?;
+        let endpoint = conn::data_node(&self.settings, addr)?;
+        let (mut conn, write_conn) = self.open_pair(&endpoint).await?;
         let role = conn::role(&mut conn).await?;
         if role != "master" {
             return Err(std::io::Error::other(format!("answers ROLE as {role}")).into());
@@ -346,18 +348,27 @@ impl Tracker {
 
     async fn open_pair(
         &self,
-        info: ConnectionInfo,
+        endpoint: &conn::Endpoint,
     ) -> Result<(MultiplexedConnection, MultiplexedConnection), RedisError> {
         let timeout = self.settings.command_timeout;
-        let conn = conn::open(info.clone(), timeout, timeout).await?;
+        let conn = conn::open(endpoint, timeout, timeout).await?;
         let write_conn = if self.settings.min_replicas_ack > 0 {
             // Room for the server-side WAIT timeout (see `wait_timeout`) and a write queued before us.
             // (`response_timeout` says the same.)
-            conn::open(info, timeout, timeout * 3).await?
+            conn::open(endpoint, timeout, timeout * 3).await?
         } else {
             conn.clone()
         };
         Ok((conn, write_conn))
+    }
+
+    /// An error as one short line, with what to fix when it is about TLS.
+    fn brief(&self, e: &RedisError) -> String {
+        let tls = match &self.target {
+            Target::Single { endpoint } => endpoint.is_tls(),
+            Target::Sentinel { .. } => self.settings.tls.is_some(),
+        };
+        conn::explain(e, tls)
     }
 
     /// The response timeout of the connection `access` uses: the longest one
@@ -471,7 +482,8 @@ impl Tracker {
                     master.as_deref().unwrap_or("unknown")
                 )
             }
-            Target::Single { info } => {
+            Target::Single { endpoint } => {
+                let info = endpoint.info();
                 let db = info.redis_settings().db();
                 format!("redis at {} db {db}", show(&single_addr(info)))
             }
@@ -542,24 +554,16 @@ fn single_addr(info: &ConnectionInfo) -> Addr {
     }
 }
 
-fn node_error(server: &str, e: RedisError) -> ConnectError {
+fn node_error(server: &str, e: RedisError, tls: bool) -> ConnectError {
     if is_auth_error(&e) {
         ConnectError::WrongPassword {
             server: format!("redis {server}"),
-            detail: brief(&e),
+            detail: conn::explain(&e, tls),
         }
     } else {
         ConnectError::MasterUnreachable {
             master: server.to_owned(),
-            attempts: vec![brief(&e)],
+            attempts: vec![conn::explain(&e, tls)],
         }
     }
-}
-
-/// An error as one short line.
-pub fn brief(e: &RedisError) -> String {
-    if e.kind() == redis::ErrorKind::AuthenticationFailed {
-        return "AUTH failed".to_owned();
-    }
-    e.to_string().lines().next().unwrap_or_default().to_owned()
 }

@@ -27,7 +27,9 @@ mod settings;
 
 pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
-pub use settings::{parse_sentinels, RedisSettings, RedisTarget, SentinelListError};
+pub use settings::{
+    parse_sentinels, ClientCertificate, RedisSettings, RedisTarget, SentinelListError, TlsSettings,
+};
 
 use app::domain::{
     AuditPage, AuditQuery, Author, Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery,

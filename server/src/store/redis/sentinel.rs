@@ -7,7 +7,7 @@ use super::retry::Backoff;
 use super::settings::RedisSettings;
 use futures::StreamExt;
 use redis::aio::MultiplexedConnection;
-use redis::{Client, RedisResult};
+use redis::RedisResult;
 use std::collections::HashMap;
 use std::sync::{Mutex, Weak};
 use std::time::Duration;
@@ -67,7 +67,7 @@ impl SentinelPool {
                 Err(_) => drop(lock(&self.conns).remove(sentinel)),
             }
         }
-        let conn = conn::open(conn::sentinel(settings, sentinel)?, timeout, timeout).await?;
+        let conn = conn::open(&conn::sentinel(settings, sentinel)?, timeout, timeout).await?;
         let answer = query(conn.clone(), master_name, timeout).await?;
         lock(&self.conns).insert(sentinel.clone(), conn);
         Ok(answer)
@@ -207,7 +207,7 @@ async fn subscribe(
     sentinel: &Addr,
     timeout: Duration,
 ) -> RedisResult<(redis::aio::PubSubSink, redis::aio::PubSubStream)> {
-    let client = Client::open(conn::sentinel(settings, sentinel)?)?;
+    let client = conn::sentinel(settings, sentinel)?.client()?;
     let (mut sink, stream) = conn::within(timeout, client.get_async_pubsub())
         .await?
         .split();

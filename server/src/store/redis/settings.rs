@@ -38,6 +38,36 @@ pub struct RedisSettings {
     pub min_replicas_ack: u32,
     /// How long audit entries are kept (`None`: for good).
     pub audit_retention: Option<Duration>,
+    /// TLS to the data nodes and sentinels (`None`: plain TCP).
+    pub tls: Option<TlsSettings>,
+}
+
+/// How to speak TLS to Redis. Certificates are read once, at start-up.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificates of the CAs to trust (`None`: the system's trust store).
+    pub ca_pem: Option<Vec<u8>>,
+    /// PEM client certificate and key, for servers that ask for one (mutual TLS).
+    pub client: Option<ClientCertificate>,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClientCertificate {
+    pub cert_pem: Vec<u8>,
+    pub key_pem: Vec<u8>,
+}
+
+// Hand-written so private keys never end up in logs.
+impl fmt::Debug for TlsSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsSettings")
+            .field("ca", &self.ca_pem.as_ref().map(|_| "<from file>"))
+            .field(
+                "client_certificate",
+                &self.client.as_ref().map(|_| "<from file>"),
+            )
+            .finish()
+    }
 }
 
 impl RedisSettings {
@@ -60,6 +90,7 @@ impl RedisSettings {
             request_deadline: Self::DEFAULT_REQUEST_DEADLINE,
             min_replicas_ack: 0,
             audit_retention: Some(Self::DEFAULT_AUDIT_RETENTION),
+            tls: None,
         }
     }
 
@@ -93,6 +124,7 @@ impl fmt::Debug for RedisSettings {
             .field("request_deadline", &self.request_deadline)
             .field("min_replicas_ack", &self.min_replicas_ack)
             .field("audit_retention", &self.audit_retention)
+            .field("tls", &self.tls)
             .finish()
     }
 }
