@@ -188,7 +188,7 @@ def main():
             print(f"[bench]   failover #{args.rep}: replica lag not sampled: {error}", file=sys.stderr)
     killed_at = time.monotonic()
     os.kill(args.master_pid, signal.SIGKILL)
-    print(f"[bench]   failover #{args.rep}: killed master pid {args.master_pid}", file=sys.stderr)
+    print(f"[bench]   {args.figure} #{args.rep}: killed master pid {args.master_pid}", file=sys.stderr)
     resumed_at = None
     while time.monotonic() - killed_at < GIVE_UP_S:
         if resumed_at is None:

@@ -41,7 +41,9 @@ impl RedisHarness {
             .topology
             .get_or_init(|| Topology::start(Options::light()))
             .await;
-        Arc::new(store(topology.settings(prefix)).await)
+        // Every case as a user with only the rights the README lists (`~contract*`
+        // covers each case's own prefix).
+        Arc::new(store(topology.narrow_settings(prefix).await).await)
     }
 }
 
@@ -809,4 +811,21 @@ async fn writes_go_on_when_the_server_forgets_the_script() {
         .await
         .unwrap();
     assert_eq!(entries, 2, "each write ran once");
+}
+
+/// The README shows exactly the data-node rights every store test runs with.
+#[test]
+fn the_readme_lists_the_rights_the_tests_grant() {
+    let manifest = std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(
+        || std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")),
+        Into::into,
+    );
+    let readme = std::fs::read_to_string(manifest.join("../README.md")).unwrap();
+    let rules = support::DATA_USER_RULES.replace("{prefix}", "customers:");
+    let rules = rules.split_whitespace().collect::<Vec<_>>().join(" ");
+    let command = format!("ACL SETUSER records on >PASSWORD {rules}");
+    assert!(
+        readme.contains(&command),
+        "the README should show:\n{command}"
+    );
 }

@@ -84,7 +84,8 @@ pub async fn writes_through(
     .await;
     let mut stores = Vec::new();
     for (prefix, acks) in [("plain:", 0), ("acked:", 1)] {
-        let mut settings = topology.settings(prefix);
+        // As a user with only the rights the README lists.
+        let mut settings = topology.narrow_settings(prefix).await;
         settings.min_replicas_ack = acks;
         settings.request_deadline = Duration::from_secs(20);
         stores.push((prefix, Arc::new(store(settings).await)));

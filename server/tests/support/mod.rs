@@ -11,7 +11,28 @@ pub use topology::*;
 
 use server::store::redis::{ClientCertificate, RedisSettings, TlsSettings};
 
+/// The data-node rights the store needs, as the README documents them for the
+/// prefix `customers:`; the tests use them with their own prefixes.
+pub const DATA_USER_RULES: &str = "~{prefix}* -@all \
+    +role +wait +eval +evalsha +script|load +get +set +getex +del +type +incr +append +strlen \
+    +hget +hmget +hset +hdel +hscan +zadd +zrem +zrange +zcard +xadd +xrange +xrevrange";
+
+/// The store's user on the data nodes in the tests, limited to [`DATA_USER_RULES`].
+pub const DATA_USER: (&str, &str) = ("records", "records-secret");
+
 impl Topology {
+    /// Gives [`DATA_USER`] the rights of [`DATA_USER_RULES`] for keys starting with
+    /// `prefix` on every data node (adding to those for other prefixes), and returns
+    /// store settings that sign in as it.
+    pub async fn narrow_settings(&self, prefix: &str) -> RedisSettings {
+        let rules = DATA_USER_RULES.replace("{prefix}", prefix);
+        self.add_data_user(DATA_USER.0, DATA_USER.1, &rules).await;
+        let mut settings = self.settings(prefix);
+        settings.username = Some(DATA_USER.0.to_owned());
+        settings.password = Some(DATA_USER.1.to_owned());
+        settings
+    }
+
     /// Store settings for this topology, under `prefix`.
     pub fn settings(&self, prefix: &str) -> RedisSettings {
         let mut settings = RedisSettings::sentinel(self.sentinel_addrs(), MASTER_NAME);

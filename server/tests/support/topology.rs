@@ -211,6 +211,22 @@ impl Topology {
         topology
     }
 
+    /// Creates the ACL user `name` on every data node, or adds `rules` to it (ACLs
+    /// are per node, not replicated). A new user has no keys, channels or commands.
+    pub async fn add_data_user(&self, name: &str, password: &str, rules: &str) {
+        for port in self.data_ports() {
+            let mut admin = data_conn(port).await.expect("admin connection");
+            let mut command = redis::cmd("ACL");
+            command.arg("SETUSER").arg(name).arg("on");
+            command.arg(format!(">{password}"));
+            command.arg(rules.split_whitespace().collect::<Vec<_>>());
+            let _: () = command
+                .query_async(&mut admin)
+                .await
+                .unwrap_or_else(|e| panic!("ACL SETUSER {name} {rules} on {port}: {e}"));
+        }
+    }
+
     pub fn tls(&self) -> Tls {
         self.options.tls
     }
