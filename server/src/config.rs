@@ -2,7 +2,7 @@
 //! environment-variable fallbacks (the original app's `REDIS_*` names included).
 
 use crate::store::redis::{
-    parse_sentinels, ClientCertificate, RedisSettings, RedisTarget, TlsSettings,
+    parse_sentinels, AddressMap, ClientCertificate, RedisSettings, RedisTarget, TlsSettings,
 };
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -322,6 +322,10 @@ pub struct RedisArgs {
     /// PEM client certificate, for servers that require one (with `REDIS_TLS_KEY_FILE`).
     #[arg(long, env = "REDIS_TLS_CERT_FILE", global = true)]
     pub redis_tls_cert_file: Option<PathBuf>,
+    /// `announced-host:port=reachable-host:port,...`: where to reach the servers the
+    /// sentinels report at addresses not reachable from here (Docker, Kubernetes, NAT).
+    #[arg(long, env = "REDIS_ADDRESS_MAP", global = true)]
+    pub redis_address_map: Option<String>,
     /// PEM private key of the client certificate.
     #[arg(long, env = "REDIS_TLS_KEY_FILE", global = true)]
     pub redis_tls_key_file: Option<PathBuf>,
@@ -424,6 +428,8 @@ impl Config {
             return Ok(StoreChoice::File(self.data_file.clone()));
         };
         let tls = redis.tls(&target)?;
+        let address_map = AddressMap::parse(redis.redis_address_map.as_deref().unwrap_or(""))
+            .map_err(|e| format!("REDIS_ADDRESS_MAP: {e}"))?;
         Ok(StoreChoice::Redis(Box::new(RedisSettings {
             target,
             username: redis.redis_username.clone(),
@@ -438,6 +444,7 @@ impl Config {
             audit_retention: (redis.redis_audit_retention_days > 0)
                 .then(|| Duration::from_secs(redis.redis_audit_retention_days * 24 * 60 * 60)),
             tls,
+            address_map,
         })))
     }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{
-    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, Tls, Topology,
+    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, Topology,
 };
 
 fn customer(id: &str) -> Customer {
@@ -194,7 +194,7 @@ async fn search_and_pages_over_several_scan_batches() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
     for (prefix, writes, errors, lost, _) in
-        writes_through(Disruption::SentinelFailover, Tls::Off).await
+        writes_through(Disruption::SentinelFailover, Options::full()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -211,7 +211,8 @@ async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_killed_during_writes_surfaces_no_error() {
-    for (prefix, writes, errors, lost, _) in writes_through(Disruption::KillMaster, Tls::Off).await
+    for (prefix, writes, errors, lost, _) in
+        writes_through(Disruption::KillMaster, Options::full()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -827,5 +828,61 @@ fn the_readme_lists_the_rights_the_tests_grant() {
     assert!(
         readme.contains(&command),
         "the README should show:\n{command}"
+    );
+}
+
+/// Sentinels and nodes in a network namespace report addresses (127.0.0.1 there)
+/// that the store cannot reach; `REDIS_ADDRESS_MAP` says where to reach them,
+/// through a master SIGKILL and a `SENTINEL FAILOVER` under writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn announced_addresses_are_mapped_through_failovers() {
+    let behind_nat = Options {
+        namespace: true,
+        ..Options::full()
+    };
+    for disruption in [Disruption::KillMaster, Disruption::SentinelFailover] {
+        for (prefix, writes, errors, lost, _) in
+            writes_through(disruption, behind_nat.clone()).await
+        {
+            assert!(writes > 100, "{disruption:?}: {prefix} kept writing");
+            assert_eq!(
+                errors,
+                Vec::<String>::new(),
+                "{disruption:?}: {prefix} no error"
+            );
+            if prefix == "acked:" {
+                assert_eq!(
+                    lost, 0,
+                    "{disruption:?}: every write confirmed by a replica survives"
+                );
+            }
+        }
+    }
+
+    // Without the map, the master the sentinels name cannot be reached, and the
+    // error says which address was tried.
+    let topology = Topology::start(Options {
+        namespace: true,
+        ..Options::light()
+    })
+    .await;
+    let mut unmapped = topology.settings("nat:");
+    unmapped.address_map = server::store::redis::AddressMap::default();
+    unmapped.request_deadline = Duration::from_secs(2);
+    let error = RedisStore::connect(unmapped).await.err().expect("refused");
+    let announced = format!("127.0.0.1:{}", topology.data_ports()[0]);
+    assert!(
+        matches!(error, ConnectError::MasterUnreachable { .. })
+            && error.to_string().contains(&announced),
+        "{error}"
+    );
+    let mut mapped = topology.settings("nat:");
+    mapped.request_deadline = Duration::from_secs(2);
+    let store = RedisStore::connect(mapped)
+        .await
+        .expect("connects through the map");
+    assert_eq!(
+        store.master_addr(),
+        Some(topology.addr_of(topology.data_ports()[0]))
     );
 }

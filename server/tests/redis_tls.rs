@@ -16,7 +16,15 @@ use support::{free_ports, writes_through, Disruption, Options, Tls, Topology};
 async fn through_both_failovers(tls: Tls) {
     for disruption in [Disruption::KillMaster, Disruption::SentinelFailover] {
         let name = format!("{tls:?}, {disruption:?}");
-        for (prefix, writes, errors, lost, longest) in writes_through(disruption, tls).await {
+        for (prefix, writes, errors, lost, longest) in writes_through(
+            disruption,
+            Options {
+                tls,
+                ..Options::full()
+            },
+        )
+        .await
+        {
             println!("{name}: {prefix} {writes} writes, {lost} lost, longest {longest:?}");
             assert!(writes > 100, "{name}: {prefix} kept writing");
             assert_eq!(errors, Vec::<String>::new(), "{name}: {prefix} no error");

@@ -645,6 +645,14 @@ async fn startup_errors_say_what_to_fix() {
         "no password: {output}"
     );
 
+    let env = redis_env(&topology, &[("REDIS_ADDRESS_MAP", "10.0.0.5:6379")]);
+    let (ok, output) = run_until_exit(&env);
+    assert!(!ok, "bad address map: exits non-zero\n{output}");
+    assert!(
+        output.contains("REDIS_ADDRESS_MAP: entry 1 (\"10.0.0.5:6379\") is not announced-host:port=reachable-host:port"),
+        "bad address map: {output}"
+    );
+
     let env = redis_env(&topology, &[("REDIS_MASTER_NAME", "no-such-master")]);
     let (ok, output) = run_until_exit(&env);
     assert!(!ok, "unknown master name: exits non-zero\n{output}");

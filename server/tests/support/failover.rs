@@ -2,7 +2,7 @@
 //! master changes, and afterwards every acknowledged write is looked for on the
 //! master the sentinels settled on.
 
-use super::{data_conn, Options, Tls, Topology};
+use super::{data_conn, Options, Topology};
 use crate::contract::{self, Writes};
 use server::store::redis::{RedisSettings, RedisStore};
 use std::collections::HashSet;
@@ -75,13 +75,9 @@ pub enum Disruption {
 /// master changes; returns per store (writes, errors, lost, longest stall).
 pub async fn writes_through(
     disruption: Disruption,
-    tls: Tls,
+    options: Options,
 ) -> Vec<(&'static str, usize, Vec<String>, usize, Duration)> {
-    let mut topology = Topology::start(Options {
-        tls,
-        ..Options::full()
-    })
-    .await;
+    let mut topology = Topology::start(options).await;
     let mut stores = Vec::new();
     for (prefix, acks) in [("plain:", 0), ("acked:", 1)] {
         // As a user with only the rights the README lists.
@@ -123,7 +119,7 @@ pub async fn writes_through(
         let following = async {
             loop {
                 if let Some(port) = topology.agreed_master().await {
-                    if store.master_addr() == Some(format!("127.0.0.1:{port}")) {
+                    if store.master_addr() == Some(topology.addr_of(port)) {
                         return port;
                     }
                 }

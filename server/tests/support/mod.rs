@@ -9,7 +9,7 @@ mod topology;
 pub use failover::*;
 pub use topology::*;
 
-use server::store::redis::{ClientCertificate, RedisSettings, TlsSettings};
+use server::store::redis::{AddressMap, ClientCertificate, RedisSettings, TlsSettings};
 
 /// The data-node rights the store needs, as the README documents them for the
 /// prefix `customers:`; the tests use them with their own prefixes.
@@ -38,6 +38,7 @@ impl Topology {
         let mut settings = RedisSettings::sentinel(self.sentinel_addrs(), MASTER_NAME);
         settings.password = Some(PASSWORD.to_owned());
         settings.key_prefix = prefix.to_owned();
+        settings.address_map = AddressMap::parse(&self.address_map()).unwrap();
         settings.tls = self.certs.as_ref().map(|certs| TlsSettings {
             ca_pem: Some(std::fs::read(&certs.ca).unwrap()),
             client: (self.tls() == Tls::Mutual).then(|| ClientCertificate {

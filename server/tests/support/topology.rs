@@ -32,6 +32,9 @@ pub struct Options {
     /// password-less default user the test's own admin connections use.
     pub sentinel_user: Option<(&'static str, &'static str, &'static str)>,
     pub tls: Tls,
+    /// The nodes in a network namespace of their own (see [`Namespace`]): the
+    /// addresses the sentinels report are not reachable from the test.
+    pub namespace: bool,
 }
 
 /// How the nodes talk: plain TCP, or TLS only (no plain port), asking clients
@@ -45,16 +48,91 @@ pub enum Tls {
     Mutual,
 }
 
-/// The ports of running TLS topologies and their certificates, so that the
-/// admin helpers below, which know only a port, connect the right way.
-static TLS_PORTS: Mutex<BTreeMap<u16, Certs>> = Mutex::new(BTreeMap::new());
+/// How to reach one node of a running topology, for the admin helpers below,
+/// which know only a port: its address (a namespace's, or loopback) and, with
+/// TLS, the certificates.
+#[derive(Clone)]
+struct Reach {
+    host: String,
+    certs: Option<Certs>,
+}
 
-fn tls_certs(port: u16) -> Option<Certs> {
-    TLS_PORTS
+static REACH: Mutex<BTreeMap<u16, Reach>> = Mutex::new(BTreeMap::new());
+
+fn reach(port: u16) -> Reach {
+    REACH
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .get(&port)
         .cloned()
+        .unwrap_or_else(|| Reach {
+            host: LOOPBACK.to_owned(),
+            certs: None,
+        })
+}
+
+const LOOPBACK: &str = "127.0.0.1";
+
+/// A network namespace of the topology's own, joined to the test's by a veth pair:
+/// inside, the nodes and sentinels see each other at 127.0.0.1, which is what the
+/// sentinels report; the test reaches them at `host`, as an application behind NAT
+/// would (needs root and `ip`, as CI has). Deleted on drop.
+struct Namespace {
+    name: String,
+    host: String,
+}
+
+impl Namespace {
+    fn create() -> Self {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 250;
+        let name = format!("rtopo{n}");
+        let (outside, inside) = (format!("rtoh{n}"), format!("rton{n}"));
+        // A namespace left by a killed run of the same test goes first.
+        let _ = Command::new("ip").args(["netns", "del", &name]).output();
+        ip(&["netns", "add", &name]);
+        ip(&["-n", &name, "link", "set", "lo", "up"]);
+        ip(&[
+            "link", "add", &outside, "type", "veth", "peer", "name", &inside, "netns", &name,
+        ]);
+        ip(&["addr", "add", &format!("10.213.{n}.1/30"), "dev", &outside]);
+        ip(&["link", "set", &outside, "up"]);
+        ip(&[
+            "-n",
+            &name,
+            "addr",
+            "add",
+            &format!("10.213.{n}.2/30"),
+            "dev",
+            &inside,
+        ]);
+        ip(&["-n", &name, "link", "set", &inside, "up"]);
+        Self {
+            name,
+            host: format!("10.213.{n}.2"),
+        }
+    }
+}
+
+impl Drop for Namespace {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
+    }
+}
+
+fn ip(args: &[&str]) {
+    let output = Command::new("ip")
+        .args(args)
+        .output()
+        .expect("run ip (iproute2)");
+    assert!(
+        output.status.success(),
+        "ip {}: {} (network namespaces need root)",
+        args.join(" "),
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 impl Options {
@@ -66,6 +144,7 @@ impl Options {
             down_after_ms: 1000,
             sentinel_user: None,
             tls: Tls::Off,
+            namespace: false,
         }
     }
 
@@ -77,6 +156,7 @@ impl Options {
             down_after_ms: 1000,
             sentinel_user: None,
             tls: Tls::Off,
+            namespace: false,
         }
     }
 }
@@ -85,6 +165,8 @@ struct Node {
     port: u16,
     conf: PathBuf,
     sentinel: bool,
+    /// The network namespace to run in, if any.
+    namespace: Option<String>,
     child: Option<Child>,
 }
 
@@ -95,7 +177,15 @@ impl Node {
         } else {
             "redis-server"
         };
-        let child = Command::new(program)
+        let mut command = match &self.namespace {
+            Some(namespace) => {
+                let mut command = Command::new("ip");
+                command.args(["netns", "exec", namespace, program]);
+                command
+            }
+            None => Command::new(program),
+        };
+        let child = command
             .arg(&self.conf)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -121,16 +211,18 @@ pub struct Topology {
     pub certs: Option<Certs>,
     data: Vec<Node>,
     sentinels: Vec<Node>,
+    /// Dropped after the nodes (fields drop in order).
+    namespace: Option<Namespace>,
 }
 
 impl Drop for Topology {
     fn drop(&mut self) {
-        let mut tls_ports = TLS_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+        let mut reach = REACH.lock().unwrap_or_else(|e| e.into_inner());
         for node in self.sentinels.iter_mut().chain(self.data.iter_mut()) {
             node.kill();
-            tls_ports.remove(&node.port);
+            reach.remove(&node.port);
         }
-        drop(tls_ports);
+        drop(reach);
         if std::thread::panicking() {
             // A failed test keeps the nodes' configs and logs for a post-mortem.
             let kept = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
@@ -160,36 +252,58 @@ impl Topology {
             .as_ref()
             .map(|certs| tls_conf(certs, options.tls))
             .unwrap_or_default();
-        if let Some(certs) = &certs {
-            let mut tls_ports = TLS_PORTS.lock().unwrap_or_else(|e| e.into_inner());
+        let namespace = options.namespace.then(Namespace::create);
+        let host = namespace
+            .as_ref()
+            .map_or(LOOPBACK, |n| n.host.as_str())
+            .to_owned();
+        if certs.is_some() || namespace.is_some() {
+            let mut reach = REACH.lock().unwrap_or_else(|e| e.into_inner());
             for port in &ports {
-                tls_ports.insert(*port, certs.clone());
+                let certs = certs.clone();
+                reach.insert(
+                    *port,
+                    Reach {
+                        host: host.clone(),
+                        certs,
+                    },
+                );
             }
         }
+        let place = Place {
+            dir: dir.path(),
+            namespace: namespace.as_ref().map(|n| n.name.clone()),
+            bind: match &namespace {
+                Some(n) => format!("bind {LOOPBACK} {}\n", n.host),
+                None => format!("bind {LOOPBACK}\n"),
+            },
+            tls_conf: &tls_conf,
+        };
         let mut data = Vec::new();
         for (index, port) in ports[..=options.replicas].iter().enumerate() {
             let replica_of = (index > 0).then_some(master_port);
-            data.push(data_node(dir.path(), *port, replica_of, &tls_conf));
+            data.push(data_node(&place, *port, replica_of));
         }
         let quorum = options.sentinels.min(2);
         let sentinels = ports[options.replicas + 1..]
             .iter()
             .map(|port| {
                 sentinel_node(
-                    dir.path(),
+                    &place,
                     *port,
                     master_port,
                     quorum,
                     options.down_after_ms,
                     options.sentinel_user,
-                    &tls_conf,
                 )
             })
             .collect();
+        drop(place);
         let mut topology = Topology {
             dir,
             options,
             certs,
+            namespace,
             data,
             sentinels,
         };
@@ -227,6 +341,32 @@ impl Topology {
         }
     }
 
+    /// Where the test reaches the nodes: 127.0.0.1, or the namespace's address.
+    pub fn host(&self) -> &str {
+        self.namespace
+            .as_ref()
+            .map_or(LOOPBACK, |n| n.host.as_str())
+    }
+
+    /// The address the test reaches the node on `port` at.
+    pub fn addr_of(&self, port: u16) -> String {
+        format!("{}:{port}", self.host())
+    }
+
+    /// With a namespace: the addresses the sentinels report, mapped to where the
+    /// test reaches them (`announced=reachable`, as `REDIS_ADDRESS_MAP` takes them).
+    pub fn address_map(&self) -> String {
+        if self.namespace.is_none() {
+            return String::new();
+        }
+        let entries: Vec<String> = self
+            .data_ports()
+            .iter()
+            .map(|port| format!("{LOOPBACK}:{port}={}", self.addr_of(*port)))
+            .collect();
+        entries.join(",")
+    }
+
     pub fn tls(&self) -> Tls {
         self.options.tls
     }
@@ -238,7 +378,7 @@ impl Topology {
     pub fn sentinel_addrs(&self) -> Vec<(String, u16)> {
         self.sentinels
             .iter()
-            .map(|n| ("127.0.0.1".to_owned(), n.port))
+            .map(|n| (self.host().to_owned(), n.port))
             .collect()
     }
 
@@ -412,14 +552,24 @@ fn listen_conf(port: u16, tls_conf: &str) -> String {
     }
 }
 
-fn data_node(dir: &std::path::Path, port: u16, replica_of: Option<u16>, tls_conf: &str) -> Node {
-    let node_dir = dir.join(format!("redis-{port}"));
+/// Where the nodes of a topology run and how they listen.
+struct Place<'a> {
+    dir: &'a std::path::Path,
+    namespace: Option<String>,
+    /// The `bind` line.
+    bind: String,
+    tls_conf: &'a str,
+}
+
+fn data_node(place: &Place, port: u16, replica_of: Option<u16>) -> Node {
+    let node_dir = place.dir.join(format!("redis-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
     let mut conf = format!(
-        "{listen}bind 127.0.0.1\ndir {dir}\nlogfile {dir}/redis.log\n\
+        "{listen}{bind}dir {dir}\nlogfile {dir}/redis.log\n\
          requirepass {PASSWORD}\nmasterauth {PASSWORD}\nsave \"\"\nappendonly no\n\
          repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n",
-        listen = listen_conf(port, tls_conf),
+        listen = listen_conf(port, place.tls_conf),
+        bind = place.bind,
         dir = node_dir.display()
     );
     if let Some(master) = replica_of {
@@ -431,30 +581,31 @@ fn data_node(dir: &std::path::Path, port: u16, replica_of: Option<u16>, tls_conf
         port,
         conf: path,
         sentinel: false,
+        namespace: place.namespace.clone(),
         child: None,
     }
 }
 
 fn sentinel_node(
-    dir: &std::path::Path,
+    place: &Place,
     port: u16,
     master: u16,
     quorum: usize,
     down_after_ms: u64,
     user: Option<(&str, &str, &str)>,
-    tls_conf: &str,
 ) -> Node {
-    let node_dir = dir.join(format!("sentinel-{port}"));
+    let node_dir = place.dir.join(format!("sentinel-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
     // A short failover-timeout: a failed election is retried after twice this.
     let conf = format!(
-        "{listen}bind 127.0.0.1\ndir {dir}\nlogfile {dir}/sentinel.log\n\
+        "{listen}{bind}dir {dir}\nlogfile {dir}/sentinel.log\n\
          sentinel monitor {MASTER_NAME} 127.0.0.1 {master} {quorum}\n\
          sentinel auth-pass {MASTER_NAME} {PASSWORD}\n\
          sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
          sentinel failover-timeout {MASTER_NAME} 4000\n\
          sentinel parallel-syncs {MASTER_NAME} 2\n{user}",
-        listen = listen_conf(port, tls_conf),
+        listen = listen_conf(port, place.tls_conf),
+        bind = place.bind,
         dir = node_dir.display(),
         user = user
             .map(|(name, password, rules)| format!("user {name} on >{password} {rules}\n"))
@@ -466,6 +617,7 @@ fn sentinel_node(
         port,
         conf: path,
         sentinel: true,
+        namespace: place.namespace.clone(),
         child: None,
     }
 }
@@ -475,15 +627,16 @@ async fn connect(port: u16, password: Option<&str>) -> redis::RedisResult<Multip
     if let Some(password) = password {
         redis = redis.set_password(password);
     }
-    let client = match tls_certs(port) {
+    let Reach { host, certs } = reach(port);
+    let client = match certs {
         None => Client::open(
-            ("127.0.0.1", port)
+            (host.as_str(), port)
                 .into_connection_info()?
                 .set_redis_settings(redis),
         )?,
         Some(certs) => {
             let addr = ConnectionAddr::TcpTls {
-                host: "127.0.0.1".into(),
+                host,
                 port,
                 insecure: false,
                 tls_params: None,

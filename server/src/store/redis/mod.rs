@@ -12,6 +12,7 @@
 //! for writes when `WAIT` is used): requests share it by pipelining, so there is
 //! no pool to size and a failover replaces exactly one connection.
 
+mod address_map;
 mod audit;
 mod conn;
 mod error;
@@ -25,6 +26,7 @@ mod sentinel;
 mod sessions;
 mod settings;
 
+pub use address_map::{AddressMap, AddressMapError};
 pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{

@@ -51,8 +51,22 @@ impl SentinelPool {
         }
     }
 
-    /// `SENTINEL get-master-addr-by-name`: `Ok(None)` when this sentinel does not know the name.
+    /// `SENTINEL get-master-addr-by-name`, mapped through `REDIS_ADDRESS_MAP`:
+    /// `Ok(None)` when this sentinel does not know the name.
     pub async fn ask(
+        &self,
+        settings: &RedisSettings,
+        sentinel: &Addr,
+        master_name: &str,
+        timeout: Duration,
+    ) -> RedisResult<Option<Addr>> {
+        let answer = self
+            .ask_unmapped(settings, sentinel, master_name, timeout)
+            .await?;
+        Ok(answer.map(|addr| settings.address_map.reachable(addr)))
+    }
+
+    async fn ask_unmapped(
         &self,
         settings: &RedisSettings,
         sentinel: &Addr,
@@ -236,7 +250,10 @@ async fn relay(
                 let Some(master_name) = tracker.master_name() else { return false };
                 let payload: String = message.get_payload().unwrap_or_default();
                 match parse_event(message.get_channel_name(), &payload, master_name) {
-                    Some(Event::Switch { old, new }) => tracker.on_switch_master(old, new),
+                    Some(Event::Switch { old, new }) => {
+                        let map = &tracker.settings.address_map;
+                        tracker.on_switch_master(map.reachable(old), map.reachable(new))
+                    }
                     Some(Event::FailoverStarted) => tracker.on_failover_started(&name),
                     Some(Event::FailoverEnded) => tracker.on_failover_ended(&name),
                     None => {}

@@ -1,6 +1,7 @@
 //! Typed settings for the Redis store. Environment parsing lives in `config.rs`;
 //! this module only knows what the store needs and how to read a sentinel list.
 
+use super::address_map::AddressMap;
 use std::fmt;
 use std::time::Duration;
 
@@ -40,6 +41,8 @@ pub struct RedisSettings {
     pub audit_retention: Option<Duration>,
     /// TLS to the data nodes and sentinels (`None`: plain TCP).
     pub tls: Option<TlsSettings>,
+    /// Where to reach the servers sentinels report at unreachable addresses.
+    pub address_map: AddressMap,
 }
 
 /// How to speak TLS to Redis. Certificates are read once, at start-up.
@@ -91,6 +94,7 @@ impl RedisSettings {
             min_replicas_ack: 0,
             audit_retention: Some(Self::DEFAULT_AUDIT_RETENTION),
             tls: None,
+            address_map: AddressMap::default(),
         }
     }
 
@@ -125,6 +129,7 @@ impl fmt::Debug for RedisSettings {
             .field("min_replicas_ack", &self.min_replicas_ack)
             .field("audit_retention", &self.audit_retention)
             .field("tls", &self.tls)
+            .field("address_map", &self.address_map)
             .finish()
     }
 }
@@ -159,7 +164,7 @@ pub fn parse_sentinels(text: &str) -> Result<Vec<(String, u16)>, SentinelListErr
         .collect()
 }
 
-fn parse_one(position: usize, entry: &str) -> Result<(String, u16), SentinelListError> {
+pub(super) fn parse_one(position: usize, entry: &str) -> Result<(String, u16), SentinelListError> {
     let entry_text = || entry.to_owned();
     let not_host_port = || SentinelListError::NotHostPort {
         position,
