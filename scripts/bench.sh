@@ -63,6 +63,7 @@ COLD_PORT=$((BASE_PORT + 11))     # the cold-start spawns
 RAW_COLD_PORT=$((BASE_PORT + 12)) # the redis-server cold-start baseline
 FILE_PORT=$((BASE_PORT + 13))     # the server on the file store
 AOF_PORT=$((BASE_PORT + 14))      # redis-server with appendfsync always, the file store's yardstick
+TLS_PORT=$((BASE_PORT + 15))      # redis-server speaking only TLS, for figure 10
 RESULTS=$WORK/results.jsonl
 SEARCH=Quennell # the last name of every 1000th generated customer
 WASM=$(ls "$LEPTOS_SITE_ROOT"/pkg/customer-records*.wasm 2>/dev/null | head -1 || true) # name has a content hash
@@ -80,6 +81,13 @@ stop_aof() {
   kill "$AOF_PID" 2>/dev/null || true
   wait "$AOF_PID" 2>/dev/null || true
   AOF_PID=""
+}
+TLS_PID=""
+stop_tls_redis() {
+  [[ -n $TLS_PID ]] || return 0
+  kill "$TLS_PID" 2>/dev/null || true
+  wait "$TLS_PID" 2>/dev/null || true
+  TLS_PID=""
 }
 stop_server() {
   [[ -n $SERVER_PID ]] || return 0
@@ -118,6 +126,7 @@ cleanup() {
   trap - EXIT INT TERM
   stop_server
   stop_aof
+  stop_tls_redis
   if [[ $TOPOLOGY_UP == 1 ]]; then topo_down; fi
   if [[ $status != 0 ]]; then
     log "failed (exit $status); logs and results are in $WORK"
@@ -145,7 +154,7 @@ done
 [[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release'"
 [[ -n $WASM && -f $WASM ]] || die "no wasm in $LEPTOS_SITE_ROOT/pkg: run 'cargo leptos build --release'"
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT" "$AOF_PORT"; do
+for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT" "$AOF_PORT" "$TLS_PORT"; do
   if port_busy "$port"; then
     die "port $port is in use (another benchmark running? set BENCH_BASE_PORT)"
   fi
@@ -211,7 +220,7 @@ import_customers() { # import_customers FIGURE FILE COUNT: through the real stor
 ours() { # ours FIGURE REP MODE CONNECTIONS SECONDS PATH [PORT]: wrk against our server
   local figure=$1 rep=$2 mode=$3 connections=$4 seconds=$5 path=$6 port=${7:-$APP_PORT}
   local pids=(--pid server="$SERVER_PID")
-  [[ $figure == file_* ]] || pids+=(--pid redis="$MASTER_PID")
+  [[ $figure == file_* ]] || pids+=(--pid redis="${BENCH_REDIS_PID:-$MASTER_PID}")
   BENCH_MODE=$mode BENCH_N=$CURRENT_N BENCH_SEARCH=$SEARCH \
     measure wrk "$figure" ours "$rep" "${pids[@]}" -- \
     wrk -t1 -c "$connections" -d "${seconds}s" --timeout 10s -s scripts/bench/wrk.lua \
@@ -396,6 +405,47 @@ compaction_ms=$(sed -n 's/.*ms=\([0-9]*\).*journal compacted.*/\1/p; s/.*journal
 measure value compaction ours 1 "ms=$compaction_ms" "customers=$N_HUGE"
 stop_server
 CURRENT_N=$N_LARGE
+
+# --- figure 10: TLS to Redis --------------------------------------------------------------
+
+make_certs() { # make_certs DIR: a CA and a server certificate for 127.0.0.1 (EC P-256)
+  local dir=$1
+  mkdir -p "$dir"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2 \
+    -subj /CN=bench-ca -keyout "$dir/ca.key" -out "$dir/ca.crt" 2>/dev/null
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=bench-redis \
+    -keyout "$dir/server.key" -out "$dir/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$dir/server.ext"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.crt" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 2 -extfile "$dir/server.ext" -out "$dir/server.crt" 2>/dev/null
+}
+
+# One redis-server on a TLS port (no sentinels: TLS costs the same on every connection,
+# and figures 1 and 2 measure the Sentinel path in plain text), through `rediss://`.
+log "figure 10: GET /get/{id} and POST /set over TLS, against redis-benchmark --tls"
+TLS_DIR=$WORK/tls
+make_certs "$TLS_DIR"
+redis-server --port 0 --tls-port "$TLS_PORT" --bind 127.0.0.1 --save '' --appendonly no \
+  --tls-cert-file "$TLS_DIR/server.crt" --tls-key-file "$TLS_DIR/server.key" \
+  --tls-ca-cert-file "$TLS_DIR/ca.crt" --tls-auth-clients no --requirepass "$PASSWORD" \
+  --dir "$TLS_DIR" >"$WORK/tls-redis.log" 2>&1 &
+TLS_PID=$!
+TLS_CLI=(--tls --cacert "$TLS_DIR/ca.crt" -h 127.0.0.1 -p "$TLS_PORT" -a "$PASSWORD")
+until redis-cli "${TLS_CLI[@]}" --no-auth-warning ping >/dev/null 2>&1; do sleep 0.05; done
+TLS_ENV=(REDIS_URL="rediss://127.0.0.1:$TLS_PORT" REDIS_PASSWORD="$PASSWORD" REDIS_TLS_CA_FILE="$TLS_DIR/ca.crt")
+env "${TLS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-large.json" >>"$WORK/import.log" 2>&1 ||
+  die "import over TLS failed (see $WORK/import.log)"
+start_server "$APP_PORT" "$WORK/server-tls.log" "${TLS_ENV[@]}"
+for rep in $(seq "$REPS"); do
+  BENCH_REDIS_PID=$TLS_PID ours tls_set "$rep" set "$CONC" "$TPUT_S" /set
+  measure redis tls_set raw "$rep" --pid redis="$TLS_PID" -- \
+    redis-benchmark "${TLS_CLI[@]}" -c "$CONC" -n "$RB_REQUESTS" --csv -t set -r "$N_LARGE" -d 64 --dbnum 1
+  BENCH_REDIS_PID=$TLS_PID ours tls_get "$rep" get "$CONC" "$TPUT_S" /get/x
+  measure redis tls_get raw "$rep" --pid redis="$TLS_PID" -- \
+    redis-benchmark "${TLS_CLI[@]}" -c "$CONC" -n "$RB_REQUESTS" --csv -t get -r "$N_LARGE" -d 64 --dbnum 1
+done
+stop_server
+stop_tls_redis
 
 # --- figure 7: failover, each repetition on a fresh topology ----------------------------
 

@@ -160,6 +160,10 @@ def rows():
         (f"9. `GET /get/{{id}}` with a bearer token, c={CONC}",
          ("auth_bearer", "rps"), ("auth_bearer", "rps"), "req/s", "%",
          ("ratio", ">=", 0.90, "≥ 90% of the same without credentials")),
+        (f"10. `GET /get/{{id}}` over TLS (`rediss://`, one server), c={CONC}",
+         ("tls_get", "rps"), ("tls_get", "rps"), "req/s", "%", None),
+        (f"10. `POST /set` over TLS (`rediss://`, one server), c={CONC}",
+         ("tls_set", "rps"), ("tls_set", "rps"), "req/s", "%", None),
     ]
 
 
@@ -177,6 +181,8 @@ RAW_NOTES = {
     "failover_acked": "sentinel `+switch-master` after the kill",
     "file_set": "`redis-benchmark -t set`, `appendfsync always`",
     "coldstart_journal": "`redis-server` start to `PONG`",
+    "tls_get": "`redis-benchmark --tls -t get`",
+    "tls_set": "`redis-benchmark --tls -t set`",
     "auth_basic": "the same request without credentials, to a server without users",
     "auth_bearer": "the same request without credentials, to a server without users",
 }
