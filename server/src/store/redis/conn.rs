@@ -174,13 +174,40 @@ pub async fn within<T>(
     }
 }
 
-/// The node's replication role as `ROLE` reports it: "master", "slave" or "sentinel".
-pub async fn role(conn: &mut MultiplexedConnection) -> RedisResult<String> {
-    let reply: Vec<Value> = redis::cmd("ROLE").query_async(conn).await?;
-    match reply.first() {
-        Some(first) => Ok(redis::from_redis_value_ref(first)?),
-        None => Ok(String::new()),
+/// A node's replication role, as `ROLE` reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Role {
+    Master,
+    /// `ROLE` says "slave".
+    Replica,
+    Sentinel,
+    /// Anything else a server might say, kept for the log.
+    Other(String),
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Role::Master => "master",
+            Role::Replica => "replica",
+            Role::Sentinel => "sentinel",
+            Role::Other(other) => other,
+        })
     }
+}
+
+pub async fn role(conn: &mut MultiplexedConnection) -> RedisResult<Role> {
+    let reply: Vec<Value> = redis::cmd("ROLE").query_async(conn).await?;
+    let name: String = match reply.first() {
+        Some(first) => redis::from_redis_value_ref(first)?,
+        None => String::new(),
+    };
+    Ok(match name.as_str() {
+        "master" => Role::Master,
+        "slave" => Role::Replica,
+        "sentinel" => Role::Sentinel,
+        _ => Role::Other(name),
+    })
 }
 
 /// An error as one short line, saying what to fix when it is a TLS problem.

@@ -7,7 +7,8 @@
 //! one per request.
 //!
 //! Resolution asks the sentinels in turn and confirms the answer with `ROLE` before
-//! anything is sent there. Three more rules keep writes off a demoted master:
+//! anything is sent there. Three more rules keep writes off a demoted master (their
+//! bookkeeping, with a unit test per rule, is in `failover_state.rs`):
 //! - `+switch-master old -> new` (see `sentinel.rs`) marks `old` as demoted for a
 //!   while: a lagging sentinel may still name it, and it may still answer `ROLE`
 //!   as master until the sentinels reconfigure it, so it is refused meanwhile;
@@ -21,30 +22,19 @@
 //! - When no sentinel answers at all, the last known master is still used if it
 //!   confirms `ROLE` master: a healthy master keeps serving without sentinels.
 
-use super::conn::{self, show, Addr};
+use super::conn::{self, show, Addr, Role};
 use super::error::{ConnectError, Findings};
+use super::failover_state::FailoverState;
 use super::retry::is_auth_error;
 use super::sentinel::SentinelPool;
 use super::settings::{RedisSettings, RedisTarget};
 use redis::aio::MultiplexedConnection;
 use redis::{ConnectionAddr, ConnectionInfo, RedisError};
-use std::collections::HashMap;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-/// Longest write pause for one failover if neither `+switch-master` nor an abort arrives.
-/// (Measured in the failover test without the pause: 500-1000 acknowledged writes lost
-/// per `SENTINEL FAILOVER`, even with `WAIT 1`, since the replica not yet reconfigured
-/// still follows, and acknowledges, the old master.)
-const FAILOVER_PAUSE_MAX: Duration = Duration::from_secs(5);
-/// How long a master replaced by `+switch-master` is refused: sentinels convert it to
-/// a replica only 8-20 s after the switch, and until then it answers `ROLE` as master.
-const DEMOTED_FOR: Duration = Duration::from_secs(30);
-/// How old a demotion mark must be before a majority of sentinels naming that
-/// master again overrides it (they gossip a new configuration every ~2 s).
-const MAJORITY_OVERRIDES_AFTER: Duration = Duration::from_secs(5);
 /// Sentinels are asked with a short timeout so a dead one costs little.
 const SENTINEL_TIMEOUT_MAX: Duration = Duration::from_millis(500);
 
@@ -78,11 +68,8 @@ struct State {
     resolutions: u64,
     last_error: String,
     last_known: Option<Addr>,
-    /// The new master named by the latest `+switch-master`, tried first.
-    hint: Option<Addr>,
-    demoted: HashMap<Addr, Instant>,
-    /// Sentinel address -> when it reported the start of a failover.
-    failovers: HashMap<String, Instant>,
+    /// Demotions, write pauses and the master to try first.
+    failover: FailoverState,
 }
 
 pub struct Tracker {
@@ -235,9 +222,7 @@ impl Tracker {
         let mut state = self.state();
         state.generation += 1;
         state.last_known = Some(addr.clone());
-        if state.hint.as_ref() == Some(&addr) {
-            state.hint = None;
-        }
+        state.failover.using(&addr);
         tracing::info!(master = %show(&addr), "using redis master");
         let master = Master {
             addr,
@@ -258,7 +243,7 @@ impl Tracker {
     ) -> Result<(Addr, MultiplexedConnection, MultiplexedConnection), ConnectError> {
         let mut seen = Findings::default();
         // The master named by the latest +switch-master goes first.
-        let hint = self.state().hint.clone();
+        let hint = self.state().failover.hint().cloned();
         if let Some(hint) = hint {
             if let Some((conn, write_conn)) = self.try_candidate(&hint, &mut seen).await {
                 return Ok((hint, conn, write_conn));
@@ -340,7 +325,7 @@ impl Tracker {
         let endpoint = conn::data_node(&self.settings, addr)?;
         let (mut conn, write_conn) = self.open_pair(&endpoint).await?;
         let role = conn::role(&mut conn).await?;
-        if role != "master" {
+        if role != Role::Master {
             return Err(std::io::Error::other(format!("answers ROLE as {role}")).into());
         }
         Ok((conn, write_conn))
@@ -388,57 +373,43 @@ impl Tracker {
         self.settings.command_timeout
     }
 
-    /// When `addr` was marked demoted, if that was less than `within` ago.
-    fn demoted_within(&self, addr: &Addr, within: Duration) -> Option<Instant> {
-        let state = self.state();
-        state
-            .demoted
-            .get(addr)
-            .copied()
-            .filter(|since| since.elapsed() < within)
-    }
-
     fn is_demoted(&self, addr: &Addr) -> bool {
-        let mut state = self.state();
-        state
-            .demoted
-            .retain(|_, since| since.elapsed() < DEMOTED_FOR);
-        state.demoted.contains_key(addr)
+        self.state().failover.is_demoted(addr, Instant::now())
     }
 
     /// A sentinel announced `+switch-master old new` for our master.
     pub fn on_switch_master(&self, old: Addr, new: Addr) {
         let mut state = self.state();
         // Every sentinel announces the switch: log it once.
-        if state.hint.as_ref() != Some(&new) && state.current.as_ref().is_none_or(|m| m.addr != new)
+        let using_new = state.current.as_ref().is_some_and(|m| m.addr == new);
+        if state
+            .failover
+            .switched(old.clone(), new.clone(), Instant::now())
+            && !using_new
         {
             tracing::info!(old = %show(&old), new = %show(&new), "sentinel switched the redis master");
             metrics::counter!("redis_failovers_seen_total").increment(1);
         }
-        if old != new {
-            state.demoted.insert(old, Instant::now());
-        }
-        state.demoted.remove(&new);
-        state.failovers.clear();
-        if state.current.as_ref().is_some_and(|m| m.addr != new) {
+        if !using_new {
             state.current = None;
         }
-        state.hint = Some(new);
         drop(state);
         self.changed();
     }
 
     pub fn on_failover_started(&self, sentinel: &str) {
-        let mut state = self.state();
-        if !state.failovers.contains_key(sentinel) {
+        if self
+            .state()
+            .failover
+            .failover_started(sentinel, Instant::now())
+        {
             tracing::info!(sentinel, "failover in progress: pausing writes");
             metrics::counter!("redis_write_pauses_total").increment(1);
-            state.failovers.insert(sentinel.to_owned(), Instant::now());
         }
     }
 
     pub fn on_failover_ended(&self, sentinel: &str) {
-        if self.state().failovers.remove(sentinel).is_some() {
+        if self.state().failover.failover_ended(sentinel) {
             tracing::info!(sentinel, "failover ended without a switch: resuming writes");
             self.changed();
         }
@@ -446,15 +417,7 @@ impl Tracker {
 
     /// Until when writes must wait, if a failover is in progress.
     fn write_pause(&self) -> Option<Instant> {
-        let mut state = self.state();
-        state
-            .failovers
-            .retain(|_, since| since.elapsed() < FAILOVER_PAUSE_MAX);
-        state
-            .failovers
-            .values()
-            .max()
-            .map(|since| *since + FAILOVER_PAUSE_MAX)
+        self.state().failover.write_pause(Instant::now())
     }
 
     /// Waits while a failover is in progress (see the module comment).
@@ -501,41 +464,21 @@ impl Tracker {
         };
         let mut probe = master.conn.clone();
         match conn::within(self.settings.command_timeout, conn::role(&mut probe)).await {
-            Ok(role) if role == "master" => {}
+            Ok(Role::Master) => {}
             Ok(role) => return self.invalidate(master.generation, &format!("ROLE is now {role}")),
             Err(e) => return self.invalidate(master.generation, &e.to_string()),
         }
         if let Target::Sentinel { master_name, pool } = &self.target {
-            let timeout = self.sentinel_timeout();
-            // A majority of the sentinels is Sentinel's settled answer: once a switch is a
-            // few seconds old, follow it even to a master marked demoted (events from
-            // different sentinels can arrive out of order, or a later failover can go
-            // back). Right after a switch, a majority may still lag and name the old
-            // master, which must not be used again. Without a majority, one sentinel's
-            // word counts unless it names a demoted master.
-            let majority = pool
-                .ask_majority(&self.settings, master_name, timeout)
-                .await
-                .filter(|addr| {
-                    self.demoted_within(addr, MAJORITY_OVERRIDES_AFTER)
-                        .is_none()
-                });
-            let named = match majority {
-                Some(addr) => {
-                    let mut state = self.state();
-                    state.demoted.remove(&addr);
-                    if addr != master.addr {
-                        // Tried first on re-resolving, ahead of any stale hint.
-                        state.hint = Some(addr.clone());
-                    }
-                    Some(addr)
-                }
-                None => pool
-                    .ask_any(&self.settings, master_name, timeout)
-                    .await
-                    .filter(|a| !self.is_demoted(a)),
-            };
-            if let Some(addr) = named.filter(|a| *a != master.addr) {
+            let answers = pool
+                .ask_all(&self.settings, master_name, self.sentinel_timeout())
+                .await;
+            let move_to = self.state().failover.to_follow(
+                &answers,
+                pool.all().len(),
+                &master.addr,
+                Instant::now(),
+            );
+            if let Some(addr) = move_to {
                 self.invalidate(
                     master.generation,
                     &format!("sentinels now name {}", show(&addr)),

@@ -16,6 +16,7 @@ mod address_map;
 mod audit;
 mod conn;
 mod error;
+mod failover_state;
 mod layout;
 mod master;
 mod migrate;

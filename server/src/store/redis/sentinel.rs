@@ -87,43 +87,25 @@ impl SentinelPool {
         Ok(answer)
     }
 
-    /// The master that more than half of all configured sentinels name, asking them
-    /// all at once; `None` without such a majority (some down, or they disagree).
-    pub async fn ask_majority(
+    /// Every sentinel's answer, asking them all at once, in preference order
+    /// (those that fail or do not know the name are left out).
+    pub async fn ask_all(
         &self,
         settings: &RedisSettings,
         master_name: &str,
         timeout: Duration,
-    ) -> Option<Addr> {
+    ) -> Vec<Addr> {
+        let order = self.order();
         let answers = futures::future::join_all(
-            self.all
+            order
                 .iter()
                 .map(|sentinel| self.ask(settings, sentinel, master_name, timeout)),
         )
         .await;
-        let mut votes: HashMap<Addr, usize> = HashMap::new();
-        for addr in answers.into_iter().filter_map(|a| a.ok().flatten()) {
-            *votes.entry(addr).or_default() += 1;
-        }
-        votes
+        answers
             .into_iter()
-            .find(|(_, count)| *count * 2 > self.all.len())
-            .map(|(addr, _)| addr)
-    }
-
-    /// The first answer from any sentinel, in preference order.
-    pub async fn ask_any(
-        &self,
-        settings: &RedisSettings,
-        master_name: &str,
-        timeout: Duration,
-    ) -> Option<Addr> {
-        for sentinel in self.order() {
-            if let Ok(answer) = self.ask(settings, &sentinel, master_name, timeout).await {
-                return answer;
-            }
-        }
-        None
+            .filter_map(|answer| answer.ok().flatten())
+            .collect()
     }
 }
 
