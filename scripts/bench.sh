@@ -96,7 +96,7 @@ stop_server() {
   SERVER_PID=""
 }
 topo() {
-  BASE_PORT=$BASE_PORT DOWN_AFTER_MS=$DOWN_AFTER_MS TOPOLOGY_DIR=$TOPO_DIR \
+  BASE_PORT=$BASE_PORT DOWN_AFTER_MS=$DOWN_AFTER_MS SYNC_DELAY=${SYNC_DELAY:-0} TOPOLOGY_DIR=$TOPO_DIR \
     MASTER_NAME=$MASTER_NAME REDIS_PASSWORD=$PASSWORD scripts/redis-topology.sh "$@"
 }
 # Stops this run's topology. `redis-topology.sh stop` stops the nodes one at a time and
@@ -467,6 +467,37 @@ for acks in 0 1; do
     stop_server
   done
 done
+
+# --- figure 11: the Redis settings an operator chooses ---------------------------------
+# REDIS_MIN_REPLICAS_ACK=1 throughout (no acknowledged write may be lost); what the
+# settings change is how long writes stall, and whether they fail.
+
+ops_cell() { # ops_cell NAME DISRUPTION DOWN_AFTER_MS SYNC_DELAY REPS GIVE_UP_S
+  local name=$1 disruption=$2 reps=$5 give_up=$6 rep
+  local DOWN_AFTER_MS=$3 SYNC_DELAY=$4 # seen by `topo`
+  local label="$disruption, down-after-milliseconds $DOWN_AFTER_MS, repl-diskless-sync-delay $SYNC_DELAY"
+  for rep in $(seq "$reps"); do
+    log "figure 11: $label ($rep of $reps)"
+    topo_down
+    start_topology
+    env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
+      die "import for figure 11 failed (see $WORK/import.log)"
+    start_server "$APP_PORT" "$WORK/ops-$name-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK=1
+    python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
+      "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
+      --before "$FAILOVER_BEFORE_S" --figure "ops_$name" --master-port "$MASTER_PORT" \
+      --password "$PASSWORD" --disruption "$disruption" --label "$label" --give-up "$give_up"
+    stop_server
+  done
+}
+if [[ $MODE == full ]]; then
+  ops_cell planned_delay0 failover 2000 0 2 30
+  ops_cell planned_delay5 failover 2000 5 2 30
+  ops_cell kill_delay5 kill 2000 5 2 30
+  ops_cell kill_down30s kill 30000 0 1 60
+else
+  ops_cell planned_delay5 failover 2000 5 1 30
+fi
 topo_down
 
 # --- the report ------------------------------------------------------------------------

@@ -10,6 +10,8 @@
 #   BASE_PORT      first port (default 16379): sentinels BASE..BASE+2,
 #                  master BASE+3, replicas BASE+4 and BASE+5
 #   DOWN_AFTER_MS  sentinel down-after-milliseconds (default 2000)
+#   SYNC_DELAY     repl-diskless-sync-delay of the data nodes, in seconds (default 0;
+#                  Redis's own default is 5: see the README's Redis settings)
 #   TOPOLOGY_DIR   configs, logs, pidfiles and data (default ./target/redis-topology)
 #   MASTER_NAME    (default mymaster)   REDIS_PASSWORD (default dev-secret)
 #
@@ -20,6 +22,7 @@ set -euo pipefail
 
 BASE_PORT=${BASE_PORT:-16379}
 DOWN_AFTER_MS=${DOWN_AFTER_MS:-2000}
+SYNC_DELAY=${SYNC_DELAY:-0}
 TOPOLOGY_DIR=${TOPOLOGY_DIR:-./target/redis-topology}
 MASTER_NAME=${MASTER_NAME:-mymaster}
 REDIS_PASSWORD=${REDIS_PASSWORD:-dev-secret}
@@ -78,7 +81,7 @@ write_data_conf() { # write_data_conf PORT [MASTER_PORT]
     echo 'save ""'
     echo "appendonly no"
     echo "repl-diskless-sync yes"
-    echo "repl-diskless-sync-delay 0"
+    echo "repl-diskless-sync-delay $SYNC_DELAY"
     if [ $# -ge 2 ]; then echo "replicaof 127.0.0.1 $2"; fi
   } >"$dir/redis.conf"
 }

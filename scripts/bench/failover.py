@@ -5,11 +5,14 @@ stalled and how many failed.
 
   failover.py RESULTS REP APP_PORT MASTER_PID SENTINEL_PORTS [--before S] [--threads T]
               [--figure NAME] [--master-port PORT --password PW]
+              [--disruption kill|failover] [--label TEXT] [--give-up S]
 
 SENTINEL_PORTS is a comma-separated list. NAME labels the records (one per server
 setting measured, e.g. `failover` and `failover_acked`). With --master-port, the
 replicas' replication lag behind the master (bytes) is sampled just before the kill:
-with `REDIS_MIN_REPLICAS_ACK=0` it bounds what the kill can lose.
+with `REDIS_MIN_REPLICAS_ACK=0` it bounds what the kill can lose. With
+`--disruption failover` the master is not killed: the first sentinel is sent
+`SENTINEL FAILOVER` instead (a planned switch). TEXT is stored with the records.
 
 Each thread sends one write at a time over a keep-alive connection with distinct
 IDs and records when each write started and finished and whether it got a 200.
@@ -81,15 +84,15 @@ class Writer(threading.Thread):
 class SwitchWatcher(threading.Thread):
     """Subscribes to a sentinel's +switch-master channel; notes when the event comes."""
 
-    def __init__(self, port):
+    def __init__(self, port, timeout):
         super().__init__(daemon=True)
-        self.port = port
+        self.port, self.timeout = port, timeout
         self.switched_at = None
         self.ready = threading.Event()
 
     def run(self):
         try:
-            with socket.create_connection(("127.0.0.1", self.port), timeout=GIVE_UP_S + 10) as conn:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=self.timeout) as conn:
                 conn.sendall(b"SUBSCRIBE +switch-master\r\n")
                 buffer = b""
                 while self.switched_at is None:
@@ -166,9 +169,12 @@ def main():
     parser.add_argument("--figure", default="failover")
     parser.add_argument("--master-port", type=int)
     parser.add_argument("--password", default="")
+    parser.add_argument("--disruption", choices=("kill", "failover"), default="kill")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--give-up", type=float, default=GIVE_UP_S)
     args = parser.parse_args()
 
-    watchers = [SwitchWatcher(int(port)) for port in args.sentinel_ports.split(",")]
+    watchers = [SwitchWatcher(int(port), args.give_up + 10) for port in args.sentinel_ports.split(",")]
     for watcher in watchers:
         watcher.start()
     for watcher in watchers:
@@ -187,10 +193,17 @@ def main():
         except OSError as error:
             print(f"[bench]   failover #{args.rep}: replica lag not sampled: {error}", file=sys.stderr)
     killed_at = time.monotonic()
-    os.kill(args.master_pid, signal.SIGKILL)
-    print(f"[bench]   {args.figure} #{args.rep}: killed master pid {args.master_pid}", file=sys.stderr)
+    if args.disruption == "kill":
+        os.kill(args.master_pid, signal.SIGKILL)
+        print(f"[bench]   {args.figure} #{args.rep}: killed master pid {args.master_pid}", file=sys.stderr)
+    else:
+        first_sentinel = int(args.sentinel_ports.split(",")[0])
+        with socket.create_connection(("127.0.0.1", first_sentinel), timeout=5) as conn:
+            conn.sendall(b"SENTINEL FAILOVER mymaster\r\n")
+            reply = conn.recv(256)
+        print(f"[bench]   {args.figure} #{args.rep}: SENTINEL FAILOVER: {reply.strip()!r}", file=sys.stderr)
     resumed_at = None
-    while time.monotonic() - killed_at < GIVE_UP_S:
+    while time.monotonic() - killed_at < args.give_up:
         if resumed_at is None:
             # Scan a snapshot of each list; appends from the writer threads are safe.
             done = [e for w in writers for e in list(w.events) if e[2] and e[0] >= killed_at]
@@ -229,6 +242,7 @@ def main():
         "checked": len(recent), "lost": len(missing),
         "error_samples": sorted({e[4] for e in failures})[:5],
         "replica_lag_bytes": lags,
+        "disruption": args.disruption, "label": args.label,
     }
     switched = [w.switched_at for w in watchers if w.switched_at is not None]
     raw = {
@@ -246,7 +260,7 @@ def main():
         file=sys.stderr,
     )
     if resumed_at is None:
-        sys.exit("failover: writes did not resume within 30 s of the kill")
+        sys.exit(f"failover: writes did not resume within {args.give_up:.0f} s of the {args.disruption}")
 
 
 if __name__ == "__main__":

@@ -295,6 +295,27 @@ def failover_table(results):
     return lines
 
 
+def ops_table(results):
+    """Figure 11: one row per repetition of each operator setting measured."""
+    lines = [
+        "| disruption and Redis settings | repetition | stall | errors | first write sent after it done | `+switch-master` (first sentinel) | lost / checked |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for (figure, side), records in sorted(results.by.items()):
+        if not figure.startswith("ops_") or side != "ours":
+            continue
+        raw = {r["rep"]: r for r in results.by[(figure, "raw")]}
+        for r in records:
+            switch = raw.get(r["rep"], {}).get("switch_ms")
+            lines.append(
+                f"| {r.get('label', figure)} | {r['rep']} | {r['stall_ms']:,.0f} ms | {r['errors']} | "
+                f"{fmt(r['resume_ms'], 'ms')} | {fmt(switch, 'ms')} | {r['lost']} / {r['checked']} |"
+            )
+            if r.get("error_samples"):
+                lines.append(f"| | | errors seen: {'; '.join(r['error_samples'])} | | | | |")
+    return lines
+
+
 def runs_table(results):
     lines = ["| figure | side | rep | req/s | p50 | p99 | max | requests | errors |", "|---|---|---|---|---|---|---|---|---|"]
     for (figure, side), records in results.by.items():
@@ -601,6 +622,15 @@ def main(argv):
         "what the promoted replica had not received is lost; on 2 shared cores the replicas "
         "can fall seconds behind an unpaced writer. With `1`, a write is acknowledged only "
         "after `WAIT 1`, so a replica holds it before the client hears success.",
+        "",
+        "### Redis settings (figure 11)",
+        "",
+        "`REDIS_MIN_REPLICAS_ACK=1` and the default `REDIS_REQUEST_DEADLINE_MS` (10 s) "
+        "throughout; `failover` is a planned `SENTINEL FAILOVER`, `kill` a master SIGKILL. "
+        "Redis's own defaults are `down-after-milliseconds 30000` and "
+        "`repl-diskless-sync-delay 5`; the other figures use 2000 and 0.",
+        "",
+    ] + ops_table(results) + [
         "",
         "### Every run",
         "",

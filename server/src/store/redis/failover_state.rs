@@ -99,7 +99,7 @@ impl FailoverState {
     /// back). Right after a switch a majority may still lag and name the old master,
     /// which must not be used again. Without a majority, the first answer counts
     /// unless it names a demoted master.
-    pub fn to_follow(
+    pub fn master_to_follow(
         &mut self,
         answers: &[Addr],
         configured: usize,
@@ -204,10 +204,10 @@ mod tests {
     fn a_majority_naming_another_master_is_followed() {
         let (mut state, now) = (FailoverState::default(), Instant::now());
         let answers = [a(2), a(2), a(1)];
-        assert_eq!(state.to_follow(&answers, 3, &a(1), now), Some(a(2)));
+        assert_eq!(state.master_to_follow(&answers, 3, &a(1), now), Some(a(2)));
         assert_eq!(state.hint(), Some(&a(2)), "and tried first");
         assert_eq!(
-            state.to_follow(&answers, 3, &a(2), now),
+            state.master_to_follow(&answers, 3, &a(2), now),
             None,
             "already there"
         );
@@ -218,12 +218,15 @@ mod tests {
         let (mut state, now) = (FailoverState::default(), Instant::now());
         state.switched(a(1), a(2), now);
         let lagging = [a(1), a(1), a(2)];
-        assert_eq!(state.to_follow(&lagging, 3, &a(2), now), None);
+        assert_eq!(state.master_to_follow(&lagging, 3, &a(2), now), None);
         let soon = now + MAJORITY_OVERRIDES_AFTER - Duration::from_millis(1);
-        assert_eq!(state.to_follow(&lagging, 3, &a(2), soon), None);
+        assert_eq!(state.master_to_follow(&lagging, 3, &a(2), soon), None);
         // Once the switch is a few seconds old, the majority is the settled answer.
         let settled = now + MAJORITY_OVERRIDES_AFTER;
-        assert_eq!(state.to_follow(&lagging, 3, &a(2), settled), Some(a(1)));
+        assert_eq!(
+            state.master_to_follow(&lagging, 3, &a(2), settled),
+            Some(a(1))
+        );
         assert!(!state.is_demoted(&a(1), settled), "the mark is cleared");
     }
 
@@ -231,15 +234,18 @@ mod tests {
     fn without_a_majority_the_first_answer_counts_unless_demoted() {
         let (mut state, now) = (FailoverState::default(), Instant::now());
         // Two of three configured sentinels answer, and disagree.
-        assert_eq!(state.to_follow(&[a(3), a(2)], 3, &a(1), now), Some(a(3)));
-        assert_eq!(state.to_follow(&[a(1), a(2)], 3, &a(1), now), None);
+        assert_eq!(
+            state.master_to_follow(&[a(3), a(2)], 3, &a(1), now),
+            Some(a(3))
+        );
+        assert_eq!(state.master_to_follow(&[a(1), a(2)], 3, &a(1), now), None);
         state.switched(a(3), a(1), now);
-        assert_eq!(state.to_follow(&[a(3)], 3, &a(1), now), None);
+        assert_eq!(state.master_to_follow(&[a(3)], 3, &a(1), now), None);
         // Demoted for long: the lone answer still may not override it, only a majority.
         let later = now + MAJORITY_OVERRIDES_AFTER;
-        assert_eq!(state.to_follow(&[a(3)], 3, &a(1), later), None);
+        assert_eq!(state.master_to_follow(&[a(3)], 3, &a(1), later), None);
         assert_eq!(
-            state.to_follow(&[], 3, &a(1), later),
+            state.master_to_follow(&[], 3, &a(1), later),
             None,
             "no answer: stay"
         );
@@ -250,7 +256,10 @@ mod tests {
         let (mut state, now) = (FailoverState::default(), Instant::now());
         state.switched(a(2), a(1), now - DEMOTED_FOR / 2);
         // One of three answering is no majority, so a(2)'s demotion holds.
-        assert_eq!(state.to_follow(&[a(2)], 3, &a(1), now), None);
-        assert_eq!(state.to_follow(&[a(2), a(2)], 3, &a(1), now), Some(a(2)));
+        assert_eq!(state.master_to_follow(&[a(2)], 3, &a(1), now), None);
+        assert_eq!(
+            state.master_to_follow(&[a(2), a(2)], 3, &a(1), now),
+            Some(a(2))
+        );
     }
 }

@@ -472,7 +472,7 @@ impl Tracker {
             let answers = pool
                 .ask_all(&self.settings, master_name, self.sentinel_timeout())
                 .await;
-            let move_to = self.state().failover.to_follow(
+            let move_to = self.state().failover.master_to_follow(
                 &answers,
                 pool.all().len(),
                 &master.addr,
