@@ -463,7 +463,8 @@ for acks in 0 1; do
     start_server "$APP_PORT" "$WORK/$figure-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK="$acks"
     python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
       "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
-      --before "$FAILOVER_BEFORE_S" --figure "$figure" --master-port "$MASTER_PORT" --password "$PASSWORD"
+      --before "$FAILOVER_BEFORE_S" --figure "$figure" --master-port "$MASTER_PORT" \
+      --replica-ports "$((MASTER_PORT + 1)),$((MASTER_PORT + 2))" --password "$PASSWORD"
     stop_server
   done
 done
@@ -486,7 +487,7 @@ ops_cell() { # ops_cell NAME DISRUPTION DOWN_AFTER_MS SYNC_DELAY REPS GIVE_UP_S
     python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
       "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
       --before "$FAILOVER_BEFORE_S" --figure "ops_$name" --master-port "$MASTER_PORT" \
-      --password "$PASSWORD" --disruption "$disruption" --label "$label" --give-up "$give_up"
+      --replica-ports "$((MASTER_PORT + 1)),$((MASTER_PORT + 2))" --password "$PASSWORD" --disruption "$disruption" --label "$label" --give-up "$give_up"
     stop_server
   done
 }

@@ -4,7 +4,7 @@ threads while the Redis master is killed with SIGKILL; measures how long writes
 stalled and how many failed.
 
   failover.py RESULTS REP APP_PORT MASTER_PID SENTINEL_PORTS [--before S] [--threads T]
-              [--figure NAME] [--master-port PORT --password PW]
+              [--figure NAME] [--master-port PORT --replica-ports P,P --password PW]
               [--disruption kill|failover] [--label TEXT] [--give-up S]
 
 SENTINEL_PORTS is a comma-separated list. NAME labels the records (one per server
@@ -110,8 +110,8 @@ class SwitchWatcher(threading.Thread):
             self.ready.set()
 
 
-def replica_lag_bytes(port, password):
-    """Bytes each replica is behind the master, from its `INFO replication`."""
+def info_replication(port, password):
+    """The fields of a node's `INFO replication`."""
     with socket.create_connection(("127.0.0.1", port), timeout=2) as conn:
         def command(*words):
             conn.sendall(f"*{len(words)}\r\n".encode() + b"".join(
@@ -125,15 +125,18 @@ def replica_lag_bytes(port, password):
             if not chunk:
                 break
             reply += chunk
-    fields = dict(line.split(":", 1) for line in reply.decode(errors="replace").splitlines()
-                  if ":" in line)
-    master = int(fields.get("master_repl_offset", 0))
-    lags = []
-    for key, value in fields.items():
-        if key.startswith("slave") and "offset=" in value:
-            offset = int(dict(part.split("=", 1) for part in value.split(","))["offset"])
-            lags.append(master - offset)
-    return sorted(lags)
+    return dict(line.split(":", 1) for line in reply.decode(errors="replace").splitlines()
+                if ":" in line)
+
+
+def replica_lag_bytes(master_port, replica_ports, password):
+    """Bytes of the replication stream each replica has not processed yet, read
+    from the replicas themselves (the master's view is only as fresh as their
+    once-a-second acknowledgements)."""
+    replicas = [int(info_replication(port, password).get("slave_repl_offset", 0))
+                for port in replica_ports]
+    master = int(info_replication(master_port, password).get("master_repl_offset", 0))
+    return sorted(max(master - offset, 0) for offset in replicas)
 
 
 def read_back_missing(port, ids):
@@ -168,6 +171,7 @@ def main():
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--figure", default="failover")
     parser.add_argument("--master-port", type=int)
+    parser.add_argument("--replica-ports", default="")
     parser.add_argument("--password", default="")
     parser.add_argument("--disruption", choices=("kill", "failover"), default="kill")
     parser.add_argument("--label", default="")
@@ -189,7 +193,8 @@ def main():
     lags = None
     if args.master_port:
         try:
-            lags = replica_lag_bytes(args.master_port, args.password)
+            replica_ports = [int(p) for p in args.replica_ports.split(",") if p]
+            lags = replica_lag_bytes(args.master_port, replica_ports, args.password)
         except OSError as error:
             print(f"[bench]   failover #{args.rep}: replica lag not sampled: {error}", file=sys.stderr)
     killed_at = time.monotonic()

@@ -191,10 +191,19 @@ async fn search_and_pages_over_several_scan_batches() {
     );
 }
 
+/// A full topology whose sentinels have an ACL user with only the rights the
+/// README lists, which the store signs in as.
+fn with_sentinel_user() -> Options {
+    Options {
+        sentinel_user: Some(support::SENTINEL_USER),
+        ..Options::full()
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
     for (prefix, writes, errors, lost, _) in
-        writes_through(Disruption::SentinelFailover, Options::full()).await
+        writes_through(Disruption::SentinelFailover, with_sentinel_user()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -212,7 +221,7 @@ async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_killed_during_writes_surfaces_no_error() {
     for (prefix, writes, errors, lost, _) in
-        writes_through(Disruption::KillMaster, Options::full()).await
+        writes_through(Disruption::KillMaster, with_sentinel_user()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -678,21 +687,19 @@ async fn search_reloads_when_the_stream_is_lost_or_set_back() {
 }
 
 /// Sentinels with ACL users: the store signs in as `REDIS_SENTINEL_USERNAME` and
-/// needs no rights on them beyond these (the README lists them), through a failover.
+/// needs no rights on them beyond `SENTINEL_USER_RULES` (the README lists them);
+/// the failover tests under writes run as that user too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinels_with_an_acl_user() {
-    const RULES: &str = "+ping +sentinel|get-master-addr-by-name +psubscribe &*";
     // One replica: enough for a failover, and lighter on the 2 cores the
     // failover tests share (another topology runs beside this one).
     let topology = Topology::start(Options {
         replicas: 1,
-        sentinel_user: Some(("records", "sentinel-secret", RULES)),
-        ..Options::full()
+        ..with_sentinel_user()
     })
     .await;
-    let mut settings = topology.settings("acl:");
-    settings.sentinel_username = Some("records".into());
-    settings.sentinel_password = Some("sentinel-secret".into());
+    let settings = topology.settings("acl:");
+    assert_eq!(settings.sentinel_username.as_deref(), Some("records"));
     let store = RedisStore::connect(settings.clone())
         .await
         .expect("connects as the sentinels' ACL user");
@@ -822,6 +829,15 @@ fn the_readme_lists_the_rights_the_tests_grant() {
         Into::into,
     );
     let readme = std::fs::read_to_string(manifest.join("../README.md")).unwrap();
+    assert!(
+        // (in a table, where `|` is written `\|`)
+        readme.contains(&format!(
+            "`{}`",
+            support::SENTINEL_USER_RULES.replace('|', "\\|")
+        )),
+        "the README should list the sentinel rights {}",
+        support::SENTINEL_USER_RULES
+    );
     let rules = support::DATA_USER_RULES.replace("{prefix}", "customers:");
     let rules = rules.split_whitespace().collect::<Vec<_>>().join(" ");
     let command = format!("ACL SETUSER records on >PASSWORD {rules}");

@@ -17,6 +17,12 @@ pub const DATA_USER_RULES: &str = "~{prefix}* -@all \
     +role +wait +eval +evalsha +script|load +get +set +getex +del +type +incr +append +strlen \
     +hget +hmget +hset +hdel +hscan +zadd +zrem +zrange +zcard +xadd +xrange +xrevrange";
 
+/// The sentinels' rights the store needs, as the README documents them.
+pub const SENTINEL_USER_RULES: &str = "+ping +sentinel|get-master-addr-by-name +psubscribe &*";
+
+/// An ACL user on the sentinels with exactly [`SENTINEL_USER_RULES`].
+pub const SENTINEL_USER: (&str, &str, &str) = ("records", "sentinel-secret", SENTINEL_USER_RULES);
+
 /// The store's user on the data nodes in the tests, limited to [`DATA_USER_RULES`].
 pub const DATA_USER: (&str, &str) = ("records", "records-secret");
 
@@ -38,6 +44,10 @@ impl Topology {
         let mut settings = RedisSettings::sentinel(self.sentinel_addrs(), MASTER_NAME);
         settings.password = Some(PASSWORD.to_owned());
         settings.key_prefix = prefix.to_owned();
+        if let Some((name, password, _)) = self.sentinel_user() {
+            settings.sentinel_username = Some(name.to_owned());
+            settings.sentinel_password = Some(password.to_owned());
+        }
         settings.address_map = AddressMap::parse(&self.address_map()).unwrap();
         settings.tls = self.certs.as_ref().map(|certs| TlsSettings {
             ca_pem: Some(std::fs::read(&certs.ca).unwrap()),

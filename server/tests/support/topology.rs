@@ -367,6 +367,11 @@ impl Topology {
         entries.join(",")
     }
 
+    /// The sentinels' ACL user, if they have one: (name, password, rules).
+    pub fn sentinel_user(&self) -> Option<(&'static str, &'static str, &'static str)> {
+        self.options.sentinel_user
+    }
+
     pub fn tls(&self) -> Tls {
         self.options.tls
     }

@@ -83,32 +83,15 @@ pub struct Tracker {
 
 impl Tracker {
     pub fn new(settings: RedisSettings) -> Result<Self, ConnectError> {
-        if settings.command_timeout.is_zero() || settings.request_deadline.is_zero() {
-            return Err(ConnectError::InvalidSettings(
-                "the command timeout and the request deadline must be positive".into(),
-            ));
-        }
+        settings.validate().map_err(ConnectError::InvalidSettings)?;
         let target = match &settings.target {
             RedisTarget::Sentinel {
                 sentinels,
                 master_name,
-            } => {
-                if sentinels.is_empty() {
-                    return Err(ConnectError::InvalidSettings("no sentinels given".into()));
-                }
-                if master_name.trim().is_empty() {
-                    return Err(ConnectError::InvalidSettings("empty master name".into()));
-                }
-                if settings.sentinel_username.is_some() && settings.sentinel_password.is_none() {
-                    return Err(ConnectError::InvalidSettings(
-                        "REDIS_SENTINEL_USERNAME needs REDIS_SENTINEL_PASSWORD".into(),
-                    ));
-                }
-                Target::Sentinel {
-                    master_name: master_name.clone(),
-                    pool: SentinelPool::new(sentinels.clone()),
-                }
-            }
+            } => Target::Sentinel {
+                master_name: master_name.clone(),
+                pool: SentinelPool::new(sentinels.clone()),
+            },
             RedisTarget::Single { url } => {
                 let endpoint = conn::single(&settings, url)
                     .map_err(|e| ConnectError::InvalidSettings(format!("redis URL: {e}")))?;
@@ -453,7 +436,7 @@ impl Tracker {
         }
     }
 
-    /// Periodic backstop for missed sentinel events; see `sentinel::poll`.
+    /// Periodic backstop for missed sentinel events; see `follower::poll`.
     pub async fn check(&self) {
         let Some(master) = self.current() else {
             // Recover in the background, without waiting for traffic.

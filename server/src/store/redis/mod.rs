@@ -17,6 +17,7 @@ mod audit;
 mod conn;
 mod error;
 mod failover_state;
+mod follower;
 mod layout;
 mod master;
 mod migrate;
@@ -77,11 +78,6 @@ impl RedisStore {
     /// Finds and confirms the master, then starts following it (sentinel events
     /// plus a 1 s poll). Must be called inside a Tokio runtime.
     pub async fn connect(settings: RedisSettings) -> Result<RedisStore, ConnectError> {
-        if settings.key_prefix.is_empty() {
-            return Err(ConnectError::InvalidSettings(
-                "the key prefix must not be empty: it keeps the store's keys apart".into(),
-            ));
-        }
         let keys = Keys::new(&settings.key_prefix);
         let deadline = Instant::now() + settings.request_deadline;
         let tracker = Arc::new(Tracker::new(settings)?);
@@ -101,7 +97,7 @@ impl RedisStore {
             let (ready, mut subscribed) = tokio::sync::mpsc::channel(pool.all().len());
             for sentinel in pool.all() {
                 let listener =
-                    sentinel::listen(Arc::downgrade(&tracker), sentinel.clone(), ready.clone());
+                    follower::listen(Arc::downgrade(&tracker), sentinel.clone(), ready.clone());
                 tasks.push(tokio::spawn(listener));
             }
             drop(ready);
@@ -113,7 +109,7 @@ impl RedisStore {
                 }
             })
             .await;
-            tasks.push(tokio::spawn(sentinel::poll(Arc::downgrade(&tracker))));
+            tasks.push(tokio::spawn(follower::poll(Arc::downgrade(&tracker))));
         }
         Ok(RedisStore {
             tracker,

@@ -1,22 +1,14 @@
-//! Talking to sentinels: asking for the master, listening to their events, and
-//! polling as a backstop for events missed while a subscription was down.
+//! Talking to sentinels: asking for the master and reading their events. Depends
+//! on nothing above it; the tasks that act on what sentinels say are in
+//! `follower.rs`.
 
-use super::conn::{self, show, Addr};
-use super::master::Tracker;
-use super::retry::Backoff;
+use super::conn::{self, Addr};
 use super::settings::RedisSettings;
-use futures::StreamExt;
 use redis::aio::MultiplexedConnection;
 use redis::RedisResult;
 use std::collections::HashMap;
-use std::sync::{Mutex, Weak};
+use std::sync::Mutex;
 use std::time::Duration;
-use tokio::sync::mpsc;
-
-/// How often the master is re-checked when no event arrives.
-pub const POLL_EVERY: Duration = Duration::from_secs(1);
-/// How often an idle subscription is pinged, to notice a sentinel that hangs.
-const PING_EVERY: Duration = Duration::from_secs(5);
 
 /// The configured sentinels, in the order to ask them, with cached connections.
 pub struct SentinelPool {
@@ -167,100 +159,6 @@ pub fn parse_event(channel: &str, payload: &str, master_name: &str) -> Option<Ev
         Some(Event::FailoverEnded)
     } else {
         None
-    }
-}
-
-/// Listens to one sentinel's events for as long as the tracker lives, reconnecting
-/// with backoff when the sentinel goes away. `ready` gets a message once subscribed.
-pub async fn listen(tracker: Weak<Tracker>, sentinel: Addr, ready: mpsc::Sender<()>) {
-    let mut backoff = Backoff::new();
-    loop {
-        let Some(strong) = tracker.upgrade() else {
-            return;
-        };
-        let settings = strong.settings.clone();
-        let timeout = strong.sentinel_timeout();
-        drop(strong);
-        match subscribe(&settings, &sentinel, timeout).await {
-            Ok((sink, stream)) => {
-                let _ = ready.try_send(());
-                backoff = Backoff::new();
-                if !relay(&tracker, &sentinel, sink, stream).await {
-                    return;
-                }
-                tracing::debug!(sentinel = %show(&sentinel), "sentinel subscription ended");
-            }
-            Err(e) => tracing::debug!(sentinel = %show(&sentinel), error = %e, "cannot subscribe"),
-        }
-        // Slow retries for a sentinel that is down: at most every ~2 s.
-        let delay = backoff.next_delay() * 4;
-        tokio::time::sleep(delay).await;
-    }
-}
-
-async fn subscribe(
-    settings: &RedisSettings,
-    sentinel: &Addr,
-    timeout: Duration,
-) -> RedisResult<(redis::aio::PubSubSink, redis::aio::PubSubStream)> {
-    let client = conn::sentinel(settings, sentinel)?.client()?;
-    let (mut sink, stream) = conn::within(timeout, client.get_async_pubsub())
-        .await?
-        .split();
-    // Everything: the event names we need vary a little between Redis versions,
-    // and sentinels publish few events.
-    conn::within(timeout, sink.psubscribe("*")).await?;
-    Ok((sink, stream))
-}
-
-/// Passes events to the tracker until the subscription breaks (`true`) or the
-/// tracker is gone (`false`).
-async fn relay(
-    tracker: &Weak<Tracker>,
-    sentinel: &Addr,
-    mut sink: redis::aio::PubSubSink,
-    mut stream: redis::aio::PubSubStream,
-) -> bool {
-    let name = show(sentinel);
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
-    loop {
-        tokio::select! {
-            message = stream.next() => {
-                let Some(message) = message else { return true };
-                let Some(tracker) = tracker.upgrade() else { return false };
-                let Some(master_name) = tracker.master_name() else { return false };
-                let payload: String = message.get_payload().unwrap_or_default();
-                match parse_event(message.get_channel_name(), &payload, master_name) {
-                    Some(Event::Switch { old, new }) => {
-                        let map = &tracker.settings.address_map;
-                        tracker.on_switch_master(map.reachable(old), map.reachable(new))
-                    }
-                    Some(Event::FailoverStarted) => tracker.on_failover_started(&name),
-                    Some(Event::FailoverEnded) => tracker.on_failover_ended(&name),
-                    None => {}
-                }
-            }
-            _ = ping.tick() => {
-                let Some(strong) = tracker.upgrade() else { return false };
-                let timeout = strong.sentinel_timeout();
-                drop(strong);
-                if conn::within(timeout, sink.ping::<redis::Value>()).await.is_err() {
-                    return true;
-                }
-            }
-        }
-    }
-}
-
-/// Re-checks the master every [`POLL_EVERY`] for as long as the tracker lives.
-pub async fn poll(tracker: Weak<Tracker>) {
-    loop {
-        tokio::time::sleep(POLL_EVERY).await;
-        let Some(tracker) = tracker.upgrade() else {
-            return;
-        };
-        tracker.check().await;
     }
 }
 

@@ -106,6 +106,33 @@ impl RedisSettings {
         })
     }
 
+    /// Every check of the settings in one place (the environment's syntax is
+    /// `config.rs`'s): what cannot work, said in a way that names what to change.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.command_timeout.is_zero() || self.request_deadline.is_zero() {
+            return Err("the command timeout and the request deadline must be positive".into());
+        }
+        if self.key_prefix.is_empty() {
+            return Err("the key prefix must not be empty: it keeps the store's keys apart".into());
+        }
+        if let RedisTarget::Sentinel {
+            sentinels,
+            master_name,
+        } = &self.target
+        {
+            if sentinels.is_empty() {
+                return Err("no sentinels given".into());
+            }
+            if master_name.trim().is_empty() {
+                return Err("empty master name".into());
+            }
+            if self.sentinel_username.is_some() && self.sentinel_password.is_none() {
+                return Err("REDIS_SENTINEL_USERNAME needs REDIS_SENTINEL_PASSWORD".into());
+            }
+        }
+        Ok(())
+    }
+
     /// Settings for one fixed server URL, with defaults for the rest.
     pub fn single(url: impl Into<String>) -> Self {
         Self::new(RedisTarget::Single { url: url.into() })
