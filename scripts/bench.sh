@@ -449,6 +449,21 @@ stop_tls_redis
 
 # --- figure 7: failover, each repetition on a fresh topology ----------------------------
 
+failover_rep() { # failover_rep FIGURE REP ACKS ARGS...: one disruption on a fresh topology
+  local figure=$1 rep=$2 acks=$3
+  shift 3
+  topo_down
+  start_topology
+  env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
+    die "import for $figure failed (see $WORK/import.log)"
+  start_server "$APP_PORT" "$WORK/$figure-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK="$acks"
+  python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
+    "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
+    --before "$FAILOVER_BEFORE_S" --figure "$figure" --master-port "$MASTER_PORT" \
+    --replica-ports "$((MASTER_PORT + 1)),$((MASTER_PORT + 2))" --password "$PASSWORD" "$@"
+  stop_server
+}
+
 # Once with the default REDIS_MIN_REPLICAS_ACK=0 (a write is acknowledged when the master
 # has it) and once with 1 (when a replica has it too): a kill loses what the replicas lag.
 for acks in 0 1; do
@@ -456,16 +471,7 @@ for acks in 0 1; do
   [[ $acks == 0 ]] || figure=failover_acked
   for rep in $(seq "$FAILOVER_REPS"); do
     log "figure 7: failover $rep of $FAILOVER_REPS (master SIGKILL, down-after ${DOWN_AFTER_MS} ms, REDIS_MIN_REPLICAS_ACK=$acks)"
-    topo_down
-    start_topology
-    env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
-      die "import for the failover failed (see $WORK/import.log)"
-    start_server "$APP_PORT" "$WORK/$figure-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK="$acks"
-    python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
-      "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
-      --before "$FAILOVER_BEFORE_S" --figure "$figure" --master-port "$MASTER_PORT" \
-      --replica-ports "$((MASTER_PORT + 1)),$((MASTER_PORT + 2))" --password "$PASSWORD"
-    stop_server
+    failover_rep "$figure" "$rep" "$acks"
   done
 done
 
@@ -479,16 +485,7 @@ ops_cell() { # ops_cell NAME DISRUPTION DOWN_AFTER_MS SYNC_DELAY REPS GIVE_UP_S
   local label="$disruption, down-after-milliseconds $DOWN_AFTER_MS, repl-diskless-sync-delay $SYNC_DELAY"
   for rep in $(seq "$reps"); do
     log "figure 11: $label ($rep of $reps)"
-    topo_down
-    start_topology
-    env "${REDIS_ENV[@]}" "$SERVER_BIN" import "$WORK/customers-failover.json" >>"$WORK/import.log" 2>&1 ||
-      die "import for figure 11 failed (see $WORK/import.log)"
-    start_server "$APP_PORT" "$WORK/ops-$name-$rep.log" "${REDIS_ENV[@]}" REDIS_MIN_REPLICAS_ACK=1
-    python3 scripts/bench/failover.py "$RESULTS" "$rep" "$APP_PORT" "$MASTER_PID" \
-      "$BASE_PORT,$((BASE_PORT + 1)),$((BASE_PORT + 2))" \
-      --before "$FAILOVER_BEFORE_S" --figure "ops_$name" --master-port "$MASTER_PORT" \
-      --replica-ports "$((MASTER_PORT + 1)),$((MASTER_PORT + 2))" --password "$PASSWORD" --disruption "$disruption" --label "$label" --give-up "$give_up"
-    stop_server
+    failover_rep "ops_$name" "$rep" 1 --disruption "$disruption" --label "$label" --give-up "$give_up"
   done
 }
 if [[ $MODE == full ]]; then

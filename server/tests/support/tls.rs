@@ -40,20 +40,7 @@ impl Certs {
         let leaf = |name: &str, days: &str| {
             let (key, cert) = (path(&format!("{name}.key")), path(&format!("{name}.crt")));
             let csr = path(&format!("{name}.csr"));
-            openssl(&[
-                "req",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:prime256v1",
-                "-nodes",
-                "-keyout",
-                s(&key),
-                "-out",
-                s(&csr),
-                "-subj",
-                &format!("/CN={name}"),
-            ]);
+            new_key(&key, &csr, name, &[]);
             // `-days 0`: valid from now until now, so expired a second later.
             openssl(&[
                 "x509",
@@ -102,23 +89,26 @@ impl Certs {
 }
 
 fn self_signed(key: &Path, cert: &Path, name: &str) {
-    openssl(&[
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
+    new_key(key, cert, name, &["-x509", "-days", "2"]);
+}
+
+/// `openssl req`: a new P-256 key in `key`, and in `out` a certificate request
+/// for `name` (or, with `-x509` among `extra`, a self-signed certificate).
+fn new_key(key: &Path, out: &Path, name: &str, extra: &[&str]) {
+    let subject = format!("/CN={name}");
+    let mut args = vec!["req"];
+    args.extend_from_slice(extra);
+    args.extend_from_slice(&["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"]);
+    args.extend_from_slice(&[
         "-nodes",
         "-keyout",
         s(key),
         "-out",
-        s(cert),
-        "-days",
-        "2",
+        s(out),
         "-subj",
-        &format!("/CN={name}"),
+        &subject,
     ]);
+    openssl(&args);
 }
 
 fn s(path: &Path) -> &str {
