@@ -341,6 +341,8 @@ def commands(results):
             if command and (figure, side) not in seen:
                 seen.add((figure, side))
                 env = f"BENCH_MODE={r['mode']} " if "mode" in r else ""
+                # Files under the repo (the TLS figure's CA) are shown relative to it.
+                command = command.replace(os.getcwd() + os.sep, "")
                 lines.append(f"- {figure}, {side}: `{env}{command}`")
     return lines
 
