@@ -30,6 +30,25 @@ pub enum ConnectError {
     },
 }
 
+/// Why a request found no master to send to.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum NoMaster {
+    /// Another request's resolution was still running at the deadline.
+    #[error("timed out waiting for the master to be found")]
+    WaitedForResolution,
+    /// This request's resolution did not finish by the deadline.
+    #[error("timed out finding the master{}", before.as_ref().map(|e| format!(" (before: {e})")).unwrap_or_default())]
+    ResolutionTimedOut { before: Option<ConnectError> },
+    /// The latest resolution, this request's or one it waited for, failed.
+    #[error(transparent)]
+    NotFound(ConnectError),
+}
+
+/// Writes wait while a failover is in progress; this one waited until its deadline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("failover in progress: writes are paused")]
+pub struct WritesPaused;
+
 impl ConnectError {
     /// Worth retrying at connect time: the master may be moving right now.
     pub fn is_transient(&self) -> bool {

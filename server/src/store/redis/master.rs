@@ -23,7 +23,7 @@
 //!   confirms `ROLE` master: a healthy master keeps serving without sentinels.
 
 use super::conn::{self, show, Addr, Role};
-use super::error::{ConnectError, Findings};
+use super::error::{ConnectError, Findings, NoMaster, WritesPaused};
 use super::failover_state::FailoverState;
 use super::retry::is_auth_error;
 use super::sentinel::SentinelPool;
@@ -66,7 +66,8 @@ struct State {
     generation: u64,
     /// Bumped by every finished resolution, so waiters can tell one happened.
     resolutions: u64,
-    last_error: String,
+    /// Why the latest resolution failed, shared with requests that waited for it.
+    last_error: Option<ConnectError>,
     last_known: Option<Addr>,
     /// Demotions, write pauses and the master to try first.
     failover: FailoverState,
@@ -136,7 +137,7 @@ impl Tracker {
     }
 
     /// The current master, resolving it (single-flight) when there is none.
-    pub async fn master(&self, deadline: Instant) -> Result<Master, String> {
+    pub async fn master(&self, deadline: Instant) -> Result<Master, NoMaster> {
         let seen = {
             let state = self.state();
             if let Some(master) = &state.current {
@@ -146,7 +147,7 @@ impl Tracker {
         };
         let _turn = tokio::time::timeout_at(deadline, self.resolving.lock())
             .await
-            .map_err(|_| "timed out waiting for the master to be found".to_owned())?;
+            .map_err(|_| NoMaster::WaitedForResolution)?;
         {
             let state = self.state();
             if let Some(master) = &state.current {
@@ -154,25 +155,28 @@ impl Tracker {
             }
             if state.resolutions != seen {
                 // Someone resolved while we waited, and failed: share their answer.
-                return Err(state.last_error.clone());
+                if let Some(error) = &state.last_error {
+                    return Err(NoMaster::NotFound(error.clone()));
+                }
             }
         }
         let outcome = match tokio::time::timeout_at(deadline, self.resolve()).await {
-            Ok(outcome) => outcome.map_err(|e| e.to_string()),
+            Ok(outcome) => outcome,
             Err(_) => {
-                let last = self.state().last_error.clone();
-                Err(match last.is_empty() {
-                    true => "timed out finding the master".to_owned(),
-                    false => format!("timed out finding the master (before: {last})"),
-                })
+                // Counted, so that requests waiting for this one share the cause
+                // known so far instead of starting over.
+                let mut state = self.state();
+                state.resolutions += 1;
+                let before = state.last_error.clone();
+                return Err(NoMaster::ResolutionTimedOut { before });
             }
         };
         let mut state = self.state();
         state.resolutions += 1;
-        if let Err(message) = &outcome {
-            state.last_error = message.clone();
-        }
-        outcome
+        outcome.map_err(|error| {
+            state.last_error = Some(error.clone());
+            NoMaster::NotFound(error)
+        })
     }
 
     /// Drops the connection of `generation` (if still current) so the next request re-resolves.
@@ -404,11 +408,11 @@ impl Tracker {
     }
 
     /// Waits while a failover is in progress (see the module comment).
-    pub async fn wait_writable(&self, deadline: Instant) -> Result<(), String> {
+    pub async fn wait_writable(&self, deadline: Instant) -> Result<(), WritesPaused> {
         let mut changes = self.changes();
         while let Some(until) = self.write_pause() {
             if Instant::now() >= deadline {
-                return Err("failover in progress: writes are paused".into());
+                return Err(WritesPaused);
             }
             changes.borrow_and_update();
             let wake = until.min(deadline);

@@ -104,9 +104,12 @@ where
         tracker
             .wait_writable(deadline)
             .await
-            .map_err(Failure::Busy)?;
+            .map_err(|paused| Failure::Busy(paused.to_string()))?;
     }
-    let master = tracker.master(deadline).await.map_err(Failure::Stale)?;
+    let master = tracker
+        .master(deadline)
+        .await
+        .map_err(|none| Failure::Stale(none.to_string()))?;
     let conn = match access {
         Access::Read => master.conn.clone(),
         Access::Write => master.write_conn.clone(),
