@@ -69,6 +69,21 @@ impl Keys {
 /// behind than this reloads it in full. 10,000 entries are about 1 MB in Redis.
 pub const CHANGE_LOG_LEN: usize = 10_000;
 
+/// A Lua function both the write and the history scripts use: are stream IDs
+/// (`<ms>-<seq>`) `a` and `b` in this order? (A macro, so `concat!` can put it
+/// into both scripts at compile time.)
+macro_rules! earlier_in_lua {
+    () => {
+        r"local function earlier(a, b)
+  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
+  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
+  ams, bms = tonumber(ams), tonumber(bms)
+  return ams < bms or (ams == bms and tonumber(aseq) < tonumber(bseq))
+end
+"
+    };
+}
+
 /// KEYS: records, ids, changes, versions, revision, audit, the customer's history index.
 /// ARGV: maxlen, nonce, op (`put` or `del`), precondition (`none`, `absent`,
 /// `exists` or `version`), the expected version, id, json (for `put`), actor,
@@ -83,16 +98,12 @@ pub const CHANGE_LOG_LEN: usize = 10_000;
 pub static WRITE_SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(WRITE));
 
-const WRITE: &str = r"
+const WRITE: &str = concat!(
+    r"
 local id = ARGV[6]
--- Stream IDs ('<ms>-<seq>') in order: is a before b?
-local function earlier(a, b)
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  ams, bms = tonumber(ams), tonumber(bms)
-  return ams < bms or (ams == bms and tonumber(aseq) < tonumber(bseq))
-end
-local function audit(op, before, after, version)
+",
+    earlier_in_lua!(),
+    r"local function audit(op, before, after, version)
   local fields = {'op', op, 'id', id, 'by', ARGV[8]}
   local function add(name, value)
     if value and value ~= '' then
@@ -156,20 +167,16 @@ redis.call('HSET', KEYS[4], id, revision .. ' ' .. ARGV[2])
 redis.call('ZADD', KEYS[2], 0, id)
 redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'n', ARGV[2])
 return {'ok', revision, 1}
-";
+"
+);
 
 /// KEYS: audit, the customer's history index. ARGV: the entry ID to start
 /// below ('' for the newest), how many entries at most, the actor ('' for any).
 /// Returns entries as `XREVRANGE` does, newest first; IDs whose entries have
 /// been trimmed are skipped.
-pub const HISTORY: &str = r"
-local function earlier(a, b)
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  ams, bms = tonumber(ams), tonumber(bms)
-  return ams < bms or (ams == bms and tonumber(aseq) < tonumber(bseq))
-end
-local index = redis.call('GET', KEYS[2])
+pub const HISTORY: &str = concat!(
+    earlier_in_lua!(),
+    r"local index = redis.call('GET', KEYS[2])
 if not index then return {} end
 local ids = {}
 for id in string.gmatch(index, '%S+') do ids[#ids + 1] = id end
@@ -193,7 +200,8 @@ for i = #ids, 1, -1 do
   end
 end
 return out
-";
+"
+);
 
 /// KEYS: records, versions. ARGV: id. Returns `{json or false, version tag or false}`,
 /// read together so the version belongs to the record.
