@@ -83,6 +83,8 @@ pub async fn serve(
             access: access.clone(),
             trusted_proxies,
             stylesheet_href,
+            request_limit: limits.request,
+            body_read_limit: limits.body_read,
         }),
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),

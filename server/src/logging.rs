@@ -48,11 +48,8 @@ fn format() -> format::Format {
 }
 
 /// Runs `work` with `id` as the request ID of every line it logs.
-pub async fn with_request_id<F: Future>(id: Option<HeaderValue>, work: F) -> F::Output {
-    match id {
-        Some(id) => REQUEST_ID.scope(id, work).await,
-        None => work.await,
-    }
+pub async fn with_request_id<F: Future>(id: HeaderValue, work: F) -> F::Output {
+    REQUEST_ID.scope(id, work).await
 }
 
 /// The request's ID, if a request is being handled.

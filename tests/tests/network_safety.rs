@@ -608,6 +608,16 @@ async fn keep_alive_and_header_timeouts_are_apart() {
         closed_already(&mut kept),
         "idle 1.5 s with a 1 s keep-alive"
     );
+    // So is one that sent a single request at once (its head's 3 s must not
+    // stand in for the idle time after the answer).
+    let mut once = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    once.write_all(request).unwrap();
+    assert!(answer(&mut once).starts_with("HTTP/1.1 200"));
+    std::thread::sleep(Duration::from_millis(1_500));
+    assert!(
+        closed_already(&mut once),
+        "idle 1.5 s after its only answer, with a 1 s keep-alive"
+    );
 
     // A head that starts within the idle time has the header time to finish,
     // counted from its first byte.

@@ -1,7 +1,7 @@
 //! The one middleware in front of every route, inside the request-ID layers:
 //! the request ID of its log lines, the guard's checks, who the request acts
 //! for and whether that one may, the security headers and the request metrics.
-//! One middleware rather than four, because each layer costs a boxed future
+//! One middleware rather than five (request IDs included), because each layer costs a boxed future
 //! and a clone of the service behind it on every request, which showed in the
 //! benchmark of the cheapest route (`GET /get/{id}`).
 
@@ -12,22 +12,61 @@ use crate::logging;
 use app::api::CustomerError;
 use app::domain::Author;
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tower_http::timeout::TimeoutBody;
 
-pub async fn edge(State(guard): State<Arc<Guard>>, request: Request, next: Next) -> Response {
+pub async fn edge(State(guard): State<Arc<Guard>>, mut request: Request, next: Next) -> Response {
     let metrics = RequestMetrics::start(&request);
-    let id = request.headers().get("x-request-id").cloned();
+    let id = request_id(&mut request);
     let target = guard::Target::of(request.uri().path());
-    let response = match guard::refusal(&guard, &request) {
-        None => logging::with_request_id(id, authorized(&guard, request, next)).await,
+    let mut response = match guard::refusal(&guard, &request) {
+        None => logging::with_request_id(id.clone(), authorized(&guard, request, next)).await,
         Some(refusal) => unread_body_closes(&request, refusal),
     };
     metrics.finish(response.status());
+    response.headers_mut().insert(X_REQUEST_ID, id);
     guard::with_security_headers(response, target)
+}
+
+/// `{prefix}-{n in hex}`, written by hand: `format!` showed in the profile of
+/// `GET /get/{id}`.
+fn numbered_id(prefix: &[u8; 8], n: u64) -> HeaderValue {
+    let mut text = [0u8; 8 + 1 + 16];
+    text[..8].copy_from_slice(prefix);
+    text[8] = b'-';
+    let digits = (u64::BITS - n.leading_zeros()).div_ceil(4).max(1) as usize;
+    for (i, byte) in text[9..9 + digits].iter_mut().enumerate() {
+        let shift = 4 * (digits - 1 - i);
+        *byte = b"0123456789abcdef"[(n >> shift) as usize & 0xf];
+    }
+    HeaderValue::from_bytes(&text[..9 + digits]).expect("hex digits and a dash make a header value")
+}
+
+const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");
+
+/// The client's `X-Request-Id` if it sent one, else a new one, set on the
+/// request for what comes after (the audit trail reads it there). IDs are unique
+/// to this process run: a random prefix chosen at start and a counter (a UUID
+/// per request cost a random-number call each).
+fn request_id(request: &mut Request) -> HeaderValue {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    use std::sync::LazyLock;
+    static PREFIX: LazyLock<[u8; 8]> = LazyLock::new(|| {
+        let mut prefix = [0; 8];
+        prefix.copy_from_slice(format!("{:08x}", rand::random::<u32>()).as_bytes());
+        prefix
+    });
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    if let Some(id) = request.headers().get(X_REQUEST_ID) {
+        return id.clone();
+    }
+    let id = numbered_id(&PREFIX, NEXT.fetch_add(1, Ordering::Relaxed));
+    request.headers_mut().insert(X_REQUEST_ID, id.clone());
+    id
 }
 
 /// Runs the request if its credentials allow it; the principal goes into its
@@ -61,7 +100,7 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                 // Who a write is by, for the audit trail.
                 let request_id = request
                     .headers()
-                    .get("x-request-id")
+                    .get(X_REQUEST_ID)
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned);
                 request.extensions_mut().insert(Author {
@@ -70,7 +109,7 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                 });
             }
             request.extensions_mut().insert(principal);
-            next.run(request).await
+            within_limits(guard, request, next).await
         }
         Err(refusal) => {
             refusal.record();
@@ -110,16 +149,35 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
     }
 }
 
+/// Runs the request within the guard's time limits: its body must arrive within
+/// one (else the handler sees a body error, 400), the whole answer within the
+/// other (else 408). Here rather than as tower-http layers: two fewer services,
+/// and no timer or boxed body for requests without a body.
+async fn within_limits(guard: &Guard, request: Request, next: Next) -> Response {
+    let request = if has_body(request.headers()) {
+        let limit = guard.body_read_limit;
+        request.map(|body| axum::body::Body::new(TimeoutBody::new(limit, body)))
+    } else {
+        request
+    };
+    match tokio::time::timeout(guard.request_limit, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => StatusCode::REQUEST_TIMEOUT.into_response(),
+    }
+}
+
+fn has_body(headers: &axum::http::HeaderMap) -> bool {
+    headers.contains_key(header::TRANSFER_ENCODING)
+        || headers
+            .get(header::CONTENT_LENGTH)
+            .is_some_and(|length| length != "0")
+}
+
 /// A request refused here leaves its body unread, so hyper cannot keep the
 /// connection: say so, or a client would send its next request on a
 /// connection that is about to close (and see it fail).
 fn unread_body_closes(request: &Request, mut response: Response) -> Response {
-    let headers = request.headers();
-    let has_body = headers.contains_key(header::TRANSFER_ENCODING)
-        || headers
-            .get(header::CONTENT_LENGTH)
-            .is_some_and(|length| length != "0");
-    if has_body {
+    if has_body(request.headers()) {
         response
             .headers_mut()
             .insert(header::CONNECTION, HeaderValue::from_static("close"));
@@ -169,6 +227,25 @@ fn is_page_navigation(request: &Request) -> bool {
                     .get(header::ACCEPT)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|accept| accept.contains("text/html"))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::numbered_id;
+
+    #[test]
+    fn request_ids_are_the_prefix_and_the_number_in_hex() {
+        let prefix = *b"0a1b2c3d";
+        for (n, expected) in [
+            (0, "0a1b2c3d-0"),
+            (9, "0a1b2c3d-9"),
+            (255, "0a1b2c3d-ff"),
+            (4096, "0a1b2c3d-1000"),
+            (u64::MAX, "0a1b2c3d-ffffffffffffffff"),
+        ] {
+            assert_eq!(numbered_id(&prefix, n), expected);
         }
     }
 }

@@ -61,16 +61,17 @@ impl AllowedHosts {
     fn allows(&self, host: &str) -> bool {
         match self {
             AllowedHosts::Any => true,
+            // The names were checked when parsed, so a match needs no check of its own.
             AllowedHosts::Names(names) => {
-                hostname(host).is_some_and(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
+                without_port(host).is_some_and(|h| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
             }
         }
     }
 }
 
-/// The host of a `Host` header or `ALLOWED_HOSTS` entry, without
-/// port, brackets or a trailing dot; `None` when it is not a plausible host.
-fn hostname(value: &str) -> Option<&str> {
+/// The host of a `Host` header or `ALLOWED_HOSTS` entry, without port,
+/// brackets or a trailing dot.
+fn without_port(value: &str) -> Option<&str> {
     let host = match value.strip_prefix('[') {
         Some(rest) => rest.split_once(']')?.0,
         None => match value.rsplit_once(':') {
@@ -78,7 +79,12 @@ fn hostname(value: &str) -> Option<&str> {
             _ => value,
         },
     };
-    let host = host.strip_suffix('.').unwrap_or(host);
+    Some(host.strip_suffix('.').unwrap_or(host))
+}
+
+/// [`without_port`], and `None` when what remains is not a plausible host.
+fn hostname(value: &str) -> Option<&str> {
+    let host = without_port(value)?;
     let plausible = !host.is_empty()
         && (host.parse::<IpAddr>().is_ok()
             || host
@@ -97,6 +103,10 @@ pub struct Guard {
     pub trusted_proxies: super::TrustedProxies,
     /// The stylesheet of the pages answered here (refusals of page requests).
     pub stylesheet_href: &'static str,
+    /// Time for a whole request, answer included (then 408).
+    pub request_limit: std::time::Duration,
+    /// Time for a request's body to arrive.
+    pub body_read_limit: std::time::Duration,
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {
@@ -216,34 +226,41 @@ pub fn with_security_headers(mut response: Response, target: Target) -> Response
             HeaderValue::from_static("public, max-age=31536000, immutable"),
         );
     }
-    let set = |headers: &mut HeaderMap, name, value: &'static str| {
-        headers
-            .entry(name)
-            .or_insert(HeaderValue::from_static(value));
+    // Header values made at compile time: `from_static` checks each byte.
+    const NOSNIFF: HeaderValue = HeaderValue::from_static("nosniff");
+    const DENY: HeaderValue = HeaderValue::from_static("DENY");
+    const SAME_ORIGIN: HeaderValue = HeaderValue::from_static("same-origin");
+    const NOTHING_ALLOWED: HeaderValue =
+        HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'");
+    const NO_CACHE: HeaderValue = HeaderValue::from_static("no-cache");
+    const NO_STORE: HeaderValue = HeaderValue::from_static("no-store");
+    let set = |headers: &mut HeaderMap, name, value: HeaderValue| {
+        headers.entry(name).or_insert(value);
     };
-    set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");
-    set(headers, header::X_FRAME_OPTIONS, "DENY");
-    set(headers, header::REFERRER_POLICY, "same-origin");
-    set(
-        headers,
-        header::CONTENT_SECURITY_POLICY,
-        "default-src 'none'; frame-ancestors 'none'",
-    );
+    set(headers, header::X_CONTENT_TYPE_OPTIONS, NOSNIFF);
+    set(headers, header::X_FRAME_OPTIONS, DENY);
+    set(headers, header::REFERRER_POLICY, SAME_ORIGIN);
+    set(headers, header::CONTENT_SECURITY_POLICY, NOTHING_ALLOWED);
     // Customer data must not stay in shared or browser caches; other static
     // files (the favicon) are revalidated; the bundle set its own above.
     let is_asset = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|t| {
-            t.starts_with("text/css")
-                || t.contains("javascript")
-                || t.starts_with("application/wasm")
-                || t.starts_with("image/")
+            [
+                "text/css",
+                "text/javascript",
+                "application/javascript",
+                "application/wasm",
+                "image/",
+            ]
+            .iter()
+            .any(|prefix| t.starts_with(prefix))
         });
     set(
         headers,
         header::CACHE_CONTROL,
-        if is_asset { "no-cache" } else { "no-store" },
+        if is_asset { NO_CACHE } else { NO_STORE },
     );
     if target == Target::Root {
         // `GET /` answers JSON or HTML by `Accept`.

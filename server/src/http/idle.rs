@@ -13,8 +13,9 @@
 //! - a request in flight: not this module's business (body-read and request
 //!   timeouts apply).
 //!
-//! The deadline is checked only when hyper waits to read, which is exactly
-//! when the connection is waiting on its client.
+//! The deadline is checked when hyper waits to read, which is exactly when the
+//! connection is waiting on its client, and armed when an answer has been
+//! written (hyper does not always try to read again before more bytes come).
 
 use std::future::Future;
 use std::io;
@@ -155,17 +156,26 @@ impl<S> Watched<S> {
         }
     }
 
+    /// Ready once the deadline has passed. The timer is moved only when the
+    /// deadline comes sooner than it is set for, or when it fires before a
+    /// deadline that has since moved later: moving it after every answer cost a
+    /// timer-wheel removal and insertion per request.
     fn poll_deadline(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         let Some(deadline) = self.deadline() else {
             return Poll::Pending;
         };
-        if self.timer_deadline != Some(deadline) {
+        loop {
+            if let Some(armed) = self.timer_deadline.filter(|armed| *armed <= deadline) {
+                ready!(self.timer.as_mut().poll(cx));
+                if armed == deadline {
+                    return Poll::Ready(());
+                }
+            }
             self.timer
                 .as_mut()
                 .reset(tokio::time::Instant::from_std(deadline));
             self.timer_deadline = Some(deadline);
         }
-        self.timer.as_mut().poll(cx)
     }
 }
 
@@ -214,7 +224,14 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Watched<S> {
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.socket).poll_flush(cx)
+        let flushed = ready!(Pin::new(&mut self.socket).poll_flush(cx));
+        // An answer was just written out. hyper may not try to read again before
+        // the client sends more, so the idle time is armed here: its timer wakes
+        // the connection, whose read then fails once the deadline has passed.
+        if flushed.is_ok() {
+            let _ = self.poll_deadline(cx);
+        }
+        Poll::Ready(flushed)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {

@@ -21,7 +21,6 @@ pub use serve::Limits;
 use app::domain::CustomerStore;
 use app::{shell, App};
 use axum::extract::{DefaultBodyLimit, FromRef, State};
-use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::Router;
 use leptos::prelude::{provide_context, LeptosOptions};
@@ -29,37 +28,6 @@ use leptos_axum::{generate_route_list_with_exclusions, LeptosRoutes};
 use std::sync::Arc;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::request_id::{
-    MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
-};
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
-
-/// Request IDs unique to this process run: a random prefix chosen at start and
-/// a counter (a UUID per request cost a random-number call each).
-#[derive(Clone)]
-struct RequestIds {
-    prefix: std::sync::Arc<str>,
-    next: std::sync::Arc<std::sync::atomic::AtomicU64>,
-}
-
-impl Default for RequestIds {
-    fn default() -> Self {
-        Self {
-            prefix: format!("{:08x}", rand::random::<u32>()).into(),
-            next: Default::default(),
-        }
-    }
-}
-
-impl MakeRequestId for RequestIds {
-    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
-        let n = self.next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let id = format!("{}-{n:x}", self.prefix);
-        axum::http::HeaderValue::from_str(&id)
-            .ok()
-            .map(RequestId::new)
-    }
-}
 
 /// Largest request body accepted (the JSON API and the server functions).
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -102,8 +70,8 @@ impl FromRef<AppState> for LeptosOptions {
 /// The whole application: legacy JSON routes, UI pages, server functions and
 /// static files.
 ///
-/// Every route passes the request-ID layers, [`edge::edge`] (log span, guard,
-/// security headers, metrics), the time limits and the body limit, stacked
+/// Every route passes [`edge::edge`] (request ID, guard, time limits, security
+/// headers, metrics) and the body limit, stacked
 /// with one `ServiceBuilder` (each `Router::layer` call boxes every route once
 /// more). The UI's routes also get compression and the in-place answer to
 /// failed no-JavaScript form posts; the small JSON answers of `/get` and
@@ -130,17 +98,10 @@ pub fn router(state: AppState) -> Router {
         .merge(ui)
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(RequestIds::default()))
-                .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(axum::middleware::from_fn_with_state(
                     state.guard.clone(),
                     edge::edge,
                 ))
-                .layer(TimeoutLayer::with_status_code(
-                    StatusCode::REQUEST_TIMEOUT,
-                    state.limits.request,
-                ))
-                .layer(RequestBodyTimeoutLayer::new(state.limits.body_read))
                 .layer(DefaultBodyLimit::max(MAX_BODY_BYTES)),
         )
         .with_state(state);

@@ -155,9 +155,10 @@ impl RequestMetrics {
 // Labels as `&'static str`: no allocation per request. Routes are the app's own
 // patterns (a bounded set), so interning them leaks a few bytes once each.
 fn interned(route: &str) -> &'static str {
-    use std::collections::HashSet;
+    use rustc_hash::FxHashSet;
     use std::sync::{OnceLock, RwLock};
-    static ROUTES: OnceLock<RwLock<HashSet<&'static str>>> = OnceLock::new();
+    // A fast hash: the keys are the router's own patterns, not a client's paths.
+    static ROUTES: OnceLock<RwLock<FxHashSet<&'static str>>> = OnceLock::new();
     let routes = ROUTES.get_or_init(Default::default);
     if let Some(known) = routes.read().unwrap_or_else(|e| e.into_inner()).get(route) {
         return known;

@@ -14,8 +14,7 @@
 use super::idle::{Activity, Answer, Watched};
 use axum::extract::ConnectInfo;
 use axum::Router;
-use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use hyper_util::service::TowerToHyperService;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -23,6 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
 #[derive(Clone, Debug)]
@@ -59,14 +59,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()>,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
-    let graceful = GracefulShutdown::new();
-    // HTTP/1 only (as the original app). hyper's header timeout runs from the
-    // moment a connection is ready for a request: set to the sum of the two
-    // bounds `idle::Watched` applies, it is only a backstop.
+    // Cancelled on shutdown: each connection then finishes its request in flight
+    // and closes.
+    let stopping = CancellationToken::new();
+    // HTTP/1 only (as the original app). hyper's own header timeout is off:
+    // `idle::Watched` bounds the idle and header-reading time, with a timer per
+    // connection rather than one per request.
     let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(limits.keep_alive + limits.header_read)
-        .keep_alive(true);
+    http.header_read_timeout(None).keep_alive(true);
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -113,22 +113,37 @@ pub async fn serve(
         let stream = Watched::new(stream, activity, limits.keep_alive, limits.header_read);
         let connection =
             http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        let connection = graceful.watch(connection);
         let open = metrics::gauge!("http_connections_open");
         open.increment(1.0);
+        let stopping = stopping.clone();
         tokio::spawn(async move {
+            let mut connection = std::pin::pin!(connection);
             // Errors here are a client's broken or timed-out connection.
-            let _ = connection.await;
+            tokio::select! {
+                _ = connection.as_mut() => {}
+                () = stopping.cancelled() => {
+                    connection.as_mut().graceful_shutdown();
+                    let _ = connection.await;
+                }
+            }
             open.decrement(1.0);
             drop(slot);
         });
     }
     drop(listener);
     tracing::info!("stopping: finishing requests in flight");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("stopped"),
-        () = tokio::time::sleep(limits.shutdown_grace) => {
-            tracing::warn!(grace_s = limits.shutdown_grace.as_secs(), "requests still in flight after the grace period; stopping anyway");
-        }
+    stopping.cancel();
+    // Every connection holds a slot until it ends: all slots free means all done.
+    let all = u32::try_from(limits.max_connections).unwrap_or(u32::MAX);
+    let drained = tokio::time::timeout(limits.shutdown_grace, slots.acquire_many(all))
+        .await
+        .is_ok();
+    if drained {
+        tracing::info!("stopped");
+    } else {
+        tracing::warn!(
+            grace_s = limits.shutdown_grace.as_secs(),
+            "requests still in flight after the grace period; stopping anyway"
+        );
     }
 }

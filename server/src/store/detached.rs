@@ -10,6 +10,7 @@ use app::domain::{
     Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
+use futures::future::BoxFuture;
 use std::sync::Arc;
 
 pub struct DetachedWrites<S>(pub Arc<S>);
@@ -20,8 +21,18 @@ fn lost(error: tokio::task::JoinError) -> StoreError {
 
 #[async_trait]
 impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
-    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
-        self.0.fetch(key).await
+    // The inner store's future itself rather than one more box around it: this
+    // is the read of every `GET /get/{id}`.
+    fn fetch<'a, 'b, 'f>(
+        &'a self,
+        key: &'b str,
+    ) -> BoxFuture<'f, Result<Option<Stored>, StoreError>>
+    where
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        self.0.fetch(key)
     }
 
     async fn put(

@@ -356,12 +356,15 @@ impl CustomerStore for RedisStore {
             Access::Read,
             RoundTrips::One,
             |mut conn| async move {
-                let (json, tag): (Option<String>, Option<String>) = redis::cmd("EVAL")
-                    .arg(layout::FETCH)
-                    .arg(2)
-                    .arg(&keys.records)
-                    .arg(&keys.versions)
-                    .arg(key)
+                // The version first, then the record, in one pipeline: Redis runs
+                // a connection's commands in order, so a write landing between
+                // them pairs the record with an *older* version, never a newer
+                // one, and an `If-Match` with that version is refused (412)
+                // rather than overwriting what it did not see. Half the Redis
+                // time of a script or a MULTI, and less of ours than a MULTI.
+                let (tag, json): (Option<String>, Option<String>) = redis::pipe()
+                    .hget(&keys.versions, key)
+                    .hget(&keys.records, key)
                     .query_async(&mut conn)
                     .await?;
                 let Some(json) = json else { return Ok(None) };
