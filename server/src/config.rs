@@ -329,6 +329,10 @@ pub struct RedisArgs {
     /// PEM private key of the client certificate.
     #[arg(long, env = "REDIS_TLS_KEY_FILE", global = true)]
     pub redis_tls_key_file: Option<PathBuf>,
+    /// The name the servers' certificates carry, checked instead of the addresses
+    /// connected to (certificates made for a service name rather than each node).
+    #[arg(long, env = "REDIS_TLS_SERVER_NAME", global = true)]
+    pub redis_tls_server_name: Option<String>,
 }
 
 impl RedisArgs {
@@ -350,6 +354,10 @@ impl RedisArgs {
             ("REDIS_TLS_CA_FILE", self.redis_tls_ca_file.is_some()),
             ("REDIS_TLS_CERT_FILE", self.redis_tls_cert_file.is_some()),
             ("REDIS_TLS_KEY_FILE", self.redis_tls_key_file.is_some()),
+            (
+                "REDIS_TLS_SERVER_NAME",
+                self.redis_tls_server_name.is_some(),
+            ),
         ];
         if !wanted {
             return match given.iter().find(|(_, set)| *set) {
@@ -378,7 +386,22 @@ impl RedisArgs {
             Some(path) => Some(read("REDIS_TLS_CA_FILE", path)?),
             None => None,
         };
-        Ok(Some(TlsSettings { ca_pem, client }))
+        let server_name = match self.redis_tls_server_name.as_deref().map(str::trim) {
+            None => None,
+            Some(name) if rustls::pki_types::ServerName::try_from(name).is_ok() => {
+                Some(name.to_owned())
+            }
+            Some(name) => {
+                return Err(format!(
+                    "REDIS_TLS_SERVER_NAME must be a DNS name or an IP address, not {name:?}"
+                ))
+            }
+        };
+        Ok(Some(TlsSettings {
+            ca_pem,
+            client,
+            server_name,
+        }))
     }
 }
 

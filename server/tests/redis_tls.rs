@@ -1,7 +1,8 @@
 //! The Redis store over TLS, against real `redis-server` and `redis-sentinel`
 //! processes that speak only TLS (clients, replication and sentinels alike), with
-//! certificates the tests make: one-way and mutual TLS through both kinds of
-//! failover, and start-up errors that say what is wrong.
+//! certificates the tests make: one-way and mutual TLS, and certificates checked
+//! by server name, through both kinds of failover, and start-up errors that say
+//! what is wrong.
 
 #[allow(dead_code)] // only its writes are used here
 mod contract;
@@ -48,6 +49,12 @@ async fn mutual_tls_through_failovers() {
     through_both_failovers(Tls::Mutual).await;
 }
 
+/// Certificates checked against the name they carry, not the address dialled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tls_by_server_name_through_failovers() {
+    through_both_failovers(Tls::OneWayByName).await;
+}
+
 async fn connect_error(settings: RedisSettings) -> String {
     let mut settings = settings;
     settings.request_deadline = Duration::from_secs(2);
@@ -90,6 +97,13 @@ async fn tls_start_up_errors_say_what_is_wrong() {
     let error = connect_error(no_client_certificate).await;
     assert_says(&error, &["client certificate", "REDIS_TLS_CERT_FILE"]);
     println!("no client certificate: {error}");
+
+    // The server name, not the address, is what the certificate is checked against.
+    let mut wrong_name = topology.settings("tls:");
+    wrong_name.tls.as_mut().unwrap().server_name = Some("elsewhere.test".to_owned());
+    let error = connect_error(wrong_name).await;
+    assert_says(&error, &["does not name", "REDIS_TLS_SERVER_NAME"]);
+    println!("a server name the certificate lacks: {error}");
 
     let mut plain_to_tls = topology.settings("tls:");
     plain_to_tls.tls = None;

@@ -957,10 +957,14 @@ async fn the_server_speaks_tls_to_redis() {
     let server = start_server(dir.path(), &topology, &tls);
     assert_set_works(&client(), &server, "tls1", "over mutual TLS").await;
     drop(server);
+    let by_name = [tls.as_slice(), &[("REDIS_TLS_SERVER_NAME", "redis.test")]].concat();
+    let server = start_server(dir.path(), &topology, &by_name);
+    assert_set_works(&client(), &server, "tls2", "by server name").await;
+    drop(server);
 
     // (case, environment besides the topology's, what the message says)
     type Case<'a> = (&'a str, Vec<(&'a str, &'a str)>, &'a [&'a str]);
-    let cases: [Case; 4] = [
+    let cases: [Case; 6] = [
         (
             "no client certificate",
             tls[..2].to_vec(),
@@ -983,6 +987,16 @@ async fn the_server_speaks_tls_to_redis() {
                 ("REDIS_TLS_CA_FILE", "no/such/ca.pem"),
             ],
             &["REDIS_TLS_CA_FILE: cannot read no/such/ca.pem"],
+        ),
+        (
+            "server name without TLS",
+            vec![("REDIS_TLS_SERVER_NAME", "redis.test")],
+            &["REDIS_TLS_SERVER_NAME is set but TLS is off"],
+        ),
+        (
+            "a server name that is no name",
+            [tls.as_slice(), &[("REDIS_TLS_SERVER_NAME", "redis test/")]].concat(),
+            &["REDIS_TLS_SERVER_NAME must be a DNS name or an IP address"],
         ),
     ];
     for (case, extra, says) in cases {

@@ -55,6 +55,8 @@ impl Topology {
                 cert_pem: std::fs::read(&certs.client_cert).unwrap(),
                 key_pem: std::fs::read(&certs.client_key).unwrap(),
             }),
+            server_name: (self.tls() == Tls::OneWayByName)
+                .then(|| topology::tls::SERVER_NAME.to_owned()),
         });
         settings
     }

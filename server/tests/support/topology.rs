@@ -46,6 +46,9 @@ pub enum Tls {
     OneWay,
     /// Clients must show a certificate signed by the CA (`tls-auth-clients yes`).
     Mutual,
+    /// As `OneWay`, and the store checks the certificates against their DNS name
+    /// (`REDIS_TLS_SERVER_NAME`) rather than the addresses it connects to.
+    OneWayByName,
 }
 
 /// How to reach one node of a running topology, for the admin helpers below,

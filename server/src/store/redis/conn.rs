@@ -21,6 +21,10 @@ pub fn show(addr: &Addr) -> String {
 #[derive(Clone, Debug)]
 pub struct Endpoint {
     info: ConnectionInfo,
+    /// With a TLS server name set, `info` names that server name as its host
+    /// (the TLS library checks the certificate against the host it is given), and
+    /// this is the address actually dialled.
+    dial: Option<Addr>,
 }
 
 impl Endpoint {
@@ -28,12 +32,34 @@ impl Endpoint {
         &self.info
     }
 
-    pub fn client(&self) -> RedisResult<Client> {
-        Client::open(self.info.clone())
-    }
-
     pub fn is_tls(&self) -> bool {
         matches!(self.info.addr(), ConnectionAddr::TcpTls { .. })
+    }
+
+    /// `config`, dialling the node's own address where the host in `info` is a
+    /// TLS server name.
+    fn dialling(&self, config: AsyncConnectionConfig) -> AsyncConnectionConfig {
+        match &self.dial {
+            Some(addr) => config.set_dns_resolver(Dial(addr.clone())),
+            None => config,
+        }
+    }
+}
+
+/// Resolves whatever name it is asked for to one node's address.
+struct Dial(Addr);
+
+impl redis::io::AsyncDNSResolver for Dial {
+    fn resolve<'a, 'b: 'a>(
+        &'a self,
+        _host: &'b str,
+        _port: u16,
+    ) -> redis::RedisFuture<'a, Box<dyn Iterator<Item = std::net::SocketAddr> + Send + 'a>> {
+        Box::pin(async move {
+            let found = tokio::net::lookup_host((self.0 .0.as_str(), self.0 .1)).await?;
+            Ok(Box::new(found.collect::<Vec<_>>().into_iter())
+                as Box<dyn Iterator<Item = std::net::SocketAddr> + Send>)
+        })
     }
 }
 
@@ -56,6 +82,7 @@ pub fn single(settings: &RedisSettings, url: &str) -> RedisResult<Endpoint> {
             let redis = data_credentials(settings, info.redis_settings().clone());
             return Ok(Endpoint {
                 info: info.set_redis_settings(redis),
+                dial: None,
             });
         }
     };
@@ -102,6 +129,7 @@ pub fn sentinel(settings: &RedisSettings, addr: &Addr) -> RedisResult<Endpoint> 
 const SYSTEM_TRUST: TlsSettings = TlsSettings {
     ca_pem: None,
     client: None,
+    server_name: None,
 };
 
 /// Plain TCP to `addr`, or TLS with the given certificates.
@@ -115,10 +143,10 @@ fn endpoint(
             .clone()
             .into_connection_info()?
             .set_redis_settings(redis);
-        return Ok(Endpoint { info });
+        return Ok(Endpoint { info, dial: None });
     };
     let plain = ConnectionAddr::TcpTls {
-        host: addr.0.clone(),
+        host: tls.server_name.clone().unwrap_or_else(|| addr.0.clone()),
         port: addr.1,
         insecure: false,
         tls_params: None,
@@ -135,7 +163,8 @@ fn endpoint(
     let info = Client::build_with_tls(plain, certificates)?
         .get_connection_info()
         .clone();
-    Ok(Endpoint { info })
+    let dial = tls.server_name.is_some().then(|| addr.clone());
+    Ok(Endpoint { info, dial })
 }
 
 /// Opens a multiplexed connection: one TCP connection that many concurrent
@@ -150,11 +179,46 @@ pub async fn open(
     let config = AsyncConnectionConfig::new()
         .set_connection_timeout(Some(connect_timeout))
         .set_response_timeout(Some(response_timeout));
-    let client = endpoint.client()?;
+    connect(endpoint, config, connect_timeout + response_timeout).await
+}
+
+/// Opens a connection that receives a sentinel's events: RESP3, whose pushes
+/// arrive on the returned channel (a `Disconnection` push when the connection
+/// drops), while the connection still answers commands such as `PING`.
+pub async fn open_subscriber(
+    endpoint: &Endpoint,
+    timeout: Duration,
+) -> RedisResult<(
+    MultiplexedConnection,
+    tokio::sync::mpsc::UnboundedReceiver<redis::PushInfo>,
+)> {
+    let (pushes, received) = tokio::sync::mpsc::unbounded_channel();
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(Some(timeout))
+        .set_response_timeout(Some(timeout))
+        .set_push_sender(pushes);
+    let mut resp3 = endpoint.clone();
+    resp3.info = resp3.info.clone().set_redis_settings(
+        resp3
+            .info
+            .redis_settings()
+            .clone()
+            .set_protocol(redis::ProtocolVersion::RESP3),
+    );
+    let conn = connect(&resp3, config, timeout * 2).await?;
+    Ok((conn, received))
+}
+
+async fn connect(
+    endpoint: &Endpoint,
+    config: AsyncConnectionConfig,
+    limit: Duration,
+) -> RedisResult<MultiplexedConnection> {
+    let client = Client::open(endpoint.info.clone())?;
     // Belt and braces: the handshake (TLS, AUTH, SELECT) is bounded too.
     within(
-        connect_timeout + response_timeout,
-        client.get_multiplexed_async_connection_with_config(&config),
+        limit,
+        client.get_multiplexed_async_connection_with_config(&endpoint.dialling(config)),
     )
     .await
 }
@@ -240,7 +304,8 @@ fn tls_hint(line: &str) -> Option<&'static str> {
             "TLS: the server's certificate is not valid yet (check the clocks)"
         } else if says(&["NotValidForName", "not valid for name"]) {
             "TLS: the server's certificate does not name the address connected to \
-         (it must name the addresses the sentinels report)"
+         (it must name the addresses the sentinels report, or set \
+         REDIS_TLS_SERVER_NAME to the name it has)"
         } else if says(&["CertificateRequired"]) {
             "TLS: the server requires a client certificate \
          (set REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE)"

@@ -7,7 +7,6 @@ use super::master::Tracker;
 use super::retry::Backoff;
 use super::sentinel::{parse_event, Event};
 use super::settings::RedisSettings;
-use futures::StreamExt;
 use redis::RedisResult;
 use std::sync::Weak;
 use std::time::Duration;
@@ -30,10 +29,10 @@ pub async fn listen(tracker: Weak<Tracker>, sentinel: Addr, ready: mpsc::Sender<
         let timeout = strong.sentinel_timeout();
         drop(strong);
         match subscribe(&settings, &sentinel, timeout).await {
-            Ok((sink, stream)) => {
+            Ok(subscription) => {
                 let _ = ready.try_send(());
                 backoff = Backoff::new();
-                if !relay(&tracker, &sentinel, sink, stream).await {
+                if !relay(&tracker, &sentinel, subscription).await {
                     return;
                 }
                 tracing::debug!(sentinel = %show(&sentinel), "sentinel subscription ended");
@@ -46,19 +45,24 @@ pub async fn listen(tracker: Weak<Tracker>, sentinel: Addr, ready: mpsc::Sender<
     }
 }
 
+/// A subscription to every channel of one sentinel: the connection (for pings)
+/// and its pushes.
+type Subscription = (
+    redis::aio::MultiplexedConnection,
+    mpsc::UnboundedReceiver<redis::PushInfo>,
+);
+
 async fn subscribe(
     settings: &RedisSettings,
     sentinel: &Addr,
     timeout: Duration,
-) -> RedisResult<(redis::aio::PubSubSink, redis::aio::PubSubStream)> {
-    let client = conn::sentinel(settings, sentinel)?.client()?;
-    let (mut sink, stream) = conn::within(timeout, client.get_async_pubsub())
-        .await?
-        .split();
+) -> RedisResult<Subscription> {
+    let endpoint = conn::sentinel(settings, sentinel)?;
+    let (mut conn, pushes) = conn::open_subscriber(&endpoint, timeout).await?;
     // Everything: the event names we need vary a little between Redis versions,
     // and sentinels publish few events.
-    conn::within(timeout, sink.psubscribe("*")).await?;
-    Ok((sink, stream))
+    conn::within(timeout, conn.psubscribe("*")).await?;
+    Ok((conn, pushes))
 }
 
 /// Passes events to the tracker until the subscription breaks (`true`) or the
@@ -66,20 +70,19 @@ async fn subscribe(
 async fn relay(
     tracker: &Weak<Tracker>,
     sentinel: &Addr,
-    mut sink: redis::aio::PubSubSink,
-    mut stream: redis::aio::PubSubStream,
+    (mut conn, mut pushes): Subscription,
 ) -> bool {
     let name = show(sentinel);
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
     loop {
         tokio::select! {
-            message = stream.next() => {
-                let Some(message) = message else { return true };
+            push = pushes.recv() => {
+                let Some(push) = push else { return true };
+                let Some((channel, payload)) = published(push) else { return true };
                 let Some(tracker) = tracker.upgrade() else { return false };
                 let Some(master_name) = tracker.master_name() else { return false };
-                let payload: String = message.get_payload().unwrap_or_default();
-                match parse_event(message.get_channel_name(), &payload, master_name) {
+                match parse_event(&channel, &payload, master_name) {
                     Some(Event::Switch { old, new }) => {
                         let map = &tracker.settings.address_map;
                         tracker.on_switch_master(map.reachable(old), map.reachable(new))
@@ -93,11 +96,31 @@ async fn relay(
                 let Some(strong) = tracker.upgrade() else { return false };
                 let timeout = strong.sentinel_timeout();
                 drop(strong);
-                if conn::within(timeout, sink.ping::<redis::Value>()).await.is_err() {
+                let ping = redis::cmd("PING");
+                if conn::within(timeout, ping.query_async::<redis::Value>(&mut conn)).await.is_err() {
                     return true;
                 }
             }
         }
+    }
+}
+
+/// The channel and payload of a published message; `None` when the connection
+/// dropped. Other pushes (the subscription's confirmation) give empty strings,
+/// which name no event.
+fn published(push: redis::PushInfo) -> Option<(String, String)> {
+    use redis::PushKind;
+    let text = |value: Option<&redis::Value>| {
+        value
+            .and_then(|v| redis::from_redis_value_ref::<String>(v).ok())
+            .unwrap_or_default()
+    };
+    match push.kind {
+        PushKind::Disconnection => None,
+        // pattern, channel, payload
+        PushKind::PMessage => Some((text(push.data.get(1)), text(push.data.get(2)))),
+        PushKind::Message => Some((text(push.data.first()), text(push.data.get(1)))),
+        _ => Some((String::new(), String::new())),
     }
 }
 

@@ -52,6 +52,10 @@ pub struct TlsSettings {
     pub ca_pem: Option<Vec<u8>>,
     /// PEM client certificate and key, for servers that ask for one (mutual TLS).
     pub client: Option<ClientCertificate>,
+    /// The name every server's certificate is checked against (and sent as SNI),
+    /// instead of the address connected to: for certificates that name a
+    /// service rather than each node's address.
+    pub server_name: Option<String>,
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -69,6 +73,7 @@ impl fmt::Debug for TlsSettings {
                 "client_certificate",
                 &self.client.as_ref().map(|_| "<from file>"),
             )
+            .field("server_name", &self.server_name)
             .finish()
     }
 }
