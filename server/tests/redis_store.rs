@@ -13,7 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{
-    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, Topology,
+    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, StoreSettings,
+    Topology,
 };
 
 fn customer(id: &str) -> Customer {

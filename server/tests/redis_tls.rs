@@ -11,7 +11,7 @@ mod support;
 use server::store::redis::{ClientCertificate, RedisSettings, RedisStore};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{free_ports, writes_through, Disruption, Options, Tls, Topology};
+use support::{free_ports, writes_through, Disruption, Options, StoreSettings, Tls, Topology};
 
 /// Every write through both failovers: no error, and none acknowledged by a replica lost.
 async fn through_both_failovers(tls: Tls) {

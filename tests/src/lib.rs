@@ -1,6 +1,10 @@
-//! Support for the end-to-end tests: starting the real server binary on a free
-//! loopback port with its own data file, and talking to it over real HTTP.
+//! What the tests share: starting the real server binary on a free loopback port
+//! with its own data file and talking to it over real HTTP (here, [`api`], [`ui`]);
+//! real Redis topologies ([`topology`]); one write-load harness ([`load`]).
 
+pub mod api;
+pub mod load;
+pub mod topology;
 pub mod ui;
 
 use std::io::{BufRead, BufReader, Write};

@@ -4,8 +4,8 @@
 //! function × no, wrong and right credentials × each role; and changes to the
 //! users file taking effect at once.
 
-use e2e::{admin_command, run_admin, sample_data, Server};
 use reqwest::{Client, Method, StatusCode};
+use testkit::{admin_command, run_admin, sample_data, Server};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Role {
@@ -200,7 +200,7 @@ async fn every_route_checks_credentials_and_roles() {
         // Each role, by password, by token and by a signed-in session.
         for ((role, name), token) in ROLES.iter().zip(&tokens) {
             let password = format!("{name}-password");
-            let session = e2e::sign_in(&server.url(""), name, &password).await;
+            let session = testkit::sign_in(&server.url(""), name, &password).await;
             for credentials in [
                 Credentials::Basic(name, &password),
                 Credentials::Bearer(token),
@@ -236,10 +236,10 @@ async fn every_route_checks_credentials_and_roles() {
 
     // A revoked token, a removed user (and their sessions) and a changed
     // password are refused at once; a changed user's sessions end.
-    let viewer_session = e2e::sign_in(&server.url(""), "viewer", "viewer-password").await;
+    let viewer_session = testkit::sign_in(&server.url(""), "viewer", "viewer-password").await;
     let viewer_session = Credentials::Session(&viewer_session);
     assert_eq!(get_a(&client, &server, &viewer_session).await, 200);
-    let editor_session = e2e::sign_in(&server.url(""), "editor", "editor-password").await;
+    let editor_session = testkit::sign_in(&server.url(""), "editor", "editor-password").await;
     let editor_session = Credentials::Session(&editor_session);
     let set = |credentials| {
         let (client, server) = (&client, &server);
@@ -265,7 +265,7 @@ async fn every_route_checks_credentials_and_roles() {
         401,
         "saving a user (a new password hash) ends their sessions"
     );
-    let demoted = e2e::sign_in(&server.url(""), "editor", "editor-password").await;
+    let demoted = testkit::sign_in(&server.url(""), "editor", "editor-password").await;
     assert_eq!(
         set(&Credentials::Session(&demoted)).await,
         403,

@@ -1,10 +1,10 @@
 //! The original JSON API over real HTTP against the real server binary.
 
-use e2e::{sample_data, Server};
 use reqwest::header::{ACCEPT, CONTENT_TYPE};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use testkit::{sample_data, Server};
 
 /// A server on a private copy of the original sample data.
 fn start_with_sample() -> (tempfile::TempDir, Server) {
@@ -469,7 +469,7 @@ async fn a_corrupt_data_file_stops_start_up_with_its_name_and_position() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("broken.json");
     std::fs::write(&data, "{\n \"a\": [\n").unwrap();
-    let (ok, output) = e2e::run_command(
+    let (ok, output) = testkit::run_command(
         &[
             "--data-file",
             data.to_str().unwrap(),
@@ -496,7 +496,7 @@ async fn import_and_export_round_trip_the_original_format() {
     let data = dir.path().join("store.json");
     let exported = dir.path().join("exported.json");
     let data_arg = data.to_str().unwrap();
-    let (ok, output) = e2e::run_command(
+    let (ok, output) = testkit::run_command(
         &[
             "--data-file",
             data_arg,
@@ -507,7 +507,7 @@ async fn import_and_export_round_trip_the_original_format() {
     );
     assert!(ok, "{output}");
     assert!(output.contains("imported 7"), "{output}");
-    let (ok, output) = e2e::run_command(
+    let (ok, output) = testkit::run_command(
         &[
             "--data-file",
             data_arg,

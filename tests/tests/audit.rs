@@ -4,11 +4,12 @@
 //! its actor, request ID and values; who may read it; its export; and the
 //! admins' import and export of every customer.
 
-use e2e::{
-    add_users, admin_command, run_command, sample_data, server_with_users, sign_in, ui, Server,
-};
 use reqwest::Client;
 use serde_json::{json, Value};
+use testkit::api::customer;
+use testkit::{
+    add_users, admin_command, run_command, sample_data, server_with_users, sign_in, ui, Server,
+};
 
 /// `GET /audit/export` (with `query`) as `ada`, the admin: the entries, newest first.
 async fn export(server: &Server, query: &str) -> Vec<Value> {
@@ -27,10 +28,6 @@ async fn export(server: &Server, query: &str) -> Vec<Value> {
         .lines()
         .map(|line| serde_json::from_str(line).unwrap())
         .collect()
-}
-
-fn customer(id: &str, first: &str, last: &str) -> Value {
-    json!({"customerID": id, "firstName": first, "lastName": last})
 }
 
 #[tokio::test]

@@ -2,12 +2,12 @@
 //! writers, 20 times over, restarting it each time, and find every acknowledged
 //! write (of every round so far) after each restart.
 
-use e2e::Server;
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testkit::Server;
 
 const WRITERS: usize = 32;
 const ROUNDS: usize = 20;
@@ -72,7 +72,7 @@ async fn sigkill_during_concurrent_writes_loses_no_acknowledged_write() {
         );
 
         server = server.restart();
-        let listing: Value = e2e::get_json(&client, &server.url("/")).await;
+        let listing: Value = testkit::get_json(&client, &server.url("/")).await;
         let stored = listing.as_object().expect("GET / lists an object");
         for (id, last) in acknowledged.lock().unwrap().iter() {
             let found: u32 = stored

@@ -2,14 +2,14 @@
 //! binary: hostile `Host` headers, cross-site writes, server functions fed what
 //! the UI never sends, and the headers every answer must carry.
 
-use e2e::{get_json, ui, Server};
 use reqwest::Client;
 use std::time::Duration;
+use testkit::{get_json, ui, Server};
 
 fn sample_server() -> (tempfile::TempDir, Server) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("customers.json");
-    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    std::fs::copy(testkit::sample_data(), &data).unwrap();
     let server = Server::start(&data);
     (dir, server)
 }
@@ -472,7 +472,7 @@ async fn idle_and_half_sent_connections_cannot_take_the_server_down() {
     raise_open_files_limit();
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("customers.json");
-    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    std::fs::copy(testkit::sample_data(), &data).unwrap();
     // Idle connections go first, half-sent heads and bodies later: the test
     // tells the keep-alive timeout from the header timeout.
     let timeouts = [
@@ -573,7 +573,7 @@ async fn keep_alive_and_header_timeouts_are_apart() {
     use std::time::Duration;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("customers.json");
-    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    std::fs::copy(testkit::sample_data(), &data).unwrap();
     let timeouts = [
         ("KEEP_ALIVE_TIMEOUT_MS", "1000"),
         ("HEADER_READ_TIMEOUT_MS", "3000"),
@@ -671,15 +671,15 @@ async fn health_readiness_and_metrics() {
     assert_eq!(text("/readyz").await, (200, "ready\n".to_owned()));
     // The Docker image's HEALTHCHECK, run beside the server it checks.
     let listen = format!("127.0.0.1:{}", server.port);
-    let (healthy, output) = e2e::run_command(&["--listen", &listen, "healthcheck"], &[]);
+    let (healthy, output) = testkit::run_command(&["--listen", &listen, "healthcheck"], &[]);
     assert!(healthy, "{output}");
-    let elsewhere = format!("127.0.0.1:{}", e2e::free_port());
-    assert!(!e2e::run_command(&["--listen", &elsewhere, "healthcheck"], &[]).0);
+    let elsewhere = format!("127.0.0.1:{}", testkit::free_port());
+    assert!(!testkit::run_command(&["--listen", &elsewhere, "healthcheck"], &[]).0);
 
     let scrape = || async {
         let (status, body) = text("/metrics").await;
         assert_eq!(status, 200);
-        e2e::parse_prometheus(&body)
+        testkit::parse_prometheus(&body)
     };
     let before = scrape().await;
     for _ in 0..5 {
@@ -688,7 +688,7 @@ async fn health_readiness_and_metrics() {
     ui::set(&client, &server.url(""), "m1", "Metric", "Moves").await;
     let after = scrape().await;
     let moved = |metric: &str, labels: &[&str]| {
-        e2e::metric_sum(&after, metric, labels) - e2e::metric_sum(&before, metric, labels)
+        testkit::metric_sum(&after, metric, labels) - testkit::metric_sum(&before, metric, labels)
     };
     assert_eq!(
         moved(
@@ -710,13 +710,13 @@ async fn health_readiness_and_metrics() {
         ),
         1.0
     );
-    assert!(e2e::metric_sum(&after, "http_connections_open", &[]) >= 1.0);
+    assert!(testkit::metric_sum(&after, "http_connections_open", &[]) >= 1.0);
 }
 
 #[tokio::test]
 async fn metrics_listen_keeps_metrics_off_the_public_port() {
     let dir = tempfile::tempdir().unwrap();
-    let port = e2e::free_port();
+    let port = testkit::free_port();
     let address = format!("127.0.0.1:{port}");
     let server = Server::start_with_env(
         &dir.path().join("customers.json"),
@@ -736,8 +736,8 @@ async fn metrics_listen_keeps_metrics_off_the_public_port() {
         .await
         .unwrap();
     assert_eq!(private.status(), 200);
-    e2e::parse_prometheus(&private.text().await.unwrap());
-    let ready = e2e::get_text(&client, &format!("http://{address}/readyz")).await;
+    testkit::parse_prometheus(&private.text().await.unwrap());
+    let ready = testkit::get_text(&client, &format!("http://{address}/readyz")).await;
     assert!(
         ready.starts_with("ready\nstore: embedded file store"),
         "{ready}"

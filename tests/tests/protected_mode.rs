@@ -6,10 +6,10 @@
 //! server's own namespace by a veth pair, so the test's traffic never leaves
 //! namespaces of its own (needs root and `ip`, as CI has).
 
-use e2e::{sample_data, server_binary};
 use std::path::Path;
 use std::process::{Child, Command, Output};
 use std::time::{Duration, Instant};
+use testkit::{sample_data, server_binary};
 
 const SERVER_ADDRESS: &str = "10.77.0.1";
 const CLIENT_ADDRESS: &str = "10.77.0.2";

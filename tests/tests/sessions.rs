@@ -3,10 +3,10 @@
 //! without one, expiry, signing out everywhere, slowed failures, and what a
 //! reverse proxy is believed about.
 
-use e2e::{no_redirects, sample_data, server_with_users, session_cookie, sign_in, Server};
 use reqwest::StatusCode;
 use std::path::Path;
 use std::time::Duration;
+use testkit::{no_redirects, sample_data, server_with_users, session_cookie, sign_in, Server};
 
 /// A server on the sample data with one editor, `ann`, plus `env`.
 fn server_with_ann(dir: &Path, env: &[(&str, &str)]) -> Server {

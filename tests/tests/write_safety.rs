@@ -2,13 +2,13 @@
 //! clients make them: clients that reset mid-request, racing writers, a second
 //! process on the same file, look-alike IDs, and `If-Match`.
 
-use e2e::{run_command, ui, Server};
 use reqwest::Client;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::os::fd::AsFd;
 use std::path::Path;
 use std::time::Duration;
+use testkit::{run_command, ui, Server};
 
 /// A data file in the original format with `count` customers.
 fn write_customers(path: &Path, count: usize) {
@@ -127,10 +127,10 @@ async fn edits_racing_deletes_never_bring_a_customer_back() {
 async fn a_held_data_file_refuses_a_second_server_and_import() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("customers.json");
-    std::fs::copy(e2e::sample_data(), &data).unwrap();
+    std::fs::copy(testkit::sample_data(), &data).unwrap();
     let server = Server::start(&data);
     let file = data.to_str().unwrap();
-    let listen = format!("127.0.0.1:{}", e2e::free_port());
+    let listen = format!("127.0.0.1:{}", testkit::free_port());
     for args in [
         vec!["--data-file", file, "--listen", listen.as_str()],
         vec!["--data-file", file, "import", file],
@@ -193,7 +193,7 @@ async fn look_alike_ids_are_refused_and_normal_forms_meet() {
         let customer: Value = response.json().await.unwrap();
         assert_eq!(customer["customerID"], "Jos\u{e9}", "stored in NFC");
     }
-    let all: Value = e2e::get_json(&client, &server.url("/")).await;
+    let all: Value = testkit::get_json(&client, &server.url("/")).await;
     assert_eq!(
         all.as_object().unwrap().len(),
         1,
@@ -263,6 +263,6 @@ async fn if_match_makes_set_conditional() {
     for bad in ["12", "\"x\"", "\"1\", \"2\""] {
         assert_eq!(set(body("Bad"), Some(bad)).await.0, 400, "{bad}");
     }
-    let stored: Value = e2e::get_json(&client, &server.url("/get/m")).await;
+    let stored: Value = testkit::get_json(&client, &server.url("/get/m")).await;
     assert_eq!(stored["lastName"], "Any");
 }

@@ -2,13 +2,13 @@
 //! master changes, and afterwards every acknowledged write is looked for on the
 //! master the sentinels settled on.
 
-use super::{data_conn, Options, Topology};
+use super::{data_conn, Options, StoreSettings, Topology};
 use crate::contract::{self, Writes};
 use server::store::redis::{RedisSettings, RedisStore};
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use testkit::load::{Pace, Report, Writers};
 
 /// A store, with `RUST_LOG=server=debug` showing what it does (failovers, retries).
 pub async fn store(settings: RedisSettings) -> RedisStore {
@@ -19,37 +19,28 @@ pub async fn store(settings: RedisSettings) -> RedisStore {
     RedisStore::connect(settings).await.expect("store connects")
 }
 
-/// What a writer saw during a failover.
-#[derive(Default)]
-struct Load {
-    acked: Vec<String>,
-    errors: Vec<String>,
-    longest: Duration,
-}
-
-/// Upserts new IDs one after the other until `stop`.
-async fn write_steadily(store: Arc<RedisStore>, tag: String, stop: Arc<AtomicBool>) -> Load {
-    let mut load = Load::default();
-    let mut n = 0;
-    while !stop.load(Ordering::SeqCst) {
-        let id = format!("{tag}-{n:06}");
-        n += 1;
-        let started = Instant::now();
-        match store
-            .upsert(&contract::customer(&id, "First", "Last"))
-            .await
-        {
-            Ok(_) => load.acked.push(id),
-            Err(e) => load.errors.push(e.to_string()),
+/// Two writers on `store`, each upserting a new ID every 2 ms.
+fn write_steadily(label: &str, store: Arc<RedisStore>) -> Writers {
+    let pace = Pace {
+        writers: 2,
+        every: Duration::from_millis(2),
+        at_most: Duration::from_secs(120),
+    };
+    Writers::start(label, pace, move |id| {
+        let store = store.clone();
+        async move {
+            let customer = contract::customer(&id, "First", "Last");
+            store
+                .upsert(&customer)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string())
         }
-        load.longest = load.longest.max(started.elapsed());
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    load
+    })
 }
 
 /// Acknowledged IDs missing from the prefix's records on the master at `port`.
-async fn lost(port: u16, prefix: &str, acked: &[String]) -> usize {
+async fn lost(port: u16, prefix: &str, report: &Report) -> usize {
     let mut admin = data_conn(port).await.unwrap();
     let stored: HashSet<String> = redis::cmd("HKEYS")
         .arg(format!("{prefix}records"))
@@ -62,7 +53,10 @@ async fn lost(port: u16, prefix: &str, acked: &[String]) -> usize {
         .await
         .unwrap();
     assert_eq!(ids, stored.len(), "the ID index matches the records");
-    acked.iter().filter(|id| !stored.contains(*id)).count()
+    report
+        .acked_ids()
+        .filter(|id| !stored.contains(*id))
+        .count()
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -86,14 +80,10 @@ pub async fn writes_through(
         settings.request_deadline = Duration::from_secs(20);
         stores.push((prefix, Arc::new(store(settings).await)));
     }
-    let stop = Arc::new(AtomicBool::new(false));
-    let mut writers = Vec::new();
-    for (prefix, store) in &stores {
-        for w in 0..2 {
-            let load = write_steadily(store.clone(), format!("{prefix}{w}"), stop.clone());
-            writers.push((*prefix, tokio::spawn(load)));
-        }
-    }
+    let writers: Vec<Writers> = stores
+        .iter()
+        .map(|(prefix, store)| write_steadily(prefix, store.clone()))
+        .collect();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let old = topology.master_port().await.unwrap();
     match disruption {
@@ -102,17 +92,13 @@ pub async fn writes_through(
     }
     let new = topology.wait_new_master(old, Duration::from_secs(30)).await;
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    stop.store(true, Ordering::SeqCst);
 
+    let mut reports = Vec::new();
+    for writers in writers {
+        reports.push(writers.finish().await);
+    }
     let mut results = Vec::new();
-    for (prefix, store) in &stores {
-        let (mut acked, mut errors, mut longest) = (Vec::new(), Vec::new(), Duration::ZERO);
-        for (_, writer) in writers.iter_mut().filter(|(p, _)| p == prefix) {
-            let load = writer.await.unwrap();
-            acked.extend(load.acked);
-            errors.extend(load.errors);
-            longest = longest.max(load.longest);
-        }
+    for ((prefix, store), report) in stores.iter().zip(reports) {
         // The store follows the sentinels' settled choice (within a few polls). Under
         // load they may have failed over a second time since `new` was named: compare
         // with what they name now.
@@ -133,14 +119,15 @@ pub async fn writes_through(
                 topology.agreed_master().await
             );
         };
-        let lost = lost(settled, prefix, &acked).await;
-        println!(
-            "{prefix} {} writes, {} errors, {lost} lost, longest stall {} ms",
-            acked.len(),
-            errors.len(),
-            longest.as_millis()
-        );
-        results.push((*prefix, acked.len(), errors, lost, longest));
+        let lost = lost(settled, prefix, &report).await;
+        report.print(&format!("{disruption:?}"), Some(lost));
+        results.push((
+            *prefix,
+            report.acks.len(),
+            report.errors,
+            lost,
+            report.longest_request,
+        ));
     }
     results
 }

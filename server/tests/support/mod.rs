@@ -1,13 +1,12 @@
-//! Real `redis-server` / `redis-sentinel` processes for tests (see `topology.rs`),
-//! plus the store settings that point at them and the failover write-load harness
-//! (which needs the test binary's `contract` module).
+//! The store's side of the shared test support: settings that point a store at a
+//! real topology (`testkit::topology`), the rights the README lists for its ACL
+//! users, and failovers under the shared write-load harness.
 #![allow(dead_code)] // each test file uses a different part
 
 mod failover;
-mod topology;
 
 pub use failover::*;
-pub use topology::*;
+pub use testkit::topology::*;
 
 use server::store::redis::{AddressMap, ClientCertificate, RedisSettings, TlsSettings};
 
@@ -26,11 +25,19 @@ pub const SENTINEL_USER: (&str, &str, &str) = ("records", "sentinel-secret", SEN
 /// The store's user on the data nodes in the tests, limited to [`DATA_USER_RULES`].
 pub const DATA_USER: (&str, &str) = ("records", "records-secret");
 
-impl Topology {
+/// Store settings for a running [`Topology`].
+pub trait StoreSettings {
+    /// Store settings for this topology, under `prefix`.
+    fn settings(&self, prefix: &str) -> RedisSettings;
+
     /// Gives [`DATA_USER`] the rights of [`DATA_USER_RULES`] for keys starting with
     /// `prefix` on every data node (adding to those for other prefixes), and returns
     /// store settings that sign in as it.
-    pub async fn narrow_settings(&self, prefix: &str) -> RedisSettings {
+    async fn narrow_settings(&self, prefix: &str) -> RedisSettings;
+}
+
+impl StoreSettings for Topology {
+    async fn narrow_settings(&self, prefix: &str) -> RedisSettings {
         let rules = DATA_USER_RULES.replace("{prefix}", prefix);
         self.add_data_user(DATA_USER.0, DATA_USER.1, &rules).await;
         let mut settings = self.settings(prefix);
@@ -39,8 +46,7 @@ impl Topology {
         settings
     }
 
-    /// Store settings for this topology, under `prefix`.
-    pub fn settings(&self, prefix: &str) -> RedisSettings {
+    fn settings(&self, prefix: &str) -> RedisSettings {
         let mut settings = RedisSettings::sentinel(self.sentinel_addrs(), MASTER_NAME);
         settings.password = Some(PASSWORD.to_owned());
         settings.key_prefix = prefix.to_owned();
@@ -55,8 +61,7 @@ impl Topology {
                 cert_pem: std::fs::read(&certs.client_cert).unwrap(),
                 key_pem: std::fs::read(&certs.client_key).unwrap(),
             }),
-            server_name: (self.tls() == Tls::OneWayByName)
-                .then(|| topology::tls::SERVER_NAME.to_owned()),
+            server_name: (self.tls() == Tls::OneWayByName).then(|| tls::SERVER_NAME.to_owned()),
         });
         settings
     }

@@ -50,12 +50,15 @@ pub struct Master {
     pub generation: u64,
 }
 
-pub enum Target {
-    Sentinel {
+/// How a tracker finds the master, made once from its settings' `RedisTarget`:
+/// the sentinels it asks (with what it has learnt of their health), or the
+/// endpoint of the one fixed server.
+pub enum Discovery {
+    Sentinels {
         master_name: String,
         pool: SentinelPool,
     },
-    Single {
+    Fixed {
         endpoint: conn::Endpoint,
     },
 }
@@ -75,7 +78,7 @@ struct State {
 
 pub struct Tracker {
     pub settings: RedisSettings,
-    pub target: Target,
+    pub discovery: Discovery,
     state: Mutex<State>,
     resolving: tokio::sync::Mutex<()>,
     /// Ticks on every topology change, to wake requests that are backing off.
@@ -85,23 +88,23 @@ pub struct Tracker {
 impl Tracker {
     pub fn new(settings: RedisSettings) -> Result<Self, ConnectError> {
         settings.validate().map_err(ConnectError::InvalidSettings)?;
-        let target = match &settings.target {
+        let discovery = match &settings.target {
             RedisTarget::Sentinel {
                 sentinels,
                 master_name,
-            } => Target::Sentinel {
+            } => Discovery::Sentinels {
                 master_name: master_name.clone(),
                 pool: SentinelPool::new(sentinels.clone()),
             },
             RedisTarget::Single { url } => {
                 let endpoint = conn::single(&settings, url)
                     .map_err(|e| ConnectError::InvalidSettings(format!("redis URL: {e}")))?;
-                Target::Single { endpoint }
+                Discovery::Fixed { endpoint }
             }
         };
         Ok(Self {
             settings,
-            target,
+            discovery,
             state: Mutex::default(),
             resolving: tokio::sync::Mutex::new(()),
             changes: watch::channel(0).0,
@@ -126,9 +129,9 @@ impl Tracker {
     }
 
     pub fn master_name(&self) -> Option<&str> {
-        match &self.target {
-            Target::Sentinel { master_name, .. } => Some(master_name),
-            Target::Single { .. } => None,
+        match &self.discovery {
+            Discovery::Sentinels { master_name, .. } => Some(master_name),
+            Discovery::Fixed { .. } => None,
         }
     }
 
@@ -180,13 +183,13 @@ impl Tracker {
     }
 
     /// Drops the connection of `generation` (if still current) so the next request re-resolves.
-    pub fn invalidate(&self, generation: u64, why: &str) {
+    pub fn invalidate(&self, generation: u64, why: &dyn std::fmt::Display) {
         let mut state = self.state();
         if state.current.as_ref().map(|m| m.generation) == Some(generation) {
             let addr = state.current.take().map(|m| show(&m.addr));
             tracing::warn!(
                 master = addr.as_deref(),
-                why,
+                why = %why,
                 "dropping redis master connection"
             );
         }
@@ -195,8 +198,8 @@ impl Tracker {
     /// One resolution pass; on success the master becomes the current one.
     pub async fn resolve(&self) -> Result<Master, ConnectError> {
         metrics::counter!("redis_master_resolutions_total").increment(1);
-        let (addr, conn, write_conn) = match &self.target {
-            Target::Single { endpoint } => {
+        let (addr, conn, write_conn) = match &self.discovery {
+            Discovery::Fixed { endpoint } => {
                 let addr = single_addr(endpoint.info());
                 let (conn, write_conn) = self
                     .open_pair(endpoint)
@@ -204,7 +207,9 @@ impl Tracker {
                     .map_err(|e| node_error(&show(&addr), e, endpoint.is_tls()))?;
                 (addr, conn, write_conn)
             }
-            Target::Sentinel { master_name, pool } => self.via_sentinels(master_name, pool).await?,
+            Discovery::Sentinels { master_name, pool } => {
+                self.via_sentinels(master_name, pool).await?
+            }
         };
         let mut state = self.state();
         state.generation += 1;
@@ -336,9 +341,9 @@ impl Tracker {
 
     /// An error as one short line, with what to fix when it is about TLS.
     fn brief(&self, e: &RedisError) -> String {
-        let tls = match &self.target {
-            Target::Single { endpoint } => endpoint.is_tls(),
-            Target::Sentinel { .. } => self.settings.tls.is_some(),
+        let tls = match &self.discovery {
+            Discovery::Fixed { endpoint } => endpoint.is_tls(),
+            Discovery::Sentinels { .. } => self.settings.tls.is_some(),
         };
         conn::explain(e, tls)
     }
@@ -423,8 +428,8 @@ impl Tracker {
 
     pub fn describe(&self) -> String {
         let master = self.current().map(|m| show(&m.addr));
-        match &self.target {
-            Target::Sentinel { master_name, pool } => {
+        match &self.discovery {
+            Discovery::Sentinels { master_name, pool } => {
                 let sentinels: Vec<String> = pool.all().iter().map(show).collect();
                 format!(
                     "redis via sentinel {master_name} at {} (master {})",
@@ -432,7 +437,7 @@ impl Tracker {
                     master.as_deref().unwrap_or("unknown")
                 )
             }
-            Target::Single { endpoint } => {
+            Discovery::Fixed { endpoint } => {
                 let info = endpoint.info();
                 let db = info.redis_settings().db();
                 format!("redis at {} db {db}", show(&single_addr(info)))
@@ -453,9 +458,9 @@ impl Tracker {
         match conn::within(self.settings.command_timeout, conn::role(&mut probe)).await {
             Ok(Role::Master) => {}
             Ok(role) => return self.invalidate(master.generation, &format!("ROLE is now {role}")),
-            Err(e) => return self.invalidate(master.generation, &e.to_string()),
+            Err(e) => return self.invalidate(master.generation, &e),
         }
-        if let Target::Sentinel { master_name, pool } = &self.target {
+        if let Discovery::Sentinels { master_name, pool } = &self.discovery {
             let answers = pool
                 .ask_all(&self.settings, master_name, self.sentinel_timeout())
                 .await;

@@ -41,7 +41,7 @@ use app::domain::{
 };
 use async_trait::async_trait;
 use layout::Keys;
-use master::{Target, Tracker};
+use master::{Discovery, Tracker};
 use redis::Value;
 use request::{run, Access, OpError, RoundTrips};
 use retry::Backoff;
@@ -93,7 +93,7 @@ impl RedisStore {
             }
         }
         let mut tasks = Vec::new();
-        if let Target::Sentinel { pool, .. } = &tracker.target {
+        if let Discovery::Sentinels { pool, .. } = &tracker.discovery {
             let (ready, mut subscribed) = tokio::sync::mpsc::channel(pool.all().len());
             for sentinel in pool.all() {
                 let listener =

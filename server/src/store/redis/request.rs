@@ -7,7 +7,7 @@
 //! master when the old connection is suspect.
 
 use super::master::Tracker;
-use super::retry::{classify, Backoff, Failure};
+use super::retry::{classify, Backoff, Cause, Failure};
 use app::domain::StoreError;
 use redis::aio::MultiplexedConnection;
 use redis::RedisError;
@@ -67,21 +67,18 @@ where
         changes.borrow_and_update();
         let failure = match attempt(tracker, access, round_trips, deadline, &mut op).await {
             Ok(value) => return Ok(value),
-            Err(Failure::Fatal(message)) => return Err(StoreError::Failed(message)),
+            Err(Failure::Fatal(cause)) => return Err(StoreError::Failed(cause.to_string())),
             Err(failure) => failure,
         };
         let now = Instant::now();
         if now >= deadline {
             return Err(StoreError::Unavailable(format!(
                 "{} (gave up after {} ms)",
-                failure.message(),
+                failure.cause(),
                 (now - started).as_millis()
             )));
         }
-        tracing::debug!(
-            failure = failure.message(),
-            "redis attempt failed; retrying"
-        );
+        tracing::debug!(failure = %failure.cause(), "redis attempt failed; retrying");
         metrics::counter!("redis_retries_total").increment(1);
         let wake = (now + backoff.next_delay()).min(deadline);
         // A topology change (e.g. +switch-master) is worth an immediate retry.
@@ -104,12 +101,12 @@ where
         tracker
             .wait_writable(deadline)
             .await
-            .map_err(|paused| Failure::Busy(paused.to_string()))?;
+            .map_err(|paused| Failure::Busy(paused.into()))?;
     }
     let master = tracker
         .master(deadline)
         .await
-        .map_err(|none| Failure::Stale(none.to_string()))?;
+        .map_err(|none| Failure::Stale(none.into()))?;
     let conn = match access {
         Access::Read => master.conn.clone(),
         Access::Write => master.write_conn.clone(),
@@ -127,15 +124,14 @@ where
     let outcome = match outcome {
         Ok(outcome) => outcome,
         Err(_) => {
-            let failure = Failure::Stale("no answer from the master before the deadline".into());
-            tracker.invalidate(master.generation, failure.message());
-            return Err(failure);
+            tracker.invalidate(master.generation, &Cause::NoAnswer);
+            return Err(Failure::Stale(Cause::NoAnswer));
         }
     };
     match outcome {
         Ok(value) => Ok(value),
         Err(OpError::Redis(e)) => {
-            let failure = classify(&e);
+            let failure = classify(e);
             if let Failure::Stale(why) = &failure {
                 tracker.invalidate(master.generation, why);
             }
@@ -143,10 +139,8 @@ where
         }
         Err(OpError::NotConfirmed { wanted, got }) => {
             metrics::counter!("redis_wait_shortfalls_total").increment(1);
-            Err(Failure::Busy(format!(
-                "write not confirmed by {wanted} replicas ({got} confirmed)"
-            )))
+            Err(Failure::Busy(Cause::NotConfirmed { wanted, got }))
         }
-        Err(OpError::Corrupt(message)) => Err(Failure::Fatal(message)),
+        Err(OpError::Corrupt(message)) => Err(Failure::Fatal(Cause::Corrupt(message))),
     }
 }

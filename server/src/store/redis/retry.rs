@@ -1,5 +1,6 @@
 //! What to do after a failed attempt, and how long to wait before the next one.
 
+use super::error::{NoMaster, WritesPaused};
 use rand::Rng;
 use redis::{ErrorKind, RedisError};
 use std::time::Duration;
@@ -12,34 +13,59 @@ const STALE_CODES: &[&str] = &["READONLY", "LOADING", "MASTERDOWN", "NOAUTH"];
 /// keep the connection and retry after a pause.
 const BUSY_CODES: &[&str] = &["NOREPLICAS", "TRYAGAIN", "BUSY", "MISCONF", "OOM"];
 
-/// How a failed attempt should be handled.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a failed attempt should be handled, and why it failed.
+#[derive(Clone, Debug)]
 pub enum Failure {
     /// The connection or the master is gone or demoted: re-resolve, then retry.
-    Stale(String),
+    Stale(Cause),
     /// The master answered but could not do it now: retry on the same connection.
-    Busy(String),
+    Busy(Cause),
     /// Retrying would not help (wrong type, bad data, script bug).
-    Fatal(String),
+    Fatal(Cause),
+}
+
+/// Why an attempt failed; its message goes to the log, never to a client.
+#[derive(Clone, Debug, thiserror::Error)]
+pub enum Cause {
+    #[error(transparent)]
+    Redis(RedisError),
+    #[error(transparent)]
+    NoMaster(#[from] NoMaster),
+    #[error(transparent)]
+    WritesPaused(#[from] WritesPaused),
+    #[error("no answer from the master before the deadline")]
+    NoAnswer,
+    /// `WAIT` saw fewer replicas than required.
+    #[error("write not confirmed by {wanted} replicas ({got} confirmed)")]
+    NotConfirmed { wanted: u32, got: i64 },
+    /// Stored data is not what the store wrote.
+    #[error("{0}")]
+    Corrupt(String),
 }
 
 impl Failure {
-    pub fn message(&self) -> &str {
+    pub fn cause(&self) -> &Cause {
         match self {
-            Failure::Stale(m) | Failure::Busy(m) | Failure::Fatal(m) => m,
+            Failure::Stale(cause) | Failure::Busy(cause) | Failure::Fatal(cause) => cause,
         }
     }
 }
 
-pub fn classify(err: &RedisError) -> Failure {
-    let message = err.to_string();
+pub fn classify(err: RedisError) -> Failure {
+    let failure = handling(&err);
+    failure(Cause::Redis(err))
+}
+
+/// Which [`Failure`] a Redis error is.
+fn handling(err: &RedisError) -> fn(Cause) -> Failure {
     if err.is_io_error()
         || err.is_timeout()
         || err.is_connection_dropped()
         || err.is_connection_refusal()
     {
-        return Failure::Stale(message);
+        return Failure::Stale;
     }
+    let message = err.to_string();
     let codes = error_codes(err);
     let has = |list: &[&str]| {
         codes.iter().any(|code| list.contains(&code.as_str()))
@@ -47,19 +73,19 @@ pub fn classify(err: &RedisError) -> Failure {
             || list.iter().any(|code| message.contains(&format!("-{code} ")))
     };
     if has(STALE_CODES) {
-        return Failure::Stale(message);
+        return Failure::Stale;
     }
     if has(BUSY_CODES) {
-        return Failure::Busy(message);
+        return Failure::Busy;
     }
     match err.kind() {
         ErrorKind::Server(_)
         | ErrorKind::Extension
         | ErrorKind::Parse
         | ErrorKind::UnexpectedReturnType
-        | ErrorKind::InvalidClientConfig => Failure::Fatal(message),
+        | ErrorKind::InvalidClientConfig => Failure::Fatal,
         // Anything else comes from the client side of the connection.
-        _ => Failure::Stale(message),
+        _ => Failure::Stale,
     }
 }
 
@@ -128,8 +154,8 @@ mod tests {
 
     #[test]
     fn classification() {
-        let stale = |e: RedisError| matches!(classify(&e), Failure::Stale(_));
-        let busy = |e: RedisError| matches!(classify(&e), Failure::Busy(_));
+        let stale = |e: RedisError| matches!(classify(e), Failure::Stale(_));
+        let busy = |e: RedisError| matches!(classify(e), Failure::Busy(_));
         assert!(stale(server_error(
             "READONLY",
             "You can't write against a read only replica."
@@ -141,7 +167,7 @@ mod tests {
         )));
         assert!(busy(server_error("NOREPLICAS", "Not enough good replicas")));
         assert!(matches!(
-            classify(&server_error("WRONGTYPE", "Operation against a key")),
+            classify(server_error("WRONGTYPE", "Operation against a key")),
             Failure::Fatal(_)
         ));
         let io: RedisError = std::io::Error::from(std::io::ErrorKind::ConnectionReset).into();

@@ -1,11 +1,7 @@
 //! Real `redis-server` / `redis-sentinel` processes for tests: a master, replicas
-//! and sentinels on free loopback ports in a temp dir, killed on drop.
-//!
-//! Independent of the `server` crate (only `redis`, `tempfile` and `tokio`), so the
-//! end-to-end tests of the binary use it too (`tests/tests/sentinel_http.rs`).
-#![allow(dead_code)] // each test file uses a different part
+//! and sentinels on free loopback ports in a temp dir, killed on drop. The store's
+//! tests (`server/tests`) and the binary's (`tests/tests`) both use it.
 
-#[path = "tls.rs"]
 pub mod tls;
 
 use redis::aio::MultiplexedConnection;
