@@ -2,8 +2,7 @@
 //! addresses they report are not reachable from here (Docker, Kubernetes, NAT).
 //! Applied to every address a sentinel reports, in answers and in events alike.
 
-use super::conn::Addr;
-use super::settings::{parse_one, SentinelListError};
+use super::addr::{parse_one, Addr, SentinelListError};
 use std::collections::HashMap;
 
 /// Announced address -> the address to connect to instead.

@@ -1,6 +1,7 @@
 //! Opening connections to data nodes and sentinels, over TCP or TLS, with
 //! timeouts on everything.
 
+pub use super::addr::{show, Addr};
 use super::settings::{RedisSettings, TlsSettings};
 use redis::aio::MultiplexedConnection;
 use redis::{
@@ -9,13 +10,6 @@ use redis::{
 };
 use std::future::Future;
 use std::time::Duration;
-
-/// A server address as sentinels report it.
-pub type Addr = (String, u16);
-
-pub fn show(addr: &Addr) -> String {
-    format!("{}:{}", addr.0, addr.1)
-}
 
 /// Where to connect and how (plain TCP, or TLS with its certificates).
 #[derive(Clone, Debug)]

@@ -1,7 +1,7 @@
 //! Why the store could not find a usable master. Returned by `RedisStore::connect`
 //! and, rendered as text, inside `StoreError::Unavailable` at run time.
 
-use super::conn::Addr;
+use super::addr::Addr;
 
 /// Each message names what to fix: the password, the master name, the sentinel list...
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

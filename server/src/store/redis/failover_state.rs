@@ -4,7 +4,7 @@
 //! call takes `now`), so each rule is unit-tested below; `master.rs` holds it
 //! behind a mutex and does the I/O.
 
-use super::conn::Addr;
+use super::addr::Addr;
 use std::collections::HashMap;
 use std::time::Duration;
 use tokio::time::Instant;

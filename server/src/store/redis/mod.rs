@@ -12,6 +12,7 @@
 //! for writes when `WAIT` is used): requests share it by pipelining, so there is
 //! no pool to size and a failover replaces exactly one connection.
 
+mod addr;
 mod address_map;
 mod audit;
 mod conn;
