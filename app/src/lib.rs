@@ -10,7 +10,7 @@ pub use api::SignedIn;
 pub use bundle::stylesheet_href;
 
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, MetaTags, Title};
+use leptos_meta::{provide_meta_context, Meta, MetaTags, Title};
 use leptos_router::components::{Route, Router, Routes, A};
 use leptos_router::{SsrMode, StaticSegment};
 
@@ -63,8 +63,11 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     view! {
         <Title formatter=|page: String| format!("{page} · Customer records")/>
+        <Meta name="description" content="Find, add, edit and remove customer records."/>
         <Router>
-            <a class="skip-link" href="#main">"Skip to content"</a>
+            // `rel="external"`: the browser, not the router, follows it, and so
+            // moves focus to `main` (which takes focus, but not from Tab).
+            <a class="skip-link" href="#main" rel="external">"Skip to content"</a>
             <header class="site-header">
                 <A href="/" attr:class="brand">"Customer records"</A>
                 <nav aria-label="Main">
@@ -72,7 +75,7 @@ pub fn App() -> impl IntoView {
                     <SignedInAs/>
                 </nav>
             </header>
-            <main id="main">
+            <main id="main" tabindex="-1">
                 // Async: pages arrive complete, so they work without JavaScript.
                 <Routes fallback=routes::NotFound>
                     <Route path=StaticSegment("") view=routes::list::CustomerList ssr=SsrMode::Async/>

@@ -127,6 +127,11 @@ impl fmt::Display for ValidationErrors {
 impl std::error::Error for ValidationErrors {}
 
 impl Customer {
+    /// How people see the customer: "James Baker (a)".
+    pub fn display_name(&self) -> String {
+        format!("{} {} ({})", self.first_name, self.last_name, self.id)
+    }
+
     /// The one validation used by the UI, the server functions, the JSON API and import.
     ///
     /// Every text is NFC-normalised, so the composed and decomposed forms of "José"

@@ -44,7 +44,10 @@ pub fn EditCustomer() -> impl IntoView {
                         Ok(stored) => {
                             let delete = with_query("/delete", &[("id", Some(&stored.customer.id))]);
                             let history = with_query("/history", &[("id", Some(&stored.customer.id))]);
+                            let title = format!("Edit {}", stored.customer.display_name());
                             Ok(view! {
+                                // Names the customer in the tab and the history.
+                                <Title text=title/>
                                 <CustomerForm save existing=Some(stored)/>
                                 <p class="danger-zone">
                                     <A href=history attr:class="button">"History"</A>

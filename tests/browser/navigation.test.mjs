@@ -1,0 +1,45 @@
+// Finding one's way: the skip link moves focus to the content, with and without
+// JavaScript; every page has a meta description, and the edit page's title
+// names the customer, whether opened directly or reached from the list.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+
+const shared = useServerAndBrowser();
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`the skip link moves focus to the content (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(shared.server.base + '/');
+    if (javaScriptEnabled) await waitForHydration(page);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    await page.keyboard.press('Enter');
+    await page.waitForFunction(() => document.activeElement.id === 'main');
+    // The next Tab goes on from the content, not from the header's links.
+    await page.keyboard.press('Tab');
+    assert.ok(
+      await page.evaluate(() => document.querySelector('main').contains(document.activeElement)),
+      'Tab after the skip link stays in the content',
+    );
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+}
+
+test('titles name the customer being edited; pages have a description', async () => {
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/edit?id=a');
+  assert.equal(await page.title(), 'Edit James Baker (a) · Customer records');
+  const description = await page.locator('meta[name="description"]').getAttribute('content');
+  assert.match(description, /customer/i);
+
+  // From the list to an edit page, navigated by the router.
+  await page.goto(shared.server.base + '/');
+  await waitForHydration(page);
+  assert.equal(await page.title(), 'Customers · Customer records');
+  await page.locator('a[href="/edit?id=a"]').first().click();
+  await page.waitForFunction(() => document.title.startsWith('Edit James Baker (a)'));
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
