@@ -272,7 +272,7 @@ pub async fn save_customer(
     existing: Option<String>,
     version: Option<String>,
 ) -> Result<(), CustomerError> {
-    use crate::domain::{Conflict, Field, FieldError, Precondition, StoreError};
+    use crate::domain::{Conflict, Field, FieldError, Precondition, Problem, StoreError};
     let draft = CustomerDraft {
         id: existing.clone().or(customer_id),
         first_name,
@@ -298,7 +298,7 @@ pub async fn save_customer(
                 return Err(match (precondition, current) {
                     (Precondition::Absent, _) => invalid(ValidationErrors(vec![FieldError {
                         field: Field::CustomerId,
-                        message: format!("customerID “{}” is already taken", customer.id),
+                        problem: Problem::Taken(customer.id.clone()),
                     }])),
                     (_, Some(theirs)) => CustomerError::Conflict {
                         theirs: Box::new(theirs),

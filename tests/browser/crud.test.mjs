@@ -63,7 +63,7 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
   await waitForHydration(page);
   await page.getByLabel('Last name').fill('   ');
   await page.getByRole('button', { name: 'Save changes' }).click();
-  await page.locator('#lastName-error').getByText('lastName required').waitFor();
+  await page.locator('#lastName-error').getByText('Last name is required').waitFor();
   assert.equal(await page.getByLabel('Last name').getAttribute('aria-invalid'), 'true');
   assert.equal((await apiGet('ui-1')).body.lastName, 'Lovelace');
 
@@ -101,7 +101,7 @@ test('create a customer with JavaScript disabled', async () => {
   await page.getByLabel('First name').fill('Alan');
   await page.getByLabel('Last name').fill('Turing');
   await page.getByRole('button', { name: 'Create customer' }).click();
-  await page.getByText("customerID must not contain '/'").waitFor();
+  await page.getByText('Customer ID cannot contain “/”').waitFor();
   assert.equal(await page.getByLabel('First name').inputValue(), 'Alan');
 
   await page.getByLabel('Customer ID').fill('nojs-1');
@@ -124,3 +124,22 @@ test('pages and the empty state', async () => {
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+for (const javaScriptEnabled of [true, false]) {
+  test(`a name over the limit is refused with its length, never cut (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    const { page } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(shared.server.base + '/new');
+    if (javaScriptEnabled) await waitForHydration(page);
+    const long = 'x'.repeat(300);
+    const id = `long-${javaScriptEnabled}`;
+    await page.getByLabel('Customer ID').fill(id);
+    await page.getByLabel('First name').fill(long);
+    assert.equal((await page.getByLabel('First name').inputValue()).length, 300, 'all of it is kept');
+    await page.getByLabel('Last name').fill('Person');
+    await page.getByRole('button', { name: 'Create customer' }).click();
+    await page.locator('#firstName-error')
+      .getByText('First name can be at most 200 characters; this one has 300').waitFor();
+    assert.equal((await page.getByLabel('First name').inputValue()).length, 300, 'shown again whole');
+    assert.equal((await apiGet(id)).status, 404, 'nothing saved');
+  });
+}

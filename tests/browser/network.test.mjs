@@ -123,7 +123,7 @@ test('without JavaScript a refused form comes back in place: no typed data in th
   await page.getByLabel('First name').fill('Secretive');
   await page.getByLabel('Last name').fill('Person');
   await page.getByRole('button', { name: 'Create customer' }).click();
-  await page.getByText("customerID must not contain '/'").waitFor();
+  await page.getByText('Customer ID cannot contain “/”').waitFor();
   assert.equal(await page.getByLabel('First name').inputValue(), 'Secretive', 'the input is kept');
   assert.ok(!page.url().includes('__err') && !page.url().includes('Secretive'), page.url());
 

@@ -28,6 +28,15 @@ pub enum Field {
 impl Field {
     pub const ALL: [Field; 3] = [Field::CustomerId, Field::FirstName, Field::LastName];
 
+    /// The field's name for people, as the form labels it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Field::CustomerId => "Customer ID",
+            Field::FirstName => "First name",
+            Field::LastName => "Last name",
+        }
+    }
+
     /// The field's name in JSON bodies and form posts.
     pub fn json_name(self) -> &'static str {
         match self {
@@ -91,11 +100,73 @@ impl From<&Customer> for CustomerDraft {
     }
 }
 
-/// A rule one field broke, with a message a user can act on.
+/// A rule one field broke.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FieldError {
     pub field: Field,
-    pub message: String,
+    pub problem: Problem,
+}
+
+/// What is wrong with a field's value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Problem {
+    Required,
+    NotText,
+    ControlCharacters,
+    SurroundingWhitespace,
+    InvisibleCharacters,
+    Slash,
+    TooLong {
+        max: usize,
+        given: usize,
+    },
+    /// A new customer's ID that another customer has.
+    Taken(String),
+}
+
+impl FieldError {
+    /// The message of the JSON API, which programs may already match on: it
+    /// names the field by its JSON key ("firstName required").
+    pub fn message(&self) -> String {
+        let field = self.field;
+        match &self.problem {
+            Problem::Required => format!("{field} required"),
+            Problem::NotText => format!("{field} must be a string"),
+            Problem::ControlCharacters => format!("{field} must not contain control characters"),
+            Problem::SurroundingWhitespace => {
+                format!("{field} must not start or end with whitespace")
+            }
+            Problem::InvisibleCharacters => format!(
+                "{field} must not contain invisible formatting characters \
+                 (zero-width spaces, direction marks, byte-order marks)"
+            ),
+            Problem::Slash => format!("{field} must not contain '/'"),
+            Problem::TooLong { max, .. } => format!("{field} must be at most {max} characters"),
+            Problem::Taken(id) => format!("{field} “{id}” is already taken"),
+        }
+    }
+
+    /// The message the UI shows beside the field, in plain language.
+    pub fn user_message(&self) -> String {
+        let label = self.field.label();
+        match &self.problem {
+            Problem::Required => format!("{label} is required"),
+            Problem::NotText => format!("{label} must be text"),
+            Problem::ControlCharacters => {
+                format!("{label} cannot contain tabs, line breaks or other control characters")
+            }
+            Problem::SurroundingWhitespace => format!("{label} cannot start or end with a space"),
+            Problem::InvisibleCharacters => format!(
+                "{label} cannot contain invisible characters \
+                 (zero-width spaces, direction marks)"
+            ),
+            Problem::Slash => format!("{label} cannot contain “/”"),
+            Problem::TooLong { max, given } => {
+                format!("{label} can be at most {max} characters; this one has {given}")
+            }
+            Problem::Taken(id) => format!("Customer ID “{id}” is already taken"),
+        }
+    }
 }
 
 /// Every rule the submitted fields broke, in field order (`customerID` first).
@@ -103,12 +174,9 @@ pub struct FieldError {
 pub struct ValidationErrors(pub Vec<FieldError>);
 
 impl ValidationErrors {
-    /// The message for one field, if that field broke a rule.
-    pub fn for_field(&self, field: Field) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|error| error.field == field)
-            .map(|error| error.message.as_str())
+    /// The rule one field broke, if any.
+    pub fn for_field(&self, field: Field) -> Option<&FieldError> {
+        self.0.iter().find(|error| error.field == field)
     }
 
     /// The first error in field order: what the legacy API reports.
@@ -119,7 +187,7 @@ impl ValidationErrors {
 
 impl fmt::Display for ValidationErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let messages: Vec<&str> = self.0.iter().map(|e| e.message.as_str()).collect();
+        let messages: Vec<String> = self.0.iter().map(FieldError::message).collect();
         f.write_str(&messages.join("; "))
     }
 }
@@ -147,8 +215,8 @@ impl Customer {
         let mut check = |field: Field, value: FieldValue<'_>| -> Option<String> {
             match check_field(field, value) {
                 Ok(text) => Some(text),
-                Err(message) => {
-                    errors.push(FieldError { field, message });
+                Err(problem) => {
+                    errors.push(FieldError { field, problem });
                     None
                 }
             }
@@ -195,47 +263,46 @@ fn is_invisible_format(c: char) -> bool {
     c.general_category() == GeneralCategory::Format
 }
 
-/// Checks one field and returns the value to store, or the message to show.
-fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, String> {
+/// Checks one field and returns the value to store, or what is wrong with it.
+fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, Problem> {
     let text = match value {
-        FieldValue::Absent => return Err(format!("{field} required")),
-        FieldValue::NotText => return Err(format!("{field} must be a string")),
+        FieldValue::Absent => return Err(Problem::Required),
+        FieldValue::NotText => return Err(Problem::NotText),
         FieldValue::Text(text) => text,
     };
     if text.trim().is_empty() {
-        return Err(format!("{field} required"));
+        return Err(Problem::Required);
     }
     if text.chars().any(char::is_control) {
-        return Err(format!("{field} must not contain control characters"));
+        return Err(Problem::ControlCharacters);
     }
     let text = nfc(text);
+    let too_long = |text: &str, max: usize| {
+        let given = text.chars().count();
+        (given > max).then_some(Problem::TooLong { max, given })
+    };
     match field {
         Field::CustomerId => {
             if text.trim() != text {
-                return Err(format!("{field} must not start or end with whitespace"));
+                return Err(Problem::SurroundingWhitespace);
             }
             if text.chars().any(is_invisible_format) {
-                return Err(format!(
-                    "{field} must not contain invisible formatting characters \
-                     (zero-width spaces, direction marks, byte-order marks)"
-                ));
+                return Err(Problem::InvisibleCharacters);
             }
             if text.contains('/') {
-                return Err(format!("{field} must not contain '/'"));
+                return Err(Problem::Slash);
             }
-            if text.chars().count() > MAX_ID_CHARS {
-                return Err(format!("{field} must be at most {MAX_ID_CHARS} characters"));
+            match too_long(&text, MAX_ID_CHARS) {
+                Some(problem) => Err(problem),
+                None => Ok(text),
             }
-            Ok(text)
         }
         Field::FirstName | Field::LastName => {
             let trimmed = text.trim();
-            if trimmed.chars().count() > MAX_NAME_CHARS {
-                return Err(format!(
-                    "{field} must be at most {MAX_NAME_CHARS} characters"
-                ));
+            match too_long(trimmed, MAX_NAME_CHARS) {
+                Some(problem) => Err(problem),
+                None => Ok(trimmed.to_owned()),
             }
-            Ok(trimmed.to_owned())
         }
     }
 }
@@ -248,7 +315,7 @@ mod tests {
     fn messages(id: FieldValue, first: FieldValue, last: FieldValue) -> Vec<String> {
         match Customer::validate(id, first, last) {
             Ok(_) => vec![],
-            Err(errors) => errors.0.into_iter().map(|e| e.message).collect(),
+            Err(errors) => errors.0.iter().map(FieldError::message).collect(),
         }
     }
 
@@ -380,12 +447,30 @@ mod tests {
             last_name: Some("y".into()),
         };
         let errors = draft.validate().unwrap_err();
-        assert_eq!(
-            errors.for_field(Field::FirstName),
-            Some("firstName required")
-        );
+        let first_name = errors.for_field(Field::FirstName).unwrap();
+        assert_eq!(first_name.problem, Problem::Required);
         assert_eq!(errors.for_field(Field::CustomerId), None);
-        assert_eq!(errors.first().unwrap().message, "firstName required");
+        assert_eq!(errors.first().unwrap().message(), "firstName required");
+    }
+
+    #[test]
+    fn people_read_labels_and_lengths_programs_read_keys() {
+        let long = "x".repeat(300);
+        let errors = Customer::validate(Text(""), Text(&long), Text("a\tb")).unwrap_err();
+        let user: Vec<String> = errors.0.iter().map(FieldError::user_message).collect();
+        assert_eq!(
+            user,
+            [
+                "Customer ID is required",
+                "First name can be at most 200 characters; this one has 300",
+                "Last name cannot contain tabs, line breaks or other control characters",
+            ]
+        );
+        assert_eq!(
+            errors.to_string(),
+            "customerID required; firstName must be at most 200 characters; \
+             lastName must not contain control characters"
+        );
     }
 
     #[test]

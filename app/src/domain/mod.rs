@@ -11,7 +11,7 @@ mod version;
 
 pub use audit::{Action, AuditEntry, AuditPage, AuditQuery, Author};
 pub use customer::{
-    lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, ValidationErrors,
+    lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, Problem, ValidationErrors,
 };
 pub use page::{Cursor, Page, PageQuery};
 pub use search::{fold, haystack, matches, Needle};

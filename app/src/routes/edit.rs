@@ -8,7 +8,7 @@
 
 use super::{error_fallback, use_customer, ErrorNotice};
 use crate::api::{CustomerError, SaveCustomer};
-use crate::domain::{Customer, CustomerDraft, Field, Stored, ValidationErrors};
+use crate::domain::{Customer, CustomerDraft, Field, FieldError, Stored, ValidationErrors};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -150,13 +150,18 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
     let field = move |field: Field, label: &'static str, value: Option<String>, readonly: bool| {
         let name = field.json_name();
         let error_id = format!("{name}-error");
-        let error = move || field_errors().for_field(field).map(str::to_owned);
+        let error = move || {
+            field_errors()
+                .for_field(field)
+                .map(FieldError::user_message)
+        };
         let described_by = error_id.clone();
         view! {
             <div class="field" class:invalid=move || error().is_some()>
                 <label for=name>{label}</label>
+                // No `maxlength`: it cuts pasted text silently; the length rule
+                // is checked with the others and says how long the text is.
                 <input id=name name=name type="text" required
-                    maxlength=if field == Field::CustomerId { 128 } else { 200 }
                     readonly=readonly
                     autocomplete="off"
                     value=value

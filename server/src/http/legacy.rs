@@ -214,7 +214,7 @@ fn parse_customer(body: &[u8]) -> Result<Customer, ApiError> {
         ApiError::Invalid(
             errors
                 .first()
-                .map(|e| e.message.clone())
+                .map(|e| e.message())
                 .unwrap_or_else(|| "invalid customer".into()),
         )
     })
