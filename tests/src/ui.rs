@@ -79,7 +79,10 @@ pub async fn parallel_creates_let_exactly_one_win(base: &str) {
             winners.push(i);
         } else {
             assert_eq!(status, 400, "attempt {i}: {body}");
-            assert!(body.contains("already taken"), "attempt {i}: {body}");
+            assert!(
+                body.contains(r#"{"Taken":"contested"}"#),
+                "attempt {i}: the ID is taken: {body}"
+            );
         }
     }
     assert_eq!(winners.len(), 1, "winners: {winners:?}");
