@@ -43,3 +43,21 @@ test('titles name the customer being edited; pages have a description', async ()
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test('Escape on the delete page cancels, as its Cancel link does', async () => {
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/delete?id=a');
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Yes, delete' }).waitFor();
+  await page.keyboard.press('Escape');
+  await page.waitForURL((url) => url.pathname === '/edit' && url.search === '?id=a');
+  await page.getByLabel('First name').waitFor();
+  // Gone with its page: Escape on the edit page does not lead back to it.
+  await page.keyboard.press('Escape');
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  assert.equal(new URL(page.url()).pathname, '/edit');
+  const stored = await fetch(`${shared.server.base}/get/a`);
+  assert.equal(stored.status, 200, 'nothing deleted');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -25,6 +25,7 @@ pub fn DeleteCustomer() -> impl IntoView {
                 {move || Suspend::new(async move {
                     customer.await.map(|loaded| {
                         let edit = with_query("/edit", &[("id", Some(&loaded.customer.id))]);
+                        super::escape_goes_to(edit.clone());
                         let id = loaded.customer.id.clone();
                         // What the user confirms: after a refused delete, the customer as it is now.
                         let shown = Memo::new(move |_| match failure() {

@@ -26,6 +26,19 @@ fn use_customer() -> Resource<Result<Stored, CustomerError>> {
     )
 }
 
+/// While the calling page is shown, Escape does what its Cancel link does:
+/// goes to `href` (with JavaScript; without it, the link is there).
+fn escape_goes_to(href: String) {
+    let navigate = leptos_router::hooks::use_navigate();
+    let handle = window_event_listener(leptos::ev::keydown, move |event| {
+        let plain = !(event.ctrl_key() || event.alt_key() || event.meta_key() || event.shift_key());
+        if event.key() == "Escape" && plain && !event.is_composing() {
+            navigate(&href, Default::default());
+        }
+    });
+    on_cleanup(move || handle.remove());
+}
+
 /// A failed operation, said plainly; `role=alert` so screen readers announce it.
 #[component]
 fn ErrorNotice(error: CustomerError) -> impl IntoView {
