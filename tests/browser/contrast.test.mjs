@@ -77,6 +77,13 @@ for (const colorScheme of ['light', 'dark']) {
     for (const path of PAGES) {
       const response = await page.goto(shared.server.base + path);
       assert.equal(response.status(), 200, path);
+      // Measured once the stylesheet applies (the page's own background): one
+      // CI run saw a page evaluated without it.
+      await page.waitForFunction(
+        () => getComputedStyle(document.documentElement).backgroundColor !== 'rgba(0, 0, 0, 0)',
+        null,
+        { timeout: 5000 },
+      );
       for (const failure of await page.evaluate(lowContrastTexts)) failures.push(`${path}: ${failure}`);
     }
     // A form with its errors shown: an ID that is taken.
