@@ -122,13 +122,18 @@ impl Drop for Namespace {
 }
 
 fn ip(args: &[&str]) {
-    let output = Command::new("ip")
+    run_checked("ip", args, "network namespaces need root and iproute2");
+}
+
+/// Runs a set-up command and panics with its stderr and `hint` if it fails.
+fn run_checked(program: &str, args: &[&str], hint: &str) {
+    let output = Command::new(program)
         .args(args)
         .output()
-        .expect("run ip (iproute2)");
+        .unwrap_or_else(|e| panic!("cannot run {program} ({hint}): {e}"));
     assert!(
         output.status.success(),
-        "ip {}: {} (network namespaces need root)",
+        "{program} {}: {} ({hint})",
         args.join(" "),
         String::from_utf8_lossy(&output.stderr)
     );
@@ -212,6 +217,8 @@ pub struct Topology {
     sentinels: Vec<Node>,
     /// Dropped after the nodes (fields drop in order).
     namespace: Option<Namespace>,
+    /// With a namespace: the host's listeners on the nodes' port numbers.
+    _host_port_claims: Vec<TcpListener>,
 }
 
 impl Drop for Topology {
@@ -232,9 +239,16 @@ impl Drop for Topology {
 
 /// Ports nobody listens on right now (all bound at once, so they differ).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    let listeners: Vec<TcpListener> = (0..n)
+    ports_of(&bind_free_ports(n))
+}
+
+fn bind_free_ports(n: usize) -> Vec<TcpListener> {
+    (0..n)
         .map(|_| TcpListener::bind("127.0.0.1:0").expect("bind a free port"))
-        .collect();
+        .collect()
+}
+
+fn ports_of(listeners: &[TcpListener]) -> Vec<u16> {
     listeners
         .iter()
         .map(|l| l.local_addr().unwrap().port())
@@ -244,7 +258,16 @@ pub fn free_ports(n: usize) -> Vec<u16> {
 impl Topology {
     pub async fn start(options: Options) -> Topology {
         let dir = tempfile::tempdir().expect("temp dir");
-        let ports = free_ports(1 + options.replicas + options.sentinels);
+        let listeners = bind_free_ports(1 + options.replicas + options.sentinels);
+        let ports = ports_of(&listeners);
+        // Nodes in a namespace do not hold their ports on the host, so another
+        // test could be handed the same numbers, and the per-port `REACH` entries
+        // would then be overwritten or removed under this topology: it keeps them.
+        let host_port_claims = if options.namespace {
+            listeners
+        } else {
+            Vec::new()
+        };
         let master_port = ports[0];
         let certs = (options.tls != Tls::Off).then(|| Certs::generate(&dir.path().join("certs")));
         let tls_conf = certs
@@ -303,6 +326,7 @@ impl Topology {
             options,
             certs,
             namespace,
+            _host_port_claims: host_port_claims,
             data,
             sentinels,
         };

@@ -3,7 +3,6 @@
 //! certificate, an expired server certificate and a second, unrelated CA.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The DNS name in the server certificates (besides the IP address 127.0.0.1).
 pub const SERVER_NAME: &str = "redis.test";
@@ -116,14 +115,5 @@ fn s(path: &Path) -> &str {
 }
 
 fn openssl(args: &[&str]) {
-    let output = Command::new("openssl")
-        .args(args)
-        .output()
-        .expect("the openssl command (scripts/setup.sh installs it)");
-    assert!(
-        output.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
+    super::run_checked("openssl", args, "scripts/setup.sh installs it");
 }
