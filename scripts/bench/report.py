@@ -14,6 +14,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 from collections import defaultdict
@@ -549,6 +550,22 @@ def bounds(results, missed, close):
     return lines
 
 
+
+def partition_section(path):
+    """The network-partition tables of RELIABILITY.md (scripts/partition-matrix.sh
+    measures them, not this benchmark), so that every figure is here too."""
+    try:
+        text = open(path).read()
+    except OSError:
+        return []
+    out = ["### Network partitions (from `RELIABILITY.md`, measured by `scripts/partition-matrix.sh`)", ""]
+    marked = r"<!-- partition-matrix-(\d+):start -->\n(.*?)<!-- partition-matrix-\1:end -->"
+    for _, table in re.findall(marked, text, re.S):
+        if table.strip():
+            out += [table.strip(), ""]
+    out.append("What each case means for an operator: `RELIABILITY.md`.")
+    return out
+
 def main(argv):
     if len(argv) != 2:
         sys.exit(__doc__)
@@ -625,6 +642,8 @@ def main(argv):
         "what the promoted replica had not received is lost; on 2 shared cores the replicas "
         "can fall seconds behind an unpaced writer. With `1`, a write is acknowledged only "
         "after `WAIT 1`, so a replica holds it before the client hears success.",
+        "",
+    ] + partition_section("RELIABILITY.md") + [
         "",
         "### Redis settings (figure 11)",
         "",

@@ -13,8 +13,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::{
-    data_conn, free_ports, store, wait_for, writes_through, Disruption, Options, StoreSettings,
-    Topology,
+    data_conn, free_ports, store, wait_for, writes_through, Disruption, Network, Options, Outcome,
+    StoreSettings, Topology,
 };
 
 fn customer(id: &str) -> Customer {
@@ -203,8 +203,13 @@ fn with_sentinel_user() -> Options {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
-    for (prefix, writes, errors, lost, _) in
-        writes_through(Disruption::SentinelFailover, with_sentinel_user()).await
+    for Outcome {
+        prefix,
+        writes,
+        errors,
+        lost,
+        ..
+    } in writes_through(Disruption::SentinelFailover, with_sentinel_user()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -221,8 +226,13 @@ async fn sentinel_failover_during_writes_surfaces_no_error_and_loses_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn master_killed_during_writes_surfaces_no_error() {
-    for (prefix, writes, errors, lost, _) in
-        writes_through(Disruption::KillMaster, with_sentinel_user()).await
+    for Outcome {
+        prefix,
+        writes,
+        errors,
+        lost,
+        ..
+    } in writes_through(Disruption::KillMaster, with_sentinel_user()).await
     {
         assert!(writes > 100, "{prefix} kept writing");
         assert_eq!(
@@ -854,12 +864,17 @@ fn the_readme_lists_the_rights_the_tests_grant() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn announced_addresses_are_mapped_through_failovers() {
     let behind_nat = Options {
-        namespace: true,
+        network: Network::BehindNat,
         ..Options::full()
     };
     for disruption in [Disruption::KillMaster, Disruption::SentinelFailover] {
-        for (prefix, writes, errors, lost, _) in
-            writes_through(disruption, behind_nat.clone()).await
+        for Outcome {
+            prefix,
+            writes,
+            errors,
+            lost,
+            ..
+        } in writes_through(disruption, behind_nat.clone()).await
         {
             assert!(writes > 100, "{disruption:?}: {prefix} kept writing");
             assert_eq!(
@@ -879,7 +894,7 @@ async fn announced_addresses_are_mapped_through_failovers() {
     // Without the map, the master the sentinels name cannot be reached, and the
     // error says which address was tried.
     let topology = Topology::start(Options {
-        namespace: true,
+        network: Network::BehindNat,
         ..Options::light()
     })
     .await;

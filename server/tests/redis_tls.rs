@@ -11,13 +11,21 @@ mod support;
 use server::store::redis::{ClientCertificate, RedisSettings, RedisStore};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
-use support::{free_ports, writes_through, Disruption, Options, StoreSettings, Tls, Topology};
+use support::{
+    free_ports, writes_through, Disruption, Options, Outcome, StoreSettings, Tls, Topology,
+};
 
 /// Every write through both failovers: no error, and none acknowledged by a replica lost.
 async fn through_both_failovers(tls: Tls) {
     for disruption in [Disruption::KillMaster, Disruption::SentinelFailover] {
         let name = format!("{tls:?}, {disruption:?}");
-        for (prefix, writes, errors, lost, longest) in writes_through(
+        for Outcome {
+            prefix,
+            writes,
+            errors,
+            lost,
+            longest_request: longest,
+        } in writes_through(
             disruption,
             Options {
                 tls,

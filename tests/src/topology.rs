@@ -2,8 +2,11 @@
 //! and sentinels on free loopback ports in a temp dir, killed on drop. The store's
 //! tests (`server/tests`) and the binary's (`tests/tests`) both use it.
 
+pub mod network;
 pub mod tls;
 
+pub use network::{AppSide, Network};
+use network::{Layout, Site, LOOPBACK};
 use redis::aio::MultiplexedConnection;
 use redis::{
     AsyncConnectionConfig, Client, ConnectionAddr, IntoConnectionInfo, RedisConnectionInfo, Value,
@@ -28,9 +31,10 @@ pub struct Options {
     /// password-less default user the test's own admin connections use.
     pub sentinel_user: Option<(&'static str, &'static str, &'static str)>,
     pub tls: Tls,
-    /// The nodes in a network namespace of their own (see [`Namespace`]): the
-    /// addresses the sentinels report are not reachable from the test.
-    pub namespace: bool,
+    /// Where the nodes run and how they reach each other (and the test them).
+    pub network: Network,
+    /// Lines added to every data node's configuration (`min-replicas-to-write 1`...).
+    pub data_conf: String,
 }
 
 /// How the nodes talk: plain TCP, or TLS only (no plain port), asking clients
@@ -70,75 +74,6 @@ fn reach(port: u16) -> Reach {
         })
 }
 
-const LOOPBACK: &str = "127.0.0.1";
-
-/// A network namespace of the topology's own, joined to the test's by a veth pair:
-/// inside, the nodes and sentinels see each other at 127.0.0.1, which is what the
-/// sentinels report; the test reaches them at `host`, as an application behind NAT
-/// would (needs root and `ip`, as CI has). Deleted on drop.
-struct Namespace {
-    name: String,
-    host: String,
-}
-
-impl Namespace {
-    fn create() -> Self {
-        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst) % 250;
-        let name = format!("rtopo{n}");
-        let (outside, inside) = (format!("rtoh{n}"), format!("rton{n}"));
-        // A namespace left by a killed run of the same test goes first.
-        let _ = Command::new("ip").args(["netns", "del", &name]).output();
-        ip(&["netns", "add", &name]);
-        ip(&["-n", &name, "link", "set", "lo", "up"]);
-        ip(&[
-            "link", "add", &outside, "type", "veth", "peer", "name", &inside, "netns", &name,
-        ]);
-        ip(&["addr", "add", &format!("10.213.{n}.1/30"), "dev", &outside]);
-        ip(&["link", "set", &outside, "up"]);
-        ip(&[
-            "-n",
-            &name,
-            "addr",
-            "add",
-            &format!("10.213.{n}.2/30"),
-            "dev",
-            &inside,
-        ]);
-        ip(&["-n", &name, "link", "set", &inside, "up"]);
-        Self {
-            name,
-            host: format!("10.213.{n}.2"),
-        }
-    }
-}
-
-impl Drop for Namespace {
-    fn drop(&mut self) {
-        let _ = Command::new("ip")
-            .args(["netns", "del", &self.name])
-            .output();
-    }
-}
-
-fn ip(args: &[&str]) {
-    run_checked("ip", args, "network namespaces need root and iproute2");
-}
-
-/// Runs a set-up command and panics with its stderr and `hint` if it fails.
-fn run_checked(program: &str, args: &[&str], hint: &str) {
-    let output = Command::new(program)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {program} ({hint}): {e}"));
-    assert!(
-        output.status.success(),
-        "{program} {}: {} ({hint})",
-        args.join(" "),
-        String::from_utf8_lossy(&output.stderr)
-    );
-}
-
 impl Options {
     /// One master and one sentinel: enough for everything but failovers.
     pub fn light() -> Self {
@@ -148,7 +83,8 @@ impl Options {
             down_after_ms: 1000,
             sentinel_user: None,
             tls: Tls::Off,
-            namespace: false,
+            network: Network::Loopback,
+            data_conf: String::new(),
         }
     }
 
@@ -160,7 +96,8 @@ impl Options {
             down_after_ms: 1000,
             sentinel_user: None,
             tls: Tls::Off,
-            namespace: false,
+            network: Network::Loopback,
+            data_conf: String::new(),
         }
     }
 }
@@ -216,8 +153,8 @@ pub struct Topology {
     data: Vec<Node>,
     sentinels: Vec<Node>,
     /// Dropped after the nodes (fields drop in order).
-    namespace: Option<Namespace>,
-    /// With a namespace: the host's listeners on the nodes' port numbers.
+    layout: Layout,
+    /// With namespaces: the host's listeners on the nodes' port numbers.
     _host_port_claims: Vec<TcpListener>,
 }
 
@@ -260,51 +197,45 @@ impl Topology {
         let dir = tempfile::tempdir().expect("temp dir");
         let listeners = bind_free_ports(1 + options.replicas + options.sentinels);
         let ports = ports_of(&listeners);
+        let layout = Layout::create(options.network);
         // Nodes in a namespace do not hold their ports on the host, so another
         // test could be handed the same numbers, and the per-port `REACH` entries
         // would then be overwritten or removed under this topology: it keeps them.
-        let host_port_claims = if options.namespace {
+        let host_port_claims = if layout.namespaced() {
             listeners
         } else {
             Vec::new()
         };
-        let master_port = ports[0];
         let certs = (options.tls != Tls::Off).then(|| Certs::generate(&dir.path().join("certs")));
         let tls_conf = certs
             .as_ref()
             .map(|certs| tls_conf(certs, options.tls))
             .unwrap_or_default();
-        let namespace = options.namespace.then(Namespace::create);
-        let host = namespace
-            .as_ref()
-            .map_or(LOOPBACK, |n| n.host.as_str())
-            .to_owned();
-        if certs.is_some() || namespace.is_some() {
+        let data_sites: Vec<Site> = (0..=options.replicas)
+            .map(|index| layout.data_site(index))
+            .collect();
+        let sentinel_site = layout.sentinel_site();
+        {
             let mut reach = REACH.lock().unwrap_or_else(|e| e.into_inner());
-            for port in &ports {
-                let certs = certs.clone();
-                reach.insert(
-                    *port,
-                    Reach {
-                        host: host.clone(),
-                        certs,
-                    },
-                );
+            let sites = data_sites.iter().chain(std::iter::repeat(&sentinel_site));
+            for (port, site) in ports.iter().zip(sites) {
+                let reach_node = Reach {
+                    host: site.test_host.clone(),
+                    certs: certs.clone(),
+                };
+                reach.insert(*port, reach_node);
             }
         }
         let place = Place {
             dir: dir.path(),
-            namespace: namespace.as_ref().map(|n| n.name.clone()),
-            bind: match &namespace {
-                Some(n) => format!("bind {LOOPBACK} {}\n", n.host),
-                None => format!("bind {LOOPBACK}\n"),
-            },
             tls_conf: &tls_conf,
+            data_conf: &options.data_conf,
         };
+        let master = (data_sites[0].peer_host.clone(), ports[0]);
         let mut data = Vec::new();
-        for (index, port) in ports[..=options.replicas].iter().enumerate() {
-            let replica_of = (index > 0).then_some(master_port);
-            data.push(data_node(&place, *port, replica_of));
+        for (index, (port, site)) in ports.iter().zip(&data_sites).enumerate() {
+            let replica_of = (index > 0).then_some(&master);
+            data.push(data_node(&place, site, *port, replica_of));
         }
         let quorum = options.sentinels.min(2);
         let sentinels = ports[options.replicas + 1..]
@@ -312,20 +243,20 @@ impl Topology {
             .map(|port| {
                 sentinel_node(
                     &place,
+                    &sentinel_site,
                     *port,
-                    master_port,
+                    &master,
                     quorum,
                     options.down_after_ms,
                     options.sentinel_user,
                 )
             })
             .collect();
-        drop(place);
         let mut topology = Topology {
             dir,
             options,
             certs,
-            namespace,
+            layout,
             _host_port_claims: host_port_claims,
             data,
             sentinels,
@@ -364,22 +295,15 @@ impl Topology {
         }
     }
 
-    /// Where the test reaches the nodes: 127.0.0.1, or the namespace's address.
-    pub fn host(&self) -> &str {
-        self.namespace
-            .as_ref()
-            .map_or(LOOPBACK, |n| n.host.as_str())
-    }
-
     /// The address the test reaches the node on `port` at.
     pub fn addr_of(&self, port: u16) -> String {
-        format!("{}:{port}", self.host())
+        format!("{}:{port}", reach(port).host)
     }
 
-    /// With a namespace: the addresses the sentinels report, mapped to where the
-    /// test reaches them (`announced=reachable`, as `REDIS_ADDRESS_MAP` takes them).
+    /// Behind NAT: the addresses the sentinels report, mapped to where the test
+    /// reaches them (`announced=reachable`, as `REDIS_ADDRESS_MAP` takes them).
     pub fn address_map(&self) -> String {
-        if self.namespace.is_none() {
+        if self.options.network != Network::BehindNat {
             return String::new();
         }
         let entries: Vec<String> = self
@@ -390,9 +314,25 @@ impl Topology {
         entries.join(",")
     }
 
+    /// Cuts the first master off from the replicas and sentinels, and from the
+    /// test too if it is `app`'s side (needs [`Network::Split`]).
+    pub fn partition(&self, app: AppSide) {
+        self.layout.partition(app);
+    }
+
+    /// Ends [`Topology::partition`].
+    pub fn heal(&self) {
+        self.layout.heal();
+    }
+
     /// The sentinels' ACL user, if they have one: (name, password, rules).
     pub fn sentinel_user(&self) -> Option<(&'static str, &'static str, &'static str)> {
         self.options.sentinel_user
+    }
+
+    /// The sentinels' `down-after-milliseconds`.
+    pub fn down_after_ms(&self) -> u64 {
+        self.options.down_after_ms
     }
 
     pub fn tls(&self) -> Tls {
@@ -406,7 +346,7 @@ impl Topology {
     pub fn sentinel_addrs(&self) -> Vec<(String, u16)> {
         self.sentinels
             .iter()
-            .map(|n| (self.host().to_owned(), n.port))
+            .map(|n| (reach(n.port).host, n.port))
             .collect()
     }
 
@@ -580,28 +520,28 @@ fn listen_conf(port: u16, tls_conf: &str) -> String {
     }
 }
 
-/// Where the nodes of a topology run and how they listen.
+/// What every node of a topology shares: its directory and configuration parts.
 struct Place<'a> {
     dir: &'a std::path::Path,
-    namespace: Option<String>,
-    /// The `bind` line.
-    bind: String,
     tls_conf: &'a str,
+    /// Lines added to every data node's configuration.
+    data_conf: &'a str,
 }
 
-fn data_node(place: &Place, port: u16, replica_of: Option<u16>) -> Node {
+fn data_node(place: &Place, site: &Site, port: u16, replica_of: Option<&(String, u16)>) -> Node {
     let node_dir = place.dir.join(format!("redis-{port}"));
     std::fs::create_dir_all(&node_dir).unwrap();
     let mut conf = format!(
         "{listen}{bind}dir {dir}\nlogfile {dir}/redis.log\n\
          requirepass {PASSWORD}\nmasterauth {PASSWORD}\nsave \"\"\nappendonly no\n\
-         repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n",
+         repl-diskless-sync yes\nrepl-diskless-sync-delay 0\n{extra}",
         listen = listen_conf(port, place.tls_conf),
-        bind = place.bind,
+        bind = site.bind,
+        extra = place.data_conf,
         dir = node_dir.display()
     );
-    if let Some(master) = replica_of {
-        conf.push_str(&format!("replicaof 127.0.0.1 {master}\n"));
+    if let Some((host, master)) = replica_of {
+        conf.push_str(&format!("replicaof {host} {master}\n"));
     }
     let path = node_dir.join("redis.conf");
     std::fs::write(&path, conf).unwrap();
@@ -609,15 +549,16 @@ fn data_node(place: &Place, port: u16, replica_of: Option<u16>) -> Node {
         port,
         conf: path,
         sentinel: false,
-        namespace: place.namespace.clone(),
+        namespace: site.namespace.clone(),
         child: None,
     }
 }
 
 fn sentinel_node(
     place: &Place,
+    site: &Site,
     port: u16,
-    master: u16,
+    (master_host, master): &(String, u16),
     quorum: usize,
     down_after_ms: u64,
     user: Option<(&str, &str, &str)>,
@@ -627,13 +568,13 @@ fn sentinel_node(
     // A short failover-timeout: a failed election is retried after twice this.
     let conf = format!(
         "{listen}{bind}dir {dir}\nlogfile {dir}/sentinel.log\n\
-         sentinel monitor {MASTER_NAME} 127.0.0.1 {master} {quorum}\n\
+         sentinel monitor {MASTER_NAME} {master_host} {master} {quorum}\n\
          sentinel auth-pass {MASTER_NAME} {PASSWORD}\n\
          sentinel down-after-milliseconds {MASTER_NAME} {down_after_ms}\n\
          sentinel failover-timeout {MASTER_NAME} 4000\n\
          sentinel parallel-syncs {MASTER_NAME} 2\n{user}",
         listen = listen_conf(port, place.tls_conf),
-        bind = place.bind,
+        bind = site.bind,
         dir = node_dir.display(),
         user = user
             .map(|(name, password, rules)| format!("user {name} on >{password} {rules}\n"))
@@ -645,7 +586,7 @@ fn sentinel_node(
         port,
         conf: path,
         sentinel: true,
-        namespace: place.namespace.clone(),
+        namespace: site.namespace.clone(),
         child: None,
     }
 }

@@ -2,7 +2,7 @@
 //! master changes, and afterwards every acknowledged write is looked for on the
 //! master the sentinels settled on.
 
-use super::{data_conn, Options, StoreSettings, Topology};
+use super::{data_conn, wait_replica_in_sync, AppSide, Options, StoreSettings, Topology};
 use crate::contract::{self, Writes};
 use server::store::redis::{RedisSettings, RedisStore};
 use std::collections::HashSet;
@@ -63,14 +63,27 @@ async fn lost(port: u16, prefix: &str, report: &Report) -> usize {
 pub enum Disruption {
     SentinelFailover,
     KillMaster,
+    /// The master cut off (see [`Topology::partition`]) until the sentinels have
+    /// promoted a replica, then the network healed and the old master left to
+    /// rejoin as a replica (needs `Network::Split`).
+    Partition(AppSide),
+}
+
+/// What one store saw through a disruption.
+pub struct Outcome {
+    /// The key prefix, which names the store: `plain:` (`min_replicas_ack` 0) or
+    /// `acked:` (1).
+    pub prefix: &'static str,
+    pub writes: usize,
+    pub errors: Vec<String>,
+    /// Acknowledged writes the settled master does not have.
+    pub lost: usize,
+    pub longest_request: Duration,
 }
 
 /// Two stores (without and with `min_replicas_ack = 1`) write steadily while the
-/// master changes; returns per store (writes, errors, lost, longest stall).
-pub async fn writes_through(
-    disruption: Disruption,
-    options: Options,
-) -> Vec<(&'static str, usize, Vec<String>, usize, Duration)> {
+/// master changes; returns what each saw.
+pub async fn writes_through(disruption: Disruption, options: Options) -> Vec<Outcome> {
     let mut topology = Topology::start(options).await;
     let mut stores = Vec::new();
     for (prefix, acks) in [("plain:", 0), ("acked:", 1)] {
@@ -89,8 +102,19 @@ pub async fn writes_through(
     match disruption {
         Disruption::SentinelFailover => topology.failover().await,
         Disruption::KillMaster => topology.kill_data(old),
+        Disruption::Partition(app) => topology.partition(app),
     }
-    let new = topology.wait_new_master(old, Duration::from_secs(30)).await;
+    // The sentinels act only after down-after (Redis's default is 30 s).
+    let promotion_within =
+        Duration::from_millis(topology.down_after_ms()) + Duration::from_secs(30);
+    let new = topology.wait_new_master(old, promotion_within).await;
+    if let Disruption::Partition(_) = disruption {
+        // The old master goes on taking what reaches it a little longer, then it
+        // hears of the new one, and drops what it took since to become its replica.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        topology.heal();
+        wait_replica_in_sync(old, Duration::from_secs(30)).await;
+    }
     tokio::time::sleep(Duration::from_millis(1500)).await;
 
     let mut reports = Vec::new();
@@ -121,13 +145,13 @@ pub async fn writes_through(
         };
         let lost = lost(settled, prefix, &report).await;
         report.print(&format!("{disruption:?}"), Some(lost));
-        results.push((
-            *prefix,
-            report.acks.len(),
-            report.errors,
+        results.push(Outcome {
+            prefix,
+            writes: report.acks.len(),
+            errors: report.errors,
             lost,
-            report.longest_request,
-        ));
+            longest_request: report.longest_request,
+        });
     }
     results
 }

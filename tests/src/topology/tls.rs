@@ -115,5 +115,5 @@ fn s(path: &Path) -> &str {
 }
 
 fn openssl(args: &[&str]) {
-    super::run_checked("openssl", args, "scripts/setup.sh installs it");
+    super::network::run_checked("openssl", args, "scripts/setup.sh installs it");
 }
