@@ -204,6 +204,7 @@ impl Topology {
         let host_port_claims = if layout.namespaced() {
             listeners
         } else {
+            drop(listeners); // now, not at the end of `start`: the nodes bind these
             Vec::new()
         };
         let certs = (options.tls != Tls::Off).then(|| Certs::generate(&dir.path().join("certs")));
