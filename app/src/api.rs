@@ -233,18 +233,21 @@ pub async fn audit_log(
     ssr::respond(async move { Ok(ssr::store()?.audit(&query).await?) }).await
 }
 
-/// One page of customers for the list, by search text and cursor.
+/// One page of customers for the list, by search text and cursor (`last`: the
+/// last page, when neither `after` nor `before` is given).
 #[server(endpoint = "list_customers")]
 pub async fn list_customers(
     search: Option<String>,
     after: Option<String>,
     before: Option<String>,
+    last: Option<bool>,
 ) -> Result<Page, CustomerError> {
     use crate::domain::{Cursor, PageQuery};
-    let cursor = match (after, before) {
-        (Some(after), _) => Cursor::After(after),
-        (None, Some(before)) => Cursor::Before(before),
-        (None, None) => Cursor::Start,
+    let cursor = match (after, before, last) {
+        (Some(after), _, _) => Cursor::After(after),
+        (None, Some(before), _) => Cursor::Before(before),
+        (None, None, Some(true)) => Cursor::End,
+        (None, None, _) => Cursor::Start,
     };
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT);
     ssr::respond(async move { Ok(ssr::store()?.list(&query).await?) }).await

@@ -11,6 +11,15 @@ pub enum Cursor {
     After(String),
     /// The page of IDs strictly smaller than this one (for "previous").
     Before(String),
+    /// The last page.
+    End,
+}
+
+impl Cursor {
+    /// Whether the page is read from its last customer down (then reversed).
+    pub fn reads_down(&self) -> bool {
+        matches!(self, Cursor::Before(_) | Cursor::End)
+    }
 }
 
 /// A request for one page of customers in ID order.
@@ -57,34 +66,45 @@ pub struct Page {
     pub before: Option<String>,
     /// Cursor for the next page, when there are customers after this one.
     pub after: Option<String>,
+    /// How many matches come before this page's first customer: the page of the
+    /// 26th to 50th has 25.
+    pub offset: u64,
 }
 
 impl Page {
     /// Builds a page from matches fetched in ID order *in the cursor's direction*,
     /// with at most `limit + 1` items: the extra one only says there is more.
+    /// `behind` counts the matches on the cursor's other side: up to and including
+    /// an `After` ID, from a `Before` ID on (0 from either end); it places the page.
     pub fn from_window(
         cursor: &Cursor,
         limit: usize,
         mut window: Vec<Customer>,
         total: u64,
+        behind: u64,
     ) -> Page {
         let more_in_direction = window.len() > limit;
         window.truncate(limit);
-        if matches!(cursor, Cursor::Before(_)) {
+        let offset = if cursor.reads_down() {
             window.reverse();
-        }
+            total.saturating_sub(behind + window.len() as u64)
+        } else {
+            behind
+        };
         let first = window.first().map(|c| c.id.clone());
         let last = window.last().map(|c| c.id.clone());
         let (has_before, has_after) = match cursor {
             Cursor::Start => (false, more_in_direction),
             Cursor::After(_) => (true, more_in_direction),
             Cursor::Before(_) => (more_in_direction, true),
+            Cursor::End => (more_in_direction, false),
         };
         Page {
             customers: window,
             total,
             before: first.filter(|_| has_before),
             after: last.filter(|_| has_after),
+            offset,
         }
     }
 }
@@ -117,18 +137,49 @@ mod tests {
             &Cursor::Before("d".into()),
             2,
             vec![customer("c"), customer("b"), customer("a")],
-            4,
+            5,
+            2,
         );
         let ids: Vec<_> = page.customers.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["b", "c"]);
         assert_eq!(page.before.as_deref(), Some("b"));
         assert_eq!(page.after.as_deref(), Some("c"));
+        assert_eq!(page.offset, 1, "a comes before; d and e (behind) after");
     }
 
     #[test]
     fn first_page_has_no_previous() {
-        let page = Page::from_window(&Cursor::Start, 2, vec![customer("a"), customer("b")], 2);
+        let page = Page::from_window(&Cursor::Start, 2, vec![customer("a"), customer("b")], 2, 0);
         assert_eq!(page.before, None);
+        assert_eq!(page.after, None);
+        assert_eq!(page.offset, 0);
+    }
+
+    #[test]
+    fn last_page_is_placed_from_the_total() {
+        let page = Page::from_window(
+            &Cursor::End,
+            2,
+            vec![customer("e"), customer("d"), customer("c")],
+            5,
+            0,
+        );
+        let ids: Vec<_> = page.customers.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["d", "e"]);
+        assert_eq!((page.before.as_deref(), page.after), (Some("d"), None));
+        assert_eq!(page.offset, 3);
+    }
+
+    #[test]
+    fn a_page_after_a_cursor_starts_behind_it() {
+        let page = Page::from_window(
+            &Cursor::After("b".into()),
+            2,
+            vec![customer("c"), customer("d")],
+            4,
+            2,
+        );
+        assert_eq!(page.offset, 2);
         assert_eq!(page.after, None);
     }
 }

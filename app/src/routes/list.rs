@@ -20,8 +20,11 @@ pub fn CustomerList() -> impl IntoView {
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
     let search = Memo::new(move |_| param("q"));
     let page = Resource::new(
-        move || (search.get(), param("after"), param("before")),
-        |(search, after, before)| list_customers(search, after, before),
+        move || {
+            let last = param("last").map(|_| true);
+            (search.get(), param("after"), param("before"), last)
+        },
+        |(search, after, before, last)| list_customers(search, after, before, last),
     );
     let navigate = use_navigate();
     // Once hydrated, search as the user types, once typing pauses (one request
@@ -103,6 +106,7 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
         total,
         before,
         after,
+        offset,
     } = page;
     let count = match (&search, total) {
         (None, 1) => "1 customer".to_owned(),
@@ -124,6 +128,16 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
         .into_any();
     }
     let q = search.as_deref();
+    let shown = format!(
+        "Showing {}–{} of {}",
+        thousands(offset + 1),
+        thousands(offset + customers.len() as u64),
+        thousands(total)
+    );
+    let first = before.is_some().then(|| with_query("/", &[("q", q)]));
+    let last = after
+        .is_some()
+        .then(|| with_query("/", &[("q", q), ("last", Some("1"))]));
     let previous = before.map(|id| with_query("/", &[("q", q), ("before", Some(&id))]));
     let next = after.map(|id| with_query("/", &[("q", q), ("after", Some(&id))]));
     view! {
@@ -144,11 +158,28 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
             </table>
         </div>
         <nav class="pager" aria-label="Pages">
-            {previous.map(|href| view! { <A href=href attr:rel="prev">"← Previous"</A> })}
-            {next.map(|href| view! { <A href=href attr:rel="next">"Next →"</A> })}
+            <PagerLink href=first label="« First"/>
+            <PagerLink href=previous label="‹ Previous" rel="prev"/>
+            <span class="shown">{shown}</span>
+            <PagerLink href=next label="Next ›" rel="next"/>
+            <PagerLink href=last label="Last »"/>
         </nav>
     }
     .into_any()
+}
+
+/// A pager link, or its label greyed out where there is nowhere to go (so that the
+/// others keep their places from page to page).
+#[component]
+fn PagerLink(
+    href: Option<String>,
+    label: &'static str,
+    #[prop(optional)] rel: Option<&'static str>,
+) -> impl IntoView {
+    match href {
+        Some(href) => view! { <A href=href attr:rel=rel>{label}</A> }.into_any(),
+        None => view! { <span class="disabled" aria-disabled="true">{label}</span> }.into_any(),
+    }
 }
 
 #[component]

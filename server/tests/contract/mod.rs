@@ -136,6 +136,7 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     loop {
         let p = page(&*store, None, cursor, 10).await;
         assert_eq!(p.total, 53);
+        assert_eq!(p.offset, pages * 10, "page {pages} starts at its position");
         assert_eq!(
             p.before.is_some(),
             pages > 0,
@@ -158,12 +159,32 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     assert_eq!(ids(&back.customers).last(), Some(&"c049"));
     assert_eq!(back.after.as_deref(), Some("c049"));
     assert_eq!(back.before.as_deref(), Some("c040"));
+    assert_eq!(back.offset, 40);
     let first = page(&*store, None, Cursor::Before("c005".into()), 10).await;
     assert_eq!(
         ids(&first.customers),
         ["c000", "c001", "c002", "c003", "c004"]
     );
     assert_eq!(first.before, None);
+    assert_eq!(first.offset, 0);
+
+    // The last page holds the last `limit` customers, and knows where it is.
+    let last = page(&*store, None, Cursor::End, 10).await;
+    assert_eq!(ids(&last.customers).first(), Some(&"c043"));
+    assert_eq!(ids(&last.customers).last(), Some(&"c052"));
+    assert_eq!((last.before.as_deref(), last.after), (Some("c043"), None));
+    assert_eq!(last.offset, 43);
+
+    // A search is placed among its own matches (c040 to c049).
+    let search = page(&*store, Some("c04"), Cursor::After("c042".into()), 3).await;
+    assert_eq!(ids(&search.customers), ["c043", "c044", "c045"]);
+    assert_eq!((search.total, search.offset), (10, 3));
+    let search = page(&*store, Some("c04"), Cursor::End, 3).await;
+    assert_eq!(ids(&search.customers), ["c047", "c048", "c049"]);
+    assert_eq!((search.offset, search.after), (7, None));
+    let search = page(&*store, Some("c04"), Cursor::Before("c047".into()), 3).await;
+    assert_eq!(ids(&search.customers), ["c044", "c045", "c046"]);
+    assert_eq!(search.offset, 4);
 }
 
 pub async fn search_is_case_insensitive_over_id_and_names(h: &impl Harness) {

@@ -329,11 +329,19 @@ impl CustomerStore for FileStore {
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let records = self.records();
-        let (range, reverse) = match &query.cursor {
-            Cursor::Start => ((Bound::Unbounded, Bound::Unbounded), false),
-            Cursor::After(id) => ((Bound::Excluded(id.as_str()), Bound::Unbounded), false),
-            Cursor::Before(id) => ((Bound::Unbounded, Bound::Excluded(id.as_str())), true),
+        // The page's range, and the range behind the cursor (counted to place the page).
+        let (range, behind) = match &query.cursor {
+            Cursor::Start | Cursor::End => ((Bound::Unbounded, Bound::Unbounded), None),
+            Cursor::After(id) => (
+                (Bound::Excluded(id.as_str()), Bound::Unbounded),
+                Some((Bound::Unbounded, Bound::Included(id.as_str()))),
+            ),
+            Cursor::Before(id) => (
+                (Bound::Unbounded, Bound::Excluded(id.as_str())),
+                Some((Bound::Included(id.as_str()), Bound::Unbounded)),
+            ),
         };
+        let reverse = query.cursor.reads_down();
         let take = query.limit + 1;
         let customer = |(_, stored): (&Arc<str>, &Arc<Stored>)| stored.customer.clone();
         let Some(needle) = query.needle() else {
@@ -343,25 +351,31 @@ impl CustomerStore for FileStore {
             } else {
                 in_range.take(take).map(customer).collect()
             };
+            // Counting walks the entries behind the cursor: linear, as the embedded
+            // store is for small sets (the Redis store counts in its index).
+            let behind = behind.map_or(0, |range| records.range::<_, str>(range).count());
             return Ok(Page::from_window(
                 &query.cursor,
                 query.limit,
                 window,
                 records.len() as u64,
+                behind as u64,
             ));
         };
         // A search reads every record once: it counts all matches and keeps the
         // window of them that the cursor asks for.
-        let mut total = 0u64;
+        let (mut total, mut behind) = (0u64, 0u64);
         let mut window = Vec::with_capacity(take);
         let mut keep = |stored: &Stored, in_window: bool| {
             total += 1;
-            if in_window && window.len() < take {
+            if !in_window {
+                behind += 1;
+            } else if window.len() < take {
                 window.push(stored.customer.clone());
             }
         };
         let in_window = |id: &str| match &query.cursor {
-            Cursor::Start => true,
+            Cursor::Start | Cursor::End => true,
             Cursor::After(after) => id > after.as_str(),
             Cursor::Before(before) => id < before.as_str(),
         };
@@ -375,7 +389,13 @@ impl CustomerStore for FileStore {
         } else {
             matching.for_each(|s| keep(s, in_window(&s.customer.id)));
         }
-        Ok(Page::from_window(&query.cursor, query.limit, window, total))
+        Ok(Page::from_window(
+            &query.cursor,
+            query.limit,
+            window,
+            total,
+            behind,
+        ))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

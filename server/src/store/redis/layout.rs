@@ -273,10 +273,14 @@ else
   ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, ARGV[3])
 end
 local total = redis.call('ZCARD', KEYS[2])
-if #ids == 0 then
-  return {total, {}}
+local behind = 0
+if ARGV[5] ~= '' then
+  behind = redis.call('ZLEXCOUNT', KEYS[2], ARGV[5], ARGV[6])
 end
-return {total, redis.call('HMGET', KEYS[1], unpack(ids))}
+if #ids == 0 then
+  return {total, {}, behind}
+end
+return {total, redis.call('HMGET', KEYS[1], unpack(ids)), behind}
 ";
 
 /// KEYS: a batch of keys. ARGV: the longest string value worth reading.
@@ -302,6 +306,17 @@ pub fn page_range(cursor: &Cursor) -> (String, String, &'static str) {
         Cursor::After(id) => (format!("({id}"), "+".into(), "fwd"),
         // With REV, ZRANGE takes the upper bound first.
         Cursor::Before(id) => (format!("({id}"), "-".into(), "rev"),
+        Cursor::End => ("+".into(), "-".into(), "rev"),
+    }
+}
+
+/// The `PAGE` arguments for the IDs behind a cursor (`Page::from_window`'s
+/// `behind`), which it counts; empty from either end.
+pub fn behind_range(cursor: &Cursor) -> (String, String) {
+    match cursor {
+        Cursor::Start | Cursor::End => (String::new(), String::new()),
+        Cursor::After(id) => ("-".into(), format!("[{id}")),
+        Cursor::Before(id) => (format!("[{id}"), "+".into()),
     }
 }
 
@@ -334,5 +349,16 @@ mod tests {
             page_range(&Cursor::Before("m".into())),
             ("(m".into(), "-".into(), "rev")
         );
+        assert_eq!(page_range(&Cursor::End), ("+".into(), "-".into(), "rev"));
+        // Behind an `After` cursor: up to and including its ID; behind `Before`: from it on.
+        assert_eq!(
+            behind_range(&Cursor::After("m".into())),
+            ("-".into(), "[m".into())
+        );
+        assert_eq!(
+            behind_range(&Cursor::Before("m".into())),
+            ("[m".into(), "+".into())
+        );
+        assert_eq!(behind_range(&Cursor::End), (String::new(), String::new()));
     }
 }

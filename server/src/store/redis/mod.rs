@@ -257,15 +257,17 @@ impl RedisStore {
 
     async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let (first, second, direction) = layout::page_range(&query.cursor);
+        let (behind_from, behind_to) = layout::behind_range(&query.cursor);
         let count = query.limit + 1;
         let keys = &self.keys;
         let (first, second) = (&first, &second);
-        let (total, window) = run(
+        let (behind_from, behind_to) = (&behind_from, &behind_to);
+        let (total, window, behind) = run(
             &self.tracker,
             Access::Read,
             RoundTrips::One,
             |mut conn| async move {
-                let (total, records): (u64, Vec<Option<String>>) = redis::cmd("EVAL")
+                let (total, records, behind): (u64, Vec<Option<String>>, u64) = redis::cmd("EVAL")
                     .arg(layout::PAGE)
                     .arg(2)
                     .arg(&keys.records)
@@ -274,6 +276,8 @@ impl RedisStore {
                     .arg(second)
                     .arg(count)
                     .arg(direction)
+                    .arg(behind_from)
+                    .arg(behind_to)
                     .query_async(&mut conn)
                     .await?;
                 // A missing record cannot happen (scripts change both keys together); skip it anyway.
@@ -282,11 +286,17 @@ impl RedisStore {
                     .flatten()
                     .map(|json| decode(&json))
                     .collect::<Result<Vec<_>, _>>()?;
-                Ok((total, window))
+                Ok((total, window, behind))
             },
         )
         .await?;
-        Ok(Page::from_window(&query.cursor, query.limit, window, total))
+        Ok(Page::from_window(
+            &query.cursor,
+            query.limit,
+            window,
+            total,
+            behind,
+        ))
     }
 }
 

@@ -87,18 +87,24 @@ impl SearchIndex {
             .collect();
         let take = query.limit + 1;
         let customer = |(id, entry): &(&str, &Entry)| entry.customer(id);
-        let window: Vec<Customer> = match &query.cursor {
-            Cursor::Start => hits.iter().take(take).map(customer).collect(),
+        let (window, behind): (Vec<Customer>, usize) = match &query.cursor {
+            Cursor::Start => (hits.iter().take(take).map(customer).collect(), 0),
+            Cursor::End => (hits.iter().rev().take(take).map(customer).collect(), 0),
             Cursor::After(after) => {
                 let start = hits.partition_point(|(id, _)| *id <= after.as_str());
-                hits[start..].iter().take(take).map(customer).collect()
+                (
+                    hits[start..].iter().take(take).map(customer).collect(),
+                    start,
+                )
             }
             Cursor::Before(before) => {
                 let end = hits.partition_point(|(id, _)| *id < before.as_str());
-                hits[..end].iter().rev().take(take).map(customer).collect()
+                let window = hits[..end].iter().rev().take(take).map(customer).collect();
+                (window, hits.len() - end)
             }
         };
-        Page::from_window(&query.cursor, query.limit, window, hits.len() as u64)
+        let total = hits.len() as u64;
+        Page::from_window(&query.cursor, query.limit, window, total, behind as u64)
     }
 }
 
