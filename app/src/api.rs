@@ -233,21 +233,23 @@ pub async fn audit_log(
     ssr::respond(async move { Ok(ssr::store()?.audit(&query).await?) }).await
 }
 
-/// One page of customers for the list, by search text and cursor (`last`: the
-/// last page, when neither `after` nor `before` is given).
+/// One page of customers for the list, by search text and cursor, the first of
+/// these given: `after` an ID, `before` one, the `last` page, the page `at` an ID.
 #[server(endpoint = "list_customers")]
 pub async fn list_customers(
     search: Option<String>,
     after: Option<String>,
     before: Option<String>,
     last: Option<bool>,
+    at: Option<String>,
 ) -> Result<Page, CustomerError> {
     use crate::domain::{Cursor, PageQuery};
-    let cursor = match (after, before, last) {
-        (Some(after), _, _) => Cursor::After(after),
-        (None, Some(before), _) => Cursor::Before(before),
-        (None, None, Some(true)) => Cursor::End,
-        (None, None, _) => Cursor::Start,
+    let cursor = match (after, before, last, at) {
+        (Some(after), ..) => Cursor::After(after),
+        (None, Some(before), ..) => Cursor::Before(before),
+        (None, None, Some(true), _) => Cursor::End,
+        (None, None, _, Some(at)) => Cursor::At(at),
+        (None, None, _, None) => Cursor::Start,
     };
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT);
     ssr::respond(async move { Ok(ssr::store()?.list(&query).await?) }).await

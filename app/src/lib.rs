@@ -4,6 +4,7 @@ pub mod api;
 mod bundle;
 pub mod domain;
 mod routes;
+pub mod theme;
 mod url;
 
 pub use api::SignedIn;
@@ -18,9 +19,11 @@ use leptos_router::{SsrMode, StaticSegment};
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     #[cfg(feature = "ssr")]
     set_content_security_policy();
+    // The theme picked, from the first byte: no flash of the other one.
+    let theme = theme::theme_here().attribute();
     view! {
         <!DOCTYPE html>
-        <html lang="en">
+        <html lang="en" data-theme=theme>
             <head>
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -73,6 +76,7 @@ pub fn App() -> impl IntoView {
                 <nav aria-label="Main">
                     <A href="/new" attr:class="button primary">"New customer"</A>
                     <SignedInAs/>
+                    <theme::ThemeSwitch/>
                 </nav>
             </header>
             <main id="main" tabindex="-1">

@@ -13,6 +13,9 @@ pub enum Cursor {
     Before(String),
     /// The last page.
     End,
+    /// The page starting at this ID (at the next one, if it is gone): where a
+    /// customer just saved is shown.
+    At(String),
 }
 
 impl Cursor {
@@ -75,7 +78,8 @@ impl Page {
     /// Builds a page from matches fetched in ID order *in the cursor's direction*,
     /// with at most `limit + 1` items: the extra one only says there is more.
     /// `behind` counts the matches on the cursor's other side: up to and including
-    /// an `After` ID, from a `Before` ID on (0 from either end); it places the page.
+    /// an `After` ID, before an `At` ID, from a `Before` ID on (0 from either end);
+    /// it places the page.
     pub fn from_window(
         cursor: &Cursor,
         limit: usize,
@@ -98,6 +102,7 @@ impl Page {
             Cursor::After(_) => (true, more_in_direction),
             Cursor::Before(_) => (more_in_direction, true),
             Cursor::End => (more_in_direction, false),
+            Cursor::At(_) => (behind > 0, more_in_direction),
         };
         Page {
             customers: window,
@@ -168,6 +173,16 @@ mod tests {
         assert_eq!(ids, ["d", "e"]);
         assert_eq!((page.before.as_deref(), page.after), (Some("d"), None));
         assert_eq!(page.offset, 3);
+    }
+
+    #[test]
+    fn a_page_at_an_id_links_back_only_when_something_is_before() {
+        let at = Cursor::At("b".into());
+        let page = Page::from_window(&at, 2, vec![customer("b"), customer("c")], 3, 1);
+        assert_eq!((page.before.as_deref(), page.after), (Some("b"), None));
+        assert_eq!(page.offset, 1);
+        let page = Page::from_window(&at, 2, vec![customer("b")], 1, 0);
+        assert_eq!(page.before, None);
     }
 
     #[test]

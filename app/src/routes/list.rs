@@ -22,9 +22,11 @@ pub fn CustomerList() -> impl IntoView {
     let page = Resource::new(
         move || {
             let last = param("last").map(|_| true);
-            (search.get(), param("after"), param("before"), last)
+            // After a save, the list opens at the customer saved.
+            let at = param("saved");
+            (search.get(), param("after"), param("before"), last, at)
         },
-        |(search, after, before, last)| list_customers(search, after, before, last),
+        |(search, after, before, last, at)| list_customers(search, after, before, last, at),
     );
     let navigate = use_navigate();
     // Once hydrated, search as the user types, once typing pauses (one request
@@ -71,7 +73,10 @@ pub fn CustomerList() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    page.await.map(|page| view! { <CustomerTable page search=search.get_untracked()/> })
+                    page.await.map(|page| {
+                        let saved = param("saved");
+                        view! { <CustomerTable page search=search.get_untracked() saved/> }
+                    })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -100,7 +105,7 @@ fn Notices() -> impl IntoView {
 }
 
 #[component]
-fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
+fn CustomerTable(page: Page, search: Option<String>, saved: Option<String>) -> impl IntoView {
     let Page {
         customers,
         total,
@@ -143,7 +148,7 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
     view! {
         <p class="count" role="status">{count}</p>
         <div class="table-wrap">
-            <table>
+            <table class="customers">
                 <thead>
                     <tr>
                         <th scope="col">"ID"</th>
@@ -153,7 +158,13 @@ fn CustomerTable(page: Page, search: Option<String>) -> impl IntoView {
                     </tr>
                 </thead>
                 <tbody>
-                    {customers.into_iter().map(|customer| view! { <CustomerRow customer/> }).collect_view()}
+                    {customers
+                        .into_iter()
+                        .map(|customer| {
+                            let just_saved = saved.as_deref() == Some(customer.id.as_str());
+                            view! { <CustomerRow customer just_saved/> }
+                        })
+                        .collect_view()}
                 </tbody>
             </table>
         </div>
@@ -182,15 +193,24 @@ fn PagerLink(
     }
 }
 
+/// One customer. The whole row opens it: the Edit link's hit area covers the row
+/// (style/main.css), which works without JavaScript too. Long values are cut
+/// with an ellipsis; the cell's title and focus show them whole.
 #[component]
-fn CustomerRow(customer: Customer) -> impl IntoView {
+fn CustomerRow(customer: Customer, just_saved: bool) -> impl IntoView {
     let edit = with_query("/edit", &[("id", Some(&customer.id))]);
     let label = format!("Edit {} {}", customer.first_name, customer.last_name);
+    let Customer {
+        id,
+        first_name,
+        last_name,
+    } = customer;
+    let titles = (id.clone(), first_name.clone(), last_name.clone());
     view! {
-        <tr>
-            <td class="id">{customer.id}</td>
-            <td>{customer.first_name}</td>
-            <td>{customer.last_name}</td>
+        <tr class:saved=just_saved aria-current=just_saved.then_some("true")>
+            <td class="id" title=titles.0 data-label="ID">{id}</td>
+            <td title=titles.1 data-label="First name">{first_name}</td>
+            <td title=titles.2 data-label="Last name">{last_name}</td>
             // A plain link: the router navigates it client-side all the same, and
             // `<A>`'s active-route tracking, of no use here, was a large part of
             // rendering a page of rows.

@@ -249,11 +249,12 @@ pub fn session_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The role a request needs; `None` for what anyone may fetch (health checks,
-/// the static bundle and signing in and out, which hold no customer data).
+/// the static bundle, signing in and out and the theme switch, which hold no
+/// customer data).
 pub fn required_role(method: &Method, path: &str) -> Option<Role> {
     if matches!(
         path,
-        "/healthz" | "/readyz" | "/favicon.svg" | "/sign-in" | "/sign-out"
+        "/healthz" | "/readyz" | "/favicon.svg" | "/sign-in" | "/sign-out" | "/theme"
     ) || path.starts_with("/pkg/")
     {
         return None;

@@ -11,6 +11,7 @@ mod legacy;
 pub mod observe;
 pub mod serve;
 mod sign_in;
+mod theme;
 mod transfer;
 
 pub use error::ApiError;
@@ -88,6 +89,7 @@ pub fn router(state: AppState) -> Router {
         .route("/set", post(legacy::set_customer))
         .route("/sign-in", get(sign_in::page).post(sign_in::sign_in))
         .route("/sign-out", post(sign_in::sign_out))
+        .route("/theme", post(theme::choose))
         .route("/audit/export", get(audit_export::export))
         .route("/export", get(transfer::export))
         .route(

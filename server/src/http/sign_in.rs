@@ -153,7 +153,7 @@ pub fn redirect_to_sign_in(back: &str, ended: bool) -> Response {
     response
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     let mut response = StatusCode::SEE_OTHER.into_response();
     if let Ok(location) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, location);
@@ -163,7 +163,7 @@ fn see_other(location: &str) -> Response {
 
 /// Only a path on this site: never another site (`//evil.example`,
 /// `/\evil.example`, `https://…`), never the sign-in page itself.
-fn safe_next(next: Option<&str>) -> &str {
+pub(super) fn safe_next(next: Option<&str>) -> &str {
     match next {
         Some(next)
             if next.starts_with('/')

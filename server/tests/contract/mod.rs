@@ -168,6 +168,19 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     assert_eq!(first.before, None);
     assert_eq!(first.offset, 0);
 
+    // A page at an ID starts with it, or with the next one if it is not there.
+    let at = page(&*store, None, Cursor::At("c020".into()), 10).await;
+    assert_eq!(ids(&at.customers).first(), Some(&"c020"));
+    assert_eq!((at.offset, at.before.as_deref()), (20, Some("c020")));
+    assert_eq!(at.after.as_deref(), Some("c029"));
+    let at = page(&*store, None, Cursor::At("c0205".into()), 10).await;
+    assert_eq!(ids(&at.customers).first(), Some(&"c021"));
+    let at = page(&*store, None, Cursor::At("c000".into()), 10).await;
+    assert_eq!((at.offset, at.before), (0, None));
+    let at = page(&*store, Some("c04"), Cursor::At("c045".into()), 3).await;
+    assert_eq!(ids(&at.customers), ["c045", "c046", "c047"]);
+    assert_eq!(at.offset, 5);
+
     // The last page holds the last `limit` customers, and knows where it is.
     let last = page(&*store, None, Cursor::End, 10).await;
     assert_eq!(ids(&last.customers).first(), Some(&"c043"));

@@ -340,6 +340,10 @@ impl CustomerStore for FileStore {
                 (Bound::Unbounded, Bound::Excluded(id.as_str())),
                 Some((Bound::Included(id.as_str()), Bound::Unbounded)),
             ),
+            Cursor::At(id) => (
+                (Bound::Included(id.as_str()), Bound::Unbounded),
+                Some((Bound::Unbounded, Bound::Excluded(id.as_str()))),
+            ),
         };
         let reverse = query.cursor.reads_down();
         let take = query.limit + 1;
@@ -377,6 +381,7 @@ impl CustomerStore for FileStore {
         let in_window = |id: &str| match &query.cursor {
             Cursor::Start | Cursor::End => true,
             Cursor::After(after) => id > after.as_str(),
+            Cursor::At(at) => id >= at.as_str(),
             Cursor::Before(before) => id < before.as_str(),
         };
         let matching = records

@@ -262,9 +262,11 @@ if #entries > batch then more = 1 end
 return {'changes', last[1], field(last[2], 'n') or '', ids, values, more}
 ";
 
-/// KEYS: records, ids. ARGV: first bound, second bound, count, 'rev' or 'fwd'.
-/// Returns `{total, {json or false, ...}}`: one round trip and one consistent
-/// snapshot for the IDs of the page, their records and the count.
+/// KEYS: records, ids. ARGV: first bound, second bound, count, 'rev' or 'fwd',
+/// and the bounds of the IDs behind the cursor to count (absent or empty: none,
+/// as for the first page, which `scripts/bench.sh` runs raw with four arguments).
+/// Returns `{total, {json or false, ...}, behind}`: one round trip and one
+/// consistent snapshot for the IDs of the page, their records and the counts.
 pub const PAGE: &str = r"
 local ids
 if ARGV[4] == 'rev' then
@@ -274,7 +276,7 @@ else
 end
 local total = redis.call('ZCARD', KEYS[2])
 local behind = 0
-if ARGV[5] ~= '' then
+if ARGV[5] and ARGV[5] ~= '' then
   behind = redis.call('ZLEXCOUNT', KEYS[2], ARGV[5], ARGV[6])
 end
 if #ids == 0 then
@@ -307,6 +309,7 @@ pub fn page_range(cursor: &Cursor) -> (String, String, &'static str) {
         // With REV, ZRANGE takes the upper bound first.
         Cursor::Before(id) => (format!("({id}"), "-".into(), "rev"),
         Cursor::End => ("+".into(), "-".into(), "rev"),
+        Cursor::At(id) => (format!("[{id}"), "+".into(), "fwd"),
     }
 }
 
@@ -317,6 +320,7 @@ pub fn behind_range(cursor: &Cursor) -> (String, String) {
         Cursor::Start | Cursor::End => (String::new(), String::new()),
         Cursor::After(id) => ("-".into(), format!("[{id}")),
         Cursor::Before(id) => (format!("[{id}"), "+".into()),
+        Cursor::At(id) => ("-".into(), format!("({id}")),
     }
 }
 
@@ -360,5 +364,12 @@ mod tests {
             ("[m".into(), "+".into())
         );
         assert_eq!(behind_range(&Cursor::End), (String::new(), String::new()));
+        assert_eq!(
+            (
+                page_range(&Cursor::At("m".into())),
+                behind_range(&Cursor::At("m".into()))
+            ),
+            (("[m".into(), "+".into(), "fwd"), ("-".into(), "(m".into()))
+        );
     }
 }

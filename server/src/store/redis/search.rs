@@ -90,8 +90,12 @@ impl SearchIndex {
         let (window, behind): (Vec<Customer>, usize) = match &query.cursor {
             Cursor::Start => (hits.iter().take(take).map(customer).collect(), 0),
             Cursor::End => (hits.iter().rev().take(take).map(customer).collect(), 0),
-            Cursor::After(after) => {
-                let start = hits.partition_point(|(id, _)| *id <= after.as_str());
+            // From the first hit past an `After` ID, or at or past an `At` one.
+            Cursor::After(from) | Cursor::At(from) => {
+                let inclusive = matches!(query.cursor, Cursor::At(_));
+                let start = hits.partition_point(|(id, _)| {
+                    *id < from.as_str() || (!inclusive && *id == from.as_str())
+                });
                 (
                     hits[start..].iter().take(take).map(customer).collect(),
                     start,
