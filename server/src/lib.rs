@@ -30,6 +30,26 @@ pub struct Serving {
     pub trusted_proxies: http::TrustedProxies,
 }
 
+/// Loads what the store keeps in memory (the search index) now rather than at
+/// the first search; `/readyz` says ready once it is done. A store that cannot
+/// be read yet (unreachable, or a user without the rights) is tried again.
+async fn warm_up(store: Arc<dyn CustomerStore>) {
+    let started = std::time::Instant::now();
+    loop {
+        match store.warm_up().await {
+            Ok(()) => {
+                let took_ms = started.elapsed().as_millis() as u64;
+                tracing::info!(took_ms, "the store's in-memory data is loaded");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot load the search index yet; trying again in 1 s");
+                tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
 /// Serves the UI and the JSON API until the process is asked to stop.
 pub async fn serve(
     serving: Serving,
@@ -74,6 +94,7 @@ pub async fn serve(
         );
     }
     let stylesheet_href = app::stylesheet_href(&leptos_options);
+    tokio::spawn(warm_up(store.clone()));
     let state = http::AppState::new(http::Shared {
         leptos_options,
         store,

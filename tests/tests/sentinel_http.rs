@@ -259,6 +259,49 @@ async fn sentinel_outages() {
     );
 }
 
+/// The server reports ready only once its search index is loaded, so that no
+/// search after that waits for it. Signed in as a Redis user that may not read
+/// the records in bulk yet (no `HSCAN`), the server serves `GET /get` but says
+/// it is not ready; once the right is granted it becomes ready by itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ready_only_once_the_search_index_is_loaded() {
+    let topology = Topology::start(Options::light()).await;
+    topology
+        .add_data_user("records", "records-secret", "~customers:* +@all -hscan")
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(
+        dir.path(),
+        &topology,
+        &[
+            ("REDIS_USERNAME", "records"),
+            ("REDIS_PASSWORD", "records-secret"),
+            ("REDIS_REQUEST_DEADLINE_MS", "1000"),
+        ],
+    );
+    let client = client();
+    assert_set_works(&client, &server, "w1", "before the index can load").await;
+    for _ in 0..3 {
+        let (status, text) = readyz(&client, &server).await;
+        assert_eq!(status, 503, "{text}");
+        assert_eq!(text, "not ready: still loading the search index\n");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    topology
+        .add_data_user("records", "records-secret", "+hscan")
+        .await;
+    wait_for(
+        Duration::from_secs(15),
+        "ready once HSCAN is allowed",
+        || {
+            let (client, server) = (&client, &server);
+            async move { (readyz(client, server).await.0 == 200).then_some(()) }
+        },
+    )
+    .await;
+    assert!(list(&client, &server).await.get("w1").is_some());
+}
+
 async fn readyz(client: &Client, server: &Server) -> (StatusCode, String) {
     let response = client.get(server.url("/readyz")).send().await.unwrap();
     (response.status(), response.text().await.unwrap())

@@ -77,6 +77,14 @@ pub trait CustomerStore: Send + Sync + 'static {
     /// A short description for logs, e.g. `file ./customers.json`.
     fn describe(&self) -> String;
 
+    /// Loads what the store keeps in memory to answer reads (the Redis store's
+    /// search index), so that no request pays for it; a server calls it at start
+    /// and reports ready only once it has succeeded.
+    async fn warm_up(&self) -> Result<(), StoreError>;
+
+    /// Whether [`Self::warm_up`] has succeeded (or there was nothing to load).
+    fn is_warm(&self) -> bool;
+
     /// The customer a client asks for by `id`, in its normalised form first,
     /// then as given (see [`lookup_keys`]).
     async fn find(&self, id: &str) -> Result<Option<Stored>, StoreError> {

@@ -1,7 +1,9 @@
 //! Health, readiness and Prometheus metrics, for orchestrators and operators.
 //!
 //! - `/healthz`: the process answers (200 `ok`).
-//! - `/readyz`: the store answers a count within 2 s (200 `ready`), else 503.
+//! - `/readyz`: the store answers a count within 2 s and has loaded what it
+//!   keeps in memory (the search index: `CustomerStore::warm_up`), 200 `ready`;
+//!   else 503.
 //!   On the public listener it says no more; on `METRICS_LISTEN` it also names
 //!   the store (for Sentinel, the master in use).
 //! - `/metrics`: Prometheus text, on `METRICS_LISTEN` when that is set, else on
@@ -86,6 +88,11 @@ async fn render(State(state): State<AppState>) -> Response {
 async fn ready(state: AppState, detailed: bool) -> Response {
     let answered = tokio::time::timeout(READY_WITHIN, state.store.count()).await;
     let (status, word) = match answered {
+        // Reachable, but a search would still wait for the index to load.
+        Ok(Ok(_)) if !state.store.is_warm() => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not ready: still loading the search index",
+        ),
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         Ok(Err(error)) => {
             tracing::warn!(%error, "not ready: the store failed");

@@ -75,6 +75,14 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
         self.0.scan_json(from).await
     }
 
+    async fn warm_up(&self) -> Result<(), StoreError> {
+        self.0.warm_up().await
+    }
+
+    fn is_warm(&self) -> bool {
+        self.0.is_warm()
+    }
+
     fn describe(&self) -> String {
         self.0.describe()
     }

@@ -112,6 +112,14 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         measured(&COUNT, self.0.count()).await
     }
 
+    async fn warm_up(&self) -> Result<(), StoreError> {
+        self.0.warm_up().await
+    }
+
+    fn is_warm(&self) -> bool {
+        self.0.is_warm()
+    }
+
     async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
         measured(&SCAN, self.0.scan_json(from)).await
     }

@@ -65,6 +65,8 @@ pub struct RedisStore {
     change_log_len: usize,
     /// Async lock: held across the round trips of a catch-up.
     index: tokio::sync::Mutex<search::SearchIndex>,
+    /// Whether the index has been loaded once (readable without the lock).
+    index_loaded: std::sync::atomic::AtomicBool,
 }
 
 impl Drop for RedisStore {
@@ -118,6 +120,7 @@ impl RedisStore {
             tasks,
             change_log_len: layout::CHANGE_LOG_LEN,
             index: Default::default(),
+            index_loaded: Default::default(),
         })
     }
 
@@ -447,6 +450,14 @@ impl CustomerStore for RedisStore {
     /// memory reads instead of a pass over the hash per request.
     async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
         self.scan_index(from).await
+    }
+
+    async fn warm_up(&self) -> Result<(), StoreError> {
+        self.warm_up_index().await
+    }
+
+    fn is_warm(&self) -> bool {
+        self.index_loaded.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     fn describe(&self) -> String {

@@ -149,8 +149,21 @@ impl RedisStore {
         Ok(batch)
     }
 
-    /// On error the index keeps its last consistent state (nothing half-applied).
+    /// Loads the index, or brings it up to date, ahead of any search.
+    pub(super) async fn warm_up_index(&self) -> Result<(), StoreError> {
+        let mut index = self.index.lock().await;
+        self.catch_up(&mut index).await
+    }
+
     async fn catch_up(&self, index: &mut SearchIndex) -> Result<(), StoreError> {
+        self.apply_changes(index).await?;
+        self.index_loaded
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// On error the index keeps its last consistent state (nothing half-applied).
+    async fn apply_changes(&self, index: &mut SearchIndex) -> Result<(), StoreError> {
         loop {
             match self.changes_since(index.seen.as_ref()).await? {
                 Step::Changes {
