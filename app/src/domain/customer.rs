@@ -45,6 +45,25 @@ impl Field {
             Field::LastName => "lastName",
         }
     }
+
+    /// The longest value the field takes, in characters (names: once trimmed).
+    pub fn max_chars(self) -> usize {
+        match self {
+            Field::CustomerId => MAX_ID_CHARS,
+            Field::FirstName | Field::LastName => MAX_NAME_CHARS,
+        }
+    }
+
+    /// The rule `text` breaks in this field, if any: the very check saving runs,
+    /// for a form to run while the user types.
+    pub fn check(self, text: &str) -> Option<FieldError> {
+        check_field(self, FieldValue::Text(text))
+            .err()
+            .map(|problem| FieldError {
+                field: self,
+                problem,
+            })
+    }
 }
 
 impl fmt::Display for Field {
@@ -317,6 +336,24 @@ mod tests {
             Ok(_) => vec![],
             Err(errors) => errors.0.iter().map(FieldError::message).collect(),
         }
+    }
+
+    #[test]
+    fn a_field_is_checked_alone_as_saving_checks_it() {
+        assert_eq!(Field::FirstName.check("  Ada "), None);
+        assert_eq!(
+            Field::CustomerId.check(" a").map(|e| e.problem),
+            Some(Problem::SurroundingWhitespace)
+        );
+        let long = "n".repeat(MAX_NAME_CHARS + 5);
+        assert_eq!(
+            Field::LastName.check(&long).map(|e| e.problem),
+            Some(Problem::TooLong {
+                max: MAX_NAME_CHARS,
+                given: MAX_NAME_CHARS + 5
+            })
+        );
+        assert_eq!(Field::CustomerId.max_chars(), MAX_ID_CHARS);
     }
 
     #[test]

@@ -40,6 +40,7 @@ pub fn DeleteCustomer() -> impl IntoView {
                             <p>"Delete " <strong>{name}</strong>
                                " (ID " <code>{id.clone()}</code> ")? This cannot be undone."</p>
                             <ActionForm action=delete attr:class="confirm-delete">
+                                <super::FormPage/>
                                 {move || failure().map(|error| view! { <ErrorNotice error/> })}
                                 <input type="hidden" name="customerID" value=id.clone()/>
                                 <input type="hidden" name="version" value=move || shown.get().version.to_string()/>

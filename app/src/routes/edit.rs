@@ -8,7 +8,7 @@
 
 use super::{error_fallback, use_customer, ErrorNotice};
 use crate::api::{CustomerError, SaveCustomer};
-use crate::domain::{Customer, CustomerDraft, Field, FieldError, Stored, ValidationErrors};
+use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -147,33 +147,99 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
         }
     };
 
+    // The first field the server refused takes focus: on the page a form post
+    // comes back with (`autofocus`), and once hydrated after each refused save.
+    let first_refused = move || field_errors().first().map(|error| error.field);
+    // After each refused save (even one refused alike), once it is drawn: a
+    // render effect kept by the view below (the inputs are patched in place).
+    let focus_first_refused = move || {
+        save.version().track();
+        if let Some(field) = first_refused() {
+            focus_later(field.json_name());
+        }
+    };
+
     let field = move |field: Field, label: &'static str, value: Option<String>, readonly: bool| {
         let name = field.json_name();
-        let error_id = format!("{name}-error");
-        let error = move || {
-            field_errors()
-                .for_field(field)
-                .map(FieldError::user_message)
+        let (error_id, hint_id) = (format!("{name}-error"), format!("{name}-hint"));
+        let refused = field_errors().for_field(field).cloned();
+        // Once hydrated: what the user has typed since the form was drawn, and
+        // whether they have left the field since.
+        let typed = RwSignal::new(None::<String>);
+        let left = RwSignal::new(false);
+        let text = {
+            let value = value.clone().unwrap_or_default();
+            move || typed.get().unwrap_or_else(|| value.clone())
         };
-        let described_by = error_id.clone();
+        let error = {
+            let (refused, text) = (refused.clone(), text.clone());
+            move || match typed.get() {
+                // The server's own rules as the user types. "Required" waits
+                // until they leave the field, or until the server has said it.
+                Some(_) => field.check(&text()).filter(|error| {
+                    error.problem != Problem::Required || left.get() || refused.is_some()
+                }),
+                // What the server refused (a taken ID, say), until they type.
+                None => refused.clone(),
+            }
+        };
+        let hint = {
+            let text = text.clone();
+            move || form_hint(field, &text())
+        };
+        let described_by = {
+            let (error, hint) = (error.clone(), hint.clone());
+            let (error_id, hint_id) = (error_id.clone(), hint_id.clone());
+            move || {
+                let ids: Vec<&str> = [
+                    error().map(|_| error_id.as_str()),
+                    hint().map(|_| hint_id.as_str()),
+                ]
+                .into_iter()
+                .flatten()
+                .collect();
+                (!ids.is_empty()).then(|| ids.join(" "))
+            }
+        };
+        let autofocus = first_refused() == Some(field);
+        let invalid = {
+            let error = error.clone();
+            move || error().is_some()
+        };
+        let aria_invalid = {
+            let invalid = invalid.clone();
+            move || if invalid() { "true" } else { "false" }
+        };
         view! {
-            <div class="field" class:invalid=move || error().is_some()>
+            <div class="field" class:invalid=invalid>
                 <label for=name>{label}</label>
                 // No `maxlength`: it cuts pasted text silently; the length rule
                 // is checked with the others and says how long the text is.
                 <input id=name name=name type="text" required
                     readonly=readonly
                     autocomplete="off"
+                    autofocus=autofocus
                     value=value
-                    aria-invalid=move || if error().is_some() { "true" } else { "false" }
-                    aria-describedby=move || error().map(|_| described_by.clone())/>
-                {move || error().map(|message| view! { <p class="field-error" id=error_id.clone()>{message}</p> })}
+                    on:input=move |ev| typed.set(Some(event_target_value(&ev)))
+                    on:blur=move |_| left.set(true)
+                    aria-invalid=aria_invalid
+                    aria-describedby=described_by/>
+                // A line kept for them: a message appearing as the user leaves the
+                // field must not move the button they are clicking.
+                <div class="field-messages">
+                    {move || error().map(|error| view! {
+                        <p class="field-error" id=error_id.clone()>{error.user_message()}</p>
+                    })}
+                    {move || hint().map(|hint| view! { <p class="field-hint" id=hint_id.clone()>{hint}</p> })}
+                </div>
             </div>
         }
     };
 
     view! {
         <ActionForm action=save attr:class="customer-form" attr:novalidate=true>
+            <super::FormPage/>
+            {focus_first_refused}
             {move || other_failure().map(|error| view! { <ErrorNotice error/> })}
             {move || match state.get() {
                 FormState::Invalid(..) => Some(view! {
@@ -217,6 +283,39 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
             </div>
         </ActionForm>
     }
+}
+
+/// A note under a field that is not an error: how long the text is, once it
+/// nears the limit, and that spaces around a name will go.
+fn form_hint(field: Field, text: &str) -> Option<String> {
+    let name = matches!(field, Field::FirstName | Field::LastName);
+    let counted = if name { text.trim() } else { text }.chars().count();
+    let max = field.max_chars();
+    let mut notes = Vec::new();
+    if counted * 10 >= max * 8 {
+        notes.push(format!("{counted} of {max} characters."));
+    }
+    if name && !text.trim().is_empty() && text.trim() != text {
+        notes.push("Spaces at the start or end will be removed.".to_owned());
+    }
+    (!notes.is_empty()).then(|| notes.join(" "))
+}
+
+/// Moves focus to the element with `id` once the page has been drawn (in the
+/// browser; the server's page uses `autofocus`).
+fn focus_later(id: &'static str) {
+    #[cfg(feature = "hydrate")]
+    request_animation_frame(move || {
+        use leptos::wasm_bindgen::JsCast;
+        if let Some(input) = document()
+            .get_element_by_id(id)
+            .and_then(|element| element.dyn_into::<leptos::web_sys::HtmlElement>().ok())
+        {
+            let _ = input.focus();
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = id;
 }
 
 /// Their saved values beside the user's, field by field.

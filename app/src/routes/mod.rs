@@ -9,7 +9,29 @@ use crate::api::{get_customer, CustomerError};
 use crate::domain::Stored;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_location, use_query_map};
+
+/// The page a form is on, posted with it as `__page`. A refused post without
+/// JavaScript is answered with the form page in place, at the server function's
+/// address; the next post then has no page in its `Referer`, and the server
+/// takes this instead (server/src/http/form_errors.rs). Leptos's own `__`
+/// parameters are left out.
+#[component]
+pub fn FormPage() -> impl IntoView {
+    let location = use_location();
+    let page = move || {
+        let search = location.search.get();
+        let kept: Vec<&str> = search
+            .split('&')
+            .filter(|pair| !pair.is_empty() && !pair.starts_with("__"))
+            .collect();
+        match kept.is_empty() {
+            true => location.pathname.get(),
+            false => format!("{}?{}", location.pathname.get(), kept.join("&")),
+        }
+    };
+    view! { <input type="hidden" name="__page" prop:value=page value=page/> }
+}
 
 /// The customer that the edit and delete pages are about, named by their `id` query parameter.
 fn use_customer() -> Resource<Result<Stored, CustomerError>> {

@@ -8,12 +8,16 @@
 //! is followed on the server instead: the form page is rendered with the error
 //! and sent as the answer to the POST. `__err` and `__path` in a URL that comes
 //! from outside are dropped, so they cannot be forged.
+//!
+//! The browser's address is then the server function's, so the form's next post
+//! carries no page in its `Referer`; the forms send the page they are on in a
+//! hidden `__page` field (`app::routes::FormPage`), which stands in for it.
 
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::{header, Method, StatusCode, Uri};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
 use std::sync::{Arc, OnceLock};
 use tower::ServiceExt;
@@ -43,6 +47,10 @@ pub async fn answer_in_place(
     if !is_form_post {
         return next.run(request).await;
     }
+    let request = match page_of_in_place_form(request).await {
+        Ok(request) => request,
+        Err(refused) => return refused,
+    };
     let headers = request.headers().clone();
     let response = next.run(request).await;
     let Some(target) = error_redirect_target(&response) else {
@@ -75,6 +83,38 @@ pub async fn answer_in_place(
         }
         Err(never) => match never {},
     }
+}
+
+/// A post from a page that was itself an in-place answer (its `Referer` is a
+/// server function's URL) gets the `Referer` of the page its form names in
+/// `__page`, so that a second refusal is rendered on that page too.
+async fn page_of_in_place_form(request: Request) -> Result<Request, Response> {
+    let from_server_fn = request
+        .headers()
+        .get(header::REFERER)
+        .and_then(|referer| referer.to_str().ok())
+        .and_then(|referer| referer.parse::<Uri>().ok())
+        .is_some_and(|referer| referer.path().starts_with(super::guard::SERVER_FN_PREFIX));
+    if !from_server_fn {
+        return Ok(request);
+    }
+    let (mut parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, super::MAX_BODY_BYTES).await else {
+        return Err(StatusCode::PAYLOAD_TOO_LARGE.into_response());
+    };
+    let page = form_urlencoded::parse(&bytes)
+        .find(|(name, _)| name == "__page")
+        .map(|(_, page)| super::sign_in::safe_next(Some(&page)).to_owned());
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok());
+    if let (Some(page), Some(host)) = (page, host) {
+        if let Ok(referer) = format!("http://{host}{page}").parse() {
+            parts.headers.insert(header::REFERER, referer);
+        }
+    }
+    Ok(Request::from_parts(parts, Body::from(bytes)))
 }
 
 fn accepts_html(request: &Request) -> bool {
