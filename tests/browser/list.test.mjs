@@ -185,3 +185,27 @@ test('on a 320 px phone each customer is a card, with nothing wider than the scr
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test('while the next page loads, the list is marked busy and dimmed', async () => {
+  await seed();
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + '/');
+  await waitForHydration(page);
+  const results = page.locator('.results');
+  assert.equal(await results.getAttribute('aria-busy'), 'false');
+  const before = await firstId(page);
+  // A slow network: every request takes 1.5 s more.
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 1500, downloadThroughput: -1, uploadThroughput: -1,
+  });
+  await page.locator('.pager a', { hasText: 'Next' }).click();
+  await page.waitForSelector('.results[aria-busy="true"].pending');
+  assert.equal(await firstId(page), before, 'the old page stays meanwhile');
+  await page.waitForFunction(() => document.querySelector('.results')?.getAttribute('aria-busy') === 'false',
+    null, { timeout: 15000 });
+  assert.match(await shown(page), /^Showing 26–50 of /);
+  assert.equal(await results.getAttribute('class'), 'results');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -51,6 +51,9 @@ pub fn CustomerList() -> impl IntoView {
         }
         pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
     };
+    // While the next page or search is on its way, the list shown is dimmed and
+    // marked busy, rather than left looking current.
+    let (loading, set_loading) = signal(false);
     // The submit button has no name: keep it out of the URL (`?q=x&=`).
     let drop_unnamed = Arc::new(|data: &leptos::web_sys::FormData| data.delete(""));
 
@@ -70,16 +73,21 @@ pub fn CustomerList() -> impl IntoView {
                 <button type="submit" class="button">"Search"</button>
             </div>
         </Form>
-        <Transition fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }>
-            <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move {
-                    page.await.map(|page| {
-                        let saved = param("saved");
-                        view! { <CustomerTable page search=search.get_untracked() saved/> }
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()>
+            <Transition
+                fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }
+                set_pending=set_loading
+            >
+                <ErrorBoundary fallback=error_fallback>
+                    {move || Suspend::new(async move {
+                        page.await.map(|page| {
+                            let saved = param("saved");
+                            view! { <CustomerTable page search=search.get_untracked() saved/> }
+                        })
+                    })}
+                </ErrorBoundary>
+            </Transition>
+        </div>
     }
 }
 
