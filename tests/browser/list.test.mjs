@@ -209,3 +209,25 @@ test('while the next page loads, the list is marked busy and dimmed', async () =
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+// Last in this file: it removes customers the tests above count on.
+for (const javaScriptEnabled of [true, false]) {
+  test(`a row's Delete asks for confirmation, then deletes (JavaScript ${javaScriptEnabled ? 'on' : 'off'})`, async () => {
+    await seed();
+    const id = javaScriptEnabled ? 'p052' : 'p051';
+    const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(shared.server.base + '/?last=1');
+    if (javaScriptEnabled) await waitForHydration(page);
+    const total = Number((await shown(page)).match(/of (\d+)$/)[1]);
+    await page.getByRole('link', { name: `Delete Paged Customer ${id.slice(1) * 1}` }).click();
+    await page.waitForURL((url) => url.pathname === '/delete' && url.searchParams.get('id') === id);
+    assert.equal((await fetch(`${shared.server.base}/get/${id}`)).status, 200, 'not before confirming');
+    await page.getByRole('button', { name: 'Yes, delete' }).click();
+    await page.waitForURL((url) => url.searchParams.get('deleted') === id);
+    await page.getByText(`Deleted customer “${id}”.`).waitFor();
+    assert.equal((await fetch(`${shared.server.base}/get/${id}`)).status, 404);
+    await page.waitForFunction((total) => document.querySelector('.pager .shown')?.textContent.endsWith(`of ${total - 1}`), total);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+}

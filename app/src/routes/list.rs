@@ -202,12 +202,15 @@ fn PagerLink(
 }
 
 /// One customer. The whole row opens it: the Edit link's hit area covers the row
-/// (style/main.css), which works without JavaScript too. Long values are cut
-/// with an ellipsis; the cell's title and focus show them whole.
+/// (all but the Delete link, which lies above it; style/main.css), without
+/// JavaScript too. Long values are cut with an ellipsis; the cell's title and
+/// focus show them whole.
 #[component]
 fn CustomerRow(customer: Customer, just_saved: bool) -> impl IntoView {
     let edit = with_query("/edit", &[("id", Some(&customer.id))]);
+    let delete = with_query("/delete", &[("id", Some(&customer.id))]);
     let label = format!("Edit {} {}", customer.first_name, customer.last_name);
+    let delete_label = format!("Delete {} {}", customer.first_name, customer.last_name);
     let Customer {
         id,
         first_name,
@@ -222,7 +225,12 @@ fn CustomerRow(customer: Customer, just_saved: bool) -> impl IntoView {
             // A plain link: the router navigates it client-side all the same, and
             // `<A>`'s active-route tracking, of no use here, was a large part of
             // rendering a page of rows.
-            <td class="actions"><a href=edit aria-label=label>"Edit"</a></td>
+            // Delete goes to the confirmation page, as from the customer's own page.
+            <td class="actions">
+                <a class="edit" href=edit aria-label=label>"Edit"</a>
+                " "
+                <a class="delete" href=delete aria-label=delete_label>"Delete"</a>
+            </td>
         </tr>
     }
 }
