@@ -136,9 +136,37 @@ fn ui_routes(state: &AppState) -> Router<AppState> {
                 },
             ),
         )
-        .leptos_routes_with_context(state, routes, provide_store.clone(), shell_fn)
-        .fallback(leptos_axum::file_and_error_handler_with_context::<
-            AppState,
-            _,
-        >(provide_store, shell))
+        .leptos_routes_with_context(state, routes, provide_store.clone(), shell_fn.clone())
+        .fallback_service(site_files(state, provide_store, shell_fn))
+}
+
+/// The site's own files (the bundle under `/pkg`, the favicon), and the
+/// not-found page for any other path.
+///
+/// Not `leptos_axum::file_and_error_handler`: it gives each file's answer the
+/// headers of a reactive owner made with `Owner::new()`, a child of whatever
+/// owner the thread last left current, so under load a stylesheet's answer
+/// took a page's headers (its Content-Security-Policy) from a page being
+/// rendered at the same time, and that page went out without them, unstyled.
+/// Pages render under an owner of their own (`Owner::new_root`).
+fn site_files<Page: leptos::IntoView + 'static>(
+    state: &AppState,
+    provide_store: impl Fn() + Clone + Send + Sync + 'static,
+    shell_fn: impl Fn() -> Page + Clone + Send + Sync + 'static,
+) -> tower_http::services::ServeDir<
+    impl tower::Service<
+            axum::extract::Request,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future = impl Send,
+        > + Clone,
+> {
+    let not_found = leptos_axum::render_app_async_with_context(provide_store, shell_fn);
+    let not_found = tower::service_fn(move |request: axum::extract::Request| {
+        let page = not_found(request);
+        async move { Ok(page.await) }
+    });
+    tower_http::services::ServeDir::new(&*state.leptos_options.site_root)
+        .call_fallback_on_method_not_allowed(true)
+        .fallback(not_found)
 }
