@@ -234,12 +234,9 @@ raw() { # raw FIGURE REP CLIENTS REQUESTS ARGS...: redis-benchmark against the s
     redis-benchmark -h 127.0.0.1 -p "$MASTER_PORT" -a "$PASSWORD" -c "$clients" -n "$requests" --csv "$@"
 }
 
-# The store's page script, read from its source (server/src/store/redis/layout.rs,
-# `PAGE`) so the raw side of figure 4 is exactly the Redis work behind one page of
-# 25 customers (limit + 1), and stays so when the script changes.
-PAGE_SCRIPT=$(awk '/^pub const PAGE: &str = r"$/ { on = 1; next } on && /^";$/ { exit } on' \
-  server/src/store/redis/layout.rs)
-[[ -n $PAGE_SCRIPT ]] || die "cannot find the PAGE script in server/src/store/redis/layout.rs"
+# The raw side of figure 4: Redis reading one page of 25 customers (limit + 1)
+# by itself, from the ID index and the records (scripts/bench/page.lua).
+PAGE_SCRIPT=$(cat scripts/bench/page.lua)
 RECORDS_KEY=customers:records
 IDS_KEY=customers:ids
 
@@ -285,7 +282,7 @@ done
 log "figure 4: the UI's customers page with $N_LARGE customers"
 for rep in $(seq "$REPS"); do
   ours page "$rep" page "$CONC" "$TPUT_S" /
-  raw page "$rep" "$CONC" "$RB_PAGE_REQUESTS" EVAL "$PAGE_SCRIPT" 2 "$RECORDS_KEY" "$IDS_KEY" - + 26 fwd
+  raw page "$rep" "$CONC" "$RB_PAGE_REQUESTS" EVAL "$PAGE_SCRIPT" 2 "$RECORDS_KEY" "$IDS_KEY" - + 26
 done
 
 log "figure 5: search through the UI's server function over $N_LARGE customers"

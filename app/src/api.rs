@@ -242,8 +242,10 @@ pub async fn list_customers(
     before: Option<String>,
     last: Option<bool>,
     at: Option<String>,
+    sort: Option<String>,
+    order: Option<String>,
 ) -> Result<Page, CustomerError> {
-    use crate::domain::{Cursor, PageQuery};
+    use crate::domain::{Cursor, PageQuery, Sort};
     let cursor = match (after, before, last, at) {
         (Some(after), ..) => Cursor::After(after),
         (None, Some(before), ..) => Cursor::Before(before),
@@ -251,7 +253,8 @@ pub async fn list_customers(
         (None, None, _, Some(at)) => Cursor::At(at),
         (None, None, _, None) => Cursor::Start,
     };
-    let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT);
+    let sort = Sort::from_params(sort.as_deref(), order.as_deref());
+    let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT).sorted(sort);
     ssr::respond(async move { Ok(ssr::store()?.list(&query).await?) }).await
 }
 

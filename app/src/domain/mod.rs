@@ -5,6 +5,7 @@ mod audit;
 mod customer;
 mod page;
 mod search;
+mod sort;
 #[cfg(feature = "ssr")]
 mod store;
 mod version;
@@ -15,6 +16,7 @@ pub use customer::{
 };
 pub use page::{Cursor, Page, PageQuery};
 pub use search::{fold, haystack, matches, Needle};
+pub use sort::{natural_key, Sort, SortField};
 #[cfg(feature = "ssr")]
 pub use store::{CustomerStore, JsonBatch, StoreError};
 pub use version::{Conflict, Precondition, Stored, Version};

@@ -1,20 +1,20 @@
-use super::{Customer, Needle};
+use super::{Customer, Needle, Sort};
 use serde::{Deserialize, Serialize};
 
-/// Where a page starts. Pages are keyed by customer ID (not by offset) so that
-/// any page costs the same with 10 or 100,000 customers.
+/// Where a page starts. Pages are keyed by a customer's place in the order (not
+/// by offset), named by its ID, so that no page shifts when customers before it
+/// are added or removed.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Cursor {
     #[default]
     Start,
-    /// The page of IDs strictly greater than this one.
+    /// The page of customers after this one.
     After(String),
-    /// The page of IDs strictly smaller than this one (for "previous").
+    /// The page of customers before this one (for "previous").
     Before(String),
     /// The last page.
     End,
-    /// The page starting at this ID (at the next one, if it is gone): where a
-    /// customer just saved is shown.
+    /// The page starting at this customer: where a customer just saved is shown.
     At(String),
 }
 
@@ -25,14 +25,18 @@ impl Cursor {
     }
 }
 
-/// A request for one page of customers in ID order.
+/// A request for one page of customers in `sort` order.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PageQuery {
     /// Words matched against the ID and both names, ignoring case and accents
     /// (see [`super::search`]); `None` lists all.
     pub search: Option<String>,
+    /// Cursors name customers by ID; the page starts at that customer's place
+    /// in this order.
     pub cursor: Cursor,
     pub limit: usize,
+    #[serde(default)]
+    pub sort: Sort,
 }
 
 impl PageQuery {
@@ -50,7 +54,13 @@ impl PageQuery {
             search,
             cursor,
             limit: limit.clamp(1, Self::MAX_LIMIT),
+            sort: Sort::default(),
         }
+    }
+
+    /// The same query in another order.
+    pub fn sorted(self, sort: Sort) -> Self {
+        Self { sort, ..self }
     }
 
     /// What the search looks for, if there is one (see [`super::search`]).
@@ -59,7 +69,7 @@ impl PageQuery {
     }
 }
 
-/// One page of customers in ID order.
+/// One page of customers in the query's order.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Page {
     pub customers: Vec<Customer>,
@@ -75,7 +85,7 @@ pub struct Page {
 }
 
 impl Page {
-    /// Builds a page from matches fetched in ID order *in the cursor's direction*,
+    /// Builds a page from matches fetched in the query's order *in the cursor's direction*,
     /// with at most `limit + 1` items: the extra one only says there is more.
     /// `behind` counts the matches on the cursor's other side: up to and including
     /// an `After` ID, before an `At` ID, from a `Before` ID on (0 from either end);

@@ -1,8 +1,10 @@
-//! The customer list: search, keyset pagination, count and empty state.
+//! The customer list: search, sortable columns, keyset pagination, count and
+//! empty state. The search and the order live in the URL (`q`, `sort`, `order`),
+//! so links, Back and the forms without JavaScript all keep them.
 
 use super::error_fallback;
 use crate::api::list_customers;
-use crate::domain::{Customer, Page};
+use crate::domain::{Customer, Page, Sort, SortField};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -19,14 +21,21 @@ pub fn CustomerList() -> impl IntoView {
     let query = use_query_map();
     let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
     let search = Memo::new(move |_| param("q"));
+    let sort =
+        Memo::new(move |_| Sort::from_params(param("sort").as_deref(), param("order").as_deref()));
     let page = Resource::new(
         move || {
             let last = param("last").map(|_| true);
             // After a save, the list opens at the customer saved.
             let at = param("saved");
-            (search.get(), param("after"), param("before"), last, at)
+            let cursor = (param("after"), param("before"), last, at);
+            (search.get(), cursor, sort.get())
         },
-        |(search, after, before, last, at)| list_customers(search, after, before, last, at),
+        |(search, (after, before, last, at), sort)| {
+            let (field, order) = sort.params();
+            let (field, order) = (field.map(str::to_owned), order.map(str::to_owned));
+            list_customers(search, after, before, last, at, field, order)
+        },
     );
     let navigate = use_navigate();
     // Once hydrated, search as the user types, once typing pauses (one request
@@ -35,7 +44,9 @@ pub fn CustomerList() -> impl IntoView {
     let search_as_you_type = move |ev: leptos::ev::Event| {
         // Not trimmed: the input's value follows the URL, and must keep a space just typed.
         let text = event_target_value(&ev);
-        let href = with_query("/", &[("q", Some(text.as_str()).filter(|t| !t.is_empty()))]);
+        let (field, order) = sort.get_untracked().params();
+        let q = Some(text.as_str()).filter(|t| !t.is_empty());
+        let href = with_query("/", &[("q", q), ("sort", field), ("order", order)]);
         let navigate = navigate.clone();
         let go = move || {
             navigate(
@@ -72,6 +83,14 @@ pub fn CustomerList() -> impl IntoView {
                     on:input=search_as_you_type/>
                 <button type="submit" class="button">"Search"</button>
             </div>
+            // A new search keeps the order chosen.
+            {move || {
+                let (field, order) = sort.get().params();
+                view! {
+                    {field.map(|v| view! { <input type="hidden" name="sort" value=v/> })}
+                    {order.map(|v| view! { <input type="hidden" name="order" value=v/> })}
+                }
+            }}
         </Form>
         <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()>
             <Transition
@@ -82,7 +101,8 @@ pub fn CustomerList() -> impl IntoView {
                     {move || Suspend::new(async move {
                         page.await.map(|page| {
                             let saved = param("saved");
-                            view! { <CustomerTable page search=search.get_untracked() saved/> }
+                            let (search, sort) = (search.get_untracked(), sort.get_untracked());
+                            view! { <CustomerTable page search sort saved/> }
                         })
                     })}
                 </ErrorBoundary>
@@ -113,7 +133,12 @@ fn Notices() -> impl IntoView {
 }
 
 #[component]
-fn CustomerTable(page: Page, search: Option<String>, saved: Option<String>) -> impl IntoView {
+fn CustomerTable(
+    page: Page,
+    search: Option<String>,
+    sort: Sort,
+    saved: Option<String>,
+) -> impl IntoView {
     let Page {
         customers,
         total,
@@ -141,27 +166,32 @@ fn CustomerTable(page: Page, search: Option<String>, saved: Option<String>) -> i
         .into_any();
     }
     let q = search.as_deref();
+    let (field, order) = sort.params();
+    let list = |cursor: (&'static str, Option<&str>)| {
+        with_query("/", &[("q", q), ("sort", field), ("order", order), cursor])
+    };
     let shown = format!(
         "Showing {}–{} of {}",
         thousands(offset + 1),
         thousands(offset + customers.len() as u64),
         thousands(total)
     );
-    let first = before.is_some().then(|| with_query("/", &[("q", q)]));
-    let last = after
-        .is_some()
-        .then(|| with_query("/", &[("q", q), ("last", Some("1"))]));
-    let previous = before.map(|id| with_query("/", &[("q", q), ("before", Some(&id))]));
-    let next = after.map(|id| with_query("/", &[("q", q), ("after", Some(&id))]));
+    let first = before.is_some().then(|| list(("after", None)));
+    let last = after.is_some().then(|| list(("last", Some("1"))));
+    let previous = before.map(|id| list(("before", Some(&id))));
+    let next = after.map(|id| list(("after", Some(&id))));
+    let header = |field: SortField, label: &'static str| {
+        view! { <SortHeader field label sort search=search.clone()/> }.into_any()
+    };
     view! {
         <p class="count" role="status">{count}</p>
         <div class="table-wrap">
             <table class="customers">
                 <thead>
                     <tr>
-                        <th scope="col">"ID"</th>
-                        <th scope="col">"First name"</th>
-                        <th scope="col">"Last name"</th>
+                        {header(SortField::Id, "ID")}
+                        {header(SortField::FirstName, "First name")}
+                        {header(SortField::LastName, "Last name")}
                         <th scope="col"><span class="visually-hidden">"Actions"</span></th>
                     </tr>
                 </thead>
@@ -185,6 +215,58 @@ fn CustomerTable(page: Page, search: Option<String>, saved: Option<String>) -> i
         </nav>
     }
     .into_any()
+}
+
+/// A column heading that sorts the list by its column: ascending first, the
+/// other way when it is the order already. A plain link, so it works without
+/// JavaScript, and the new order goes into the URL and history.
+#[component]
+fn SortHeader(
+    field: SortField,
+    label: &'static str,
+    sort: Sort,
+    search: Option<String>,
+) -> impl IntoView {
+    let current = sort.field == field;
+    let next = Sort {
+        field,
+        descending: current && !sort.descending,
+    };
+    let (next_field, next_order) = next.params();
+    let href = with_query(
+        "/",
+        &[
+            ("q", search.as_deref()),
+            ("sort", next_field),
+            ("order", next_order),
+        ],
+    );
+    let aria_sort = current.then_some(if sort.descending {
+        "descending"
+    } else {
+        "ascending"
+    });
+    let arrow = match (current, sort.descending) {
+        (false, _) => "",
+        (true, false) => "▲",
+        (true, true) => "▼",
+    };
+    let hint = format!(
+        "Sort by {label}, {}",
+        if next.descending {
+            "descending"
+        } else {
+            "ascending"
+        }
+    );
+    view! {
+        <th scope="col" aria-sort=aria_sort class:sorted=current>
+            <a class="sort" href=href title=hint>
+                {label}
+                <span class="arrow" aria-hidden="true">{arrow}</span>
+            </a>
+        </th>
+    }
 }
 
 /// A pager link, or its label greyed out where there is nowhere to go (so that the

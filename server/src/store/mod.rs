@@ -3,6 +3,7 @@
 mod detached;
 pub mod file;
 mod metered;
+pub mod order;
 pub mod redis;
 pub mod transfer;
 

@@ -3,7 +3,7 @@
 
 use app::domain::{
     Action, AuditQuery, Author, Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition,
-    StoreError, Version,
+    Sort, SortField, StoreError, Version,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -173,7 +173,7 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     assert_eq!(ids(&at.customers).first(), Some(&"c020"));
     assert_eq!((at.offset, at.before.as_deref()), (20, Some("c020")));
     assert_eq!(at.after.as_deref(), Some("c029"));
-    let at = page(&*store, None, Cursor::At("c0205".into()), 10).await;
+    let at = page(&*store, None, Cursor::At("c020a".into()), 10).await;
     assert_eq!(ids(&at.customers).first(), Some(&"c021"));
     let at = page(&*store, None, Cursor::At("c000".into()), 10).await;
     assert_eq!((at.offset, at.before), (0, None));
@@ -198,6 +198,79 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     let search = page(&*store, Some("c04"), Cursor::Before("c047".into()), 3).await;
     assert_eq!(ids(&search.customers), ["c044", "c045", "c046"]);
     assert_eq!(search.offset, 4);
+}
+
+pub async fn pages_sort_by_any_column_either_way(h: &impl Harness) {
+    let store = h.fresh().await;
+    for (id, first, last) in [
+        ("10", "Zoë", "Müller"),
+        ("2", "anna", "Muller"),
+        ("1", "Ana", "Fernández"),
+        ("100", "Bob", "fernandez"),
+        ("c9", "Émile", "Zola"),
+        ("c10", "Carl", "Adams"),
+    ] {
+        store.upsert(&customer(id, first, last)).await.unwrap();
+    }
+    let sorted = |field, descending| Sort { field, descending };
+    let walk = |sort: Sort, search: Option<&'static str>| {
+        let store = &store;
+        async move {
+            // Two at a time, following `after`, to check the cursors too.
+            let (mut seen, mut cursor) = (Vec::new(), Cursor::Start);
+            loop {
+                let query = PageQuery::new(search, cursor, 2).sorted(sort);
+                let page = store.list(&query).await.expect("list succeeds");
+                assert_eq!(page.offset as usize, seen.len(), "{sort:?}: placed");
+                seen.extend(page.customers.iter().map(|c| c.id.clone()));
+                match page.after {
+                    Some(after) => cursor = Cursor::After(after),
+                    None => return (seen, page.total),
+                }
+            }
+        }
+    };
+    let (by_id, total) = walk(Sort::default(), None).await;
+    assert_eq!(
+        (by_id, total),
+        (strings(&["1", "2", "10", "100", "c9", "c10"]), 6)
+    );
+    let (by_id_down, _) = walk(sorted(SortField::Id, true), None).await;
+    assert_eq!(by_id_down, strings(&["c10", "c9", "100", "10", "2", "1"]));
+    // Case and accents ignored; ties broken by the other name, then the ID.
+    let (by_last, _) = walk(sorted(SortField::LastName, false), None).await;
+    assert_eq!(by_last, strings(&["c10", "1", "100", "2", "10", "c9"]));
+    let (by_first_down, _) = walk(sorted(SortField::FirstName, true), None).await;
+    assert_eq!(
+        by_first_down,
+        strings(&["10", "c9", "c10", "100", "2", "1"])
+    );
+    let (matches, total) = walk(sorted(SortField::LastName, true), Some("muller")).await;
+    assert_eq!((matches, total), (strings(&["10", "2"]), 2));
+    // The last page, and the one before a cursor, in name order.
+    let by_last = sorted(SortField::LastName, false);
+    let end = store
+        .list(&PageQuery::new(None, Cursor::End, 2).sorted(by_last))
+        .await
+        .unwrap();
+    assert_eq!((ids(&end.customers), end.offset), (vec!["10", "c9"], 4));
+    let before = PageQuery::new(None, Cursor::Before("2".into()), 2).sorted(by_last);
+    let before = store.list(&before).await.unwrap();
+    assert_eq!(
+        (ids(&before.customers), before.offset),
+        (vec!["1", "100"], 1)
+    );
+    // A rename moves the customer in name order at once.
+    store
+        .upsert(&customer("c9", "Émile", "Aardvark"))
+        .await
+        .unwrap();
+    let (by_last, _) = walk(by_last, None).await;
+    assert_eq!(by_last.first().map(String::as_str), Some("c9"));
+}
+
+fn strings(ids: &[&str]) -> Vec<String> {
+    ids.iter().map(|id| id.to_string()).collect()
 }
 
 pub async fn search_is_case_insensitive_over_id_and_names(h: &impl Harness) {
@@ -303,11 +376,12 @@ pub async fn unicode_round_trips(h: &impl Harness) {
     assert_eq!(ids(&p.customers), ["école"]);
     let p = page(&*store, Some("山"), Cursor::Start, 10).await;
     assert_eq!(ids(&p.customers), ["名前"]);
-    // ID order is byte order of the UTF-8 IDs.
+    // ID order ignores case and accents: "école" comes before "emoji".
     let all = page(&*store, None, Cursor::Start, 10).await;
-    let mut expected: Vec<&str> = records.iter().map(|c| c.id.as_str()).collect();
-    expected.sort();
-    assert_eq!(ids(&all.customers), expected);
+    assert_eq!(
+        ids(&all.customers),
+        ["école", "emoji 🎉", "with space", "名前"]
+    );
 }
 
 pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
@@ -734,6 +808,7 @@ macro_rules! store_contract_tests {
             case!(overwrite_replaces);
             case!(delete_removes);
             case!(pages_walk_in_id_order);
+            case!(pages_sort_by_any_column_either_way);
             case!(search_is_case_insensitive_over_id_and_names);
             case!(search_matches_full_names_and_ignores_accents);
             case!(unicode_round_trips);

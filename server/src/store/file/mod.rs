@@ -19,10 +19,11 @@ mod writer;
 
 pub use lock::LockError;
 
+use super::order::{Orders, Record};
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    matches, AuditPage, AuditQuery, Author, Cursor, Customer, JsonBatch, Page, PageQuery,
-    Precondition, Stored, Version,
+    AuditPage, AuditQuery, Author, Customer, JsonBatch, Needle, Page, PageQuery, Precondition,
+    Sort, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -162,7 +163,11 @@ impl FileStore {
 
         let audit = audit::AuditLog::open(&files, revision).map_err(io)?;
         let trail = audit.trail.clone();
-        let published = Arc::new(RwLock::new(records.clone()));
+        let orders = Orders::from_records(records.values().cloned());
+        let published = Arc::new(RwLock::new(writer::Snapshot {
+            records: records.clone(),
+            orders: orders.clone(),
+        }));
         let writer = Writer {
             files,
             journal,
@@ -170,6 +175,7 @@ impl FileStore {
             journal_entries,
             audit,
             records,
+            orders,
             revision,
             published: published.clone(),
             compact_after: options.compact_after.max(1),
@@ -192,6 +198,10 @@ impl FileStore {
     }
 
     fn records(&self) -> Records {
+        self.snapshot().records
+    }
+
+    fn snapshot(&self) -> writer::Snapshot {
         self.published
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -251,6 +261,18 @@ fn keep_torn_tail(files: &DataFiles, torn: &[u8]) {
             bytes = torn.len(),
             "dropped a write cut off by a crash at the end of the journal (it was never acknowledged)"
         );
+    }
+}
+
+impl Record for Arc<Stored> {
+    fn customer(&self) -> Customer {
+        self.customer.clone()
+    }
+    fn matches(&self, needle: &Needle) -> bool {
+        app::domain::matches(&self.customer, needle)
+    }
+    fn position(&self, sort: Sort) -> String {
+        sort.position(&self.customer)
     }
 }
 
@@ -328,79 +350,14 @@ impl CustomerStore for FileStore {
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        let records = self.records();
-        // The page's range, and the range behind the cursor (counted to place the page).
-        let (range, behind) = match &query.cursor {
-            Cursor::Start | Cursor::End => ((Bound::Unbounded, Bound::Unbounded), None),
-            Cursor::After(id) => (
-                (Bound::Excluded(id.as_str()), Bound::Unbounded),
-                Some((Bound::Unbounded, Bound::Included(id.as_str()))),
-            ),
-            Cursor::Before(id) => (
-                (Bound::Unbounded, Bound::Excluded(id.as_str())),
-                Some((Bound::Included(id.as_str()), Bound::Unbounded)),
-            ),
-            Cursor::At(id) => (
-                (Bound::Included(id.as_str()), Bound::Unbounded),
-                Some((Bound::Unbounded, Bound::Excluded(id.as_str()))),
-            ),
-        };
-        let reverse = query.cursor.reads_down();
-        let take = query.limit + 1;
-        let customer = |(_, stored): (&Arc<str>, &Arc<Stored>)| stored.customer.clone();
-        let Some(needle) = query.needle() else {
-            let in_range = records.range::<_, str>(range);
-            let window: Vec<Customer> = if reverse {
-                in_range.rev().take(take).map(customer).collect()
-            } else {
-                in_range.take(take).map(customer).collect()
-            };
-            // Counting walks the entries behind the cursor: linear, as the embedded
-            // store is for small sets (the Redis store counts in its index).
-            let behind = behind.map_or(0, |range| records.range::<_, str>(range).count());
-            return Ok(Page::from_window(
-                &query.cursor,
-                query.limit,
-                window,
-                records.len() as u64,
-                behind as u64,
-            ));
-        };
-        // A search reads every record once: it counts all matches and keeps the
-        // window of them that the cursor asks for.
-        let (mut total, mut behind) = (0u64, 0u64);
-        let mut window = Vec::with_capacity(take);
-        let mut keep = |stored: &Stored, in_window: bool| {
-            total += 1;
-            if !in_window {
-                behind += 1;
-            } else if window.len() < take {
-                window.push(stored.customer.clone());
-            }
-        };
-        let in_window = |id: &str| match &query.cursor {
-            Cursor::Start | Cursor::End => true,
-            Cursor::After(after) => id > after.as_str(),
-            Cursor::At(at) => id >= at.as_str(),
-            Cursor::Before(before) => id < before.as_str(),
-        };
-        let matching = records
-            .values()
-            .filter(|stored| matches(&stored.customer, &needle));
-        if reverse {
-            matching
-                .rev()
-                .for_each(|s| keep(s, in_window(&s.customer.id)));
-        } else {
-            matching.for_each(|s| keep(s, in_window(&s.customer.id)));
-        }
-        Ok(Page::from_window(
-            &query.cursor,
-            query.limit,
-            window,
-            total,
-            behind,
-        ))
+        let writer::Snapshot { records, orders } = self.snapshot();
+        let sort = query.sort;
+        Ok(orders.page(query, |id| {
+            records
+                .get(id)
+                .map(|stored| sort.position(&stored.customer))
+                .or_else(|| sort.position_of_id(id))
+        }))
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -19,6 +19,7 @@ use super::files::DataFiles;
 use super::journal::{self, Entry};
 use super::lock::DataLock;
 use super::Records;
+use crate::store::order::Orders;
 use app::domain::{
     Action, AuditEntry, Author, Conflict, Customer, Precondition, StoreError, Stored, Version,
 };
@@ -60,7 +61,15 @@ pub struct Request {
 }
 
 /// What readers see: the last state whose journal lines are synced.
-pub type Published = Arc<RwLock<Records>>;
+pub type Published = Arc<RwLock<Snapshot>>;
+
+/// The customers by ID, and in each order a list is sorted in. Cloning shares
+/// everything (persistent maps), so readers take a copy and let go of the lock.
+#[derive(Clone, Default)]
+pub struct Snapshot {
+    pub records: Records,
+    pub orders: Orders<Arc<Stored>>,
+}
 
 pub struct Writer {
     pub files: DataFiles,
@@ -72,6 +81,8 @@ pub struct Writer {
     /// Every change, who made it, and the values before and after.
     pub audit: AuditLog,
     pub records: Records,
+    /// `records` in each sort order, changed with them.
+    pub orders: Orders<Arc<Stored>>,
     pub revision: u64,
     pub published: Published,
     pub compact_after: usize,
@@ -123,6 +134,7 @@ impl Writer {
             return;
         }
         let mut next = self.records.clone();
+        let mut next_orders = self.orders.clone();
         let mut revision = self.revision;
         let mut lines = Vec::with_capacity(batch.len() * 96);
         let mut audited = Vec::with_capacity(batch.len());
@@ -160,7 +172,9 @@ impl Writer {
                         customer: entry.put.expect("just set"),
                         version: Version(revision),
                     };
-                    next.insert(Arc::from(key), Arc::new(stored));
+                    let stored = Arc::new(stored);
+                    let old = next.insert(Arc::from(key), stored.clone());
+                    next_orders.replace(old.as_ref(), stored);
                     outcomes.push(Ok(Outcome::Put(Version(revision))));
                 }
                 Change::Remove(_) if current.is_none() => {
@@ -185,7 +199,9 @@ impl Writer {
                         after: None,
                         version: None,
                     });
-                    next.remove(key.as_str());
+                    if let Some(old) = next.remove(key.as_str()) {
+                        next_orders.remove(&old);
+                    }
                     outcomes.push(Ok(Outcome::Removed(true)));
                 }
             }
@@ -216,8 +232,12 @@ impl Writer {
             self.audit.publish(audited);
         }
         self.records = next;
+        self.orders = next_orders;
         self.revision = revision;
-        *self.published.write().unwrap_or_else(|e| e.into_inner()) = self.records.clone();
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) = Snapshot {
+            records: self.records.clone(),
+            orders: self.orders.clone(),
+        };
         for (request, outcome) in batch.into_iter().zip(outcomes) {
             let _ = request.reply.send(outcome);
         }

@@ -3,7 +3,9 @@
 //! These keys, all under the prefix, so nothing else in the database matters:
 //! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON;
 //! - `{prefix}ids`: a sorted set of the IDs, all with score 0, so it is ordered by
-//!   bytes (the same order as Rust's `str` ordering) and pages are `ZRANGE BYLEX`;
+//!   bytes (the same order as Rust's `str` ordering): the count of customers, and
+//!   an index that programs reading the database directly can page with
+//!   `ZRANGE BYLEX` (the server pages from its in-memory orders, `order.rs`);
 //! - `{prefix}versions`: a hash, field = customer ID, value = `"<version> <nonce>"`
 //!   (the revision of the record's last write, and that write's random nonce);
 //! - `{prefix}revision`: the store-wide revision counter versions are taken from;
@@ -28,8 +30,6 @@
 //! on every call, which cost a tenth of the write throughput. A record is read
 //! with its version by two `HGET`s in one pipeline, version first (see
 //! `RedisStore::fetch`): half the Redis time of a script.
-
-use app::domain::Cursor;
 
 /// The key names for one prefix.
 #[derive(Clone, Debug)]
@@ -262,29 +262,6 @@ if #entries > batch then more = 1 end
 return {'changes', last[1], field(last[2], 'n') or '', ids, values, more}
 ";
 
-/// KEYS: records, ids. ARGV: first bound, second bound, count, 'rev' or 'fwd',
-/// and the bounds of the IDs behind the cursor to count (absent or empty: none,
-/// as for the first page, which `scripts/bench.sh` runs raw with four arguments).
-/// Returns `{total, {json or false, ...}, behind}`: one round trip and one
-/// consistent snapshot for the IDs of the page, their records and the counts.
-pub const PAGE: &str = r"
-local ids
-if ARGV[4] == 'rev' then
-  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'REV', 'LIMIT', 0, ARGV[3])
-else
-  ids = redis.call('ZRANGE', KEYS[2], ARGV[1], ARGV[2], 'BYLEX', 'LIMIT', 0, ARGV[3])
-end
-local total = redis.call('ZCARD', KEYS[2])
-local behind = 0
-if ARGV[5] and ARGV[5] ~= '' then
-  behind = redis.call('ZLEXCOUNT', KEYS[2], ARGV[5], ARGV[6])
-end
-if #ids == 0 then
-  return {total, {}, behind}
-end
-return {total, redis.call('HMGET', KEYS[1], unpack(ids)), behind}
-";
-
 /// KEYS: a batch of keys. ARGV: the longest string value worth reading.
 /// Returns per key `{type}` or, for short strings, `{type, value}`: one round trip
 /// per batch, and the type and value are read together.
@@ -300,29 +277,6 @@ for i, key in ipairs(KEYS) do
 end
 return out
 ";
-
-/// The `PAGE` arguments (bounds and direction) for a cursor.
-pub fn page_range(cursor: &Cursor) -> (String, String, &'static str) {
-    match cursor {
-        Cursor::Start => ("-".into(), "+".into(), "fwd"),
-        Cursor::After(id) => (format!("({id}"), "+".into(), "fwd"),
-        // With REV, ZRANGE takes the upper bound first.
-        Cursor::Before(id) => (format!("({id}"), "-".into(), "rev"),
-        Cursor::End => ("+".into(), "-".into(), "rev"),
-        Cursor::At(id) => (format!("[{id}"), "+".into(), "fwd"),
-    }
-}
-
-/// The `PAGE` arguments for the IDs behind a cursor (`Page::from_window`'s
-/// `behind`), which it counts; empty from either end.
-pub fn behind_range(cursor: &Cursor) -> (String, String) {
-    match cursor {
-        Cursor::Start | Cursor::End => (String::new(), String::new()),
-        Cursor::After(id) => ("-".into(), format!("[{id}")),
-        Cursor::Before(id) => (format!("[{id}"), "+".into()),
-        Cursor::At(id) => ("-".into(), format!("({id}")),
-    }
-}
 
 #[cfg(test)]
 mod tests {
@@ -344,32 +298,5 @@ mod tests {
         assert_eq!(parse_version_tag(Some("42 0123abcd")), 42);
         assert_eq!(parse_version_tag(None), 0);
         assert_eq!(parse_version_tag(Some("garbage")), 0);
-    }
-
-    #[test]
-    fn ranges_follow_the_cursor() {
-        assert_eq!(page_range(&Cursor::Start), ("-".into(), "+".into(), "fwd"));
-        assert_eq!(
-            page_range(&Cursor::Before("m".into())),
-            ("(m".into(), "-".into(), "rev")
-        );
-        assert_eq!(page_range(&Cursor::End), ("+".into(), "-".into(), "rev"));
-        // Behind an `After` cursor: up to and including its ID; behind `Before`: from it on.
-        assert_eq!(
-            behind_range(&Cursor::After("m".into())),
-            ("-".into(), "[m".into())
-        );
-        assert_eq!(
-            behind_range(&Cursor::Before("m".into())),
-            ("[m".into(), "+".into())
-        );
-        assert_eq!(behind_range(&Cursor::End), (String::new(), String::new()));
-        assert_eq!(
-            (
-                page_range(&Cursor::At("m".into())),
-                behind_range(&Cursor::At("m".into()))
-            ),
-            (("[m".into(), "+".into(), "fwd"), ("-".into(), "(m".into()))
-        );
     }
 }

@@ -257,50 +257,6 @@ impl RedisStore {
             reply => reply,
         })
     }
-
-    async fn page(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        let (first, second, direction) = layout::page_range(&query.cursor);
-        let (behind_from, behind_to) = layout::behind_range(&query.cursor);
-        let count = query.limit + 1;
-        let keys = &self.keys;
-        let (first, second) = (&first, &second);
-        let (behind_from, behind_to) = (&behind_from, &behind_to);
-        let (total, window, behind) = run(
-            &self.tracker,
-            Access::Read,
-            RoundTrips::One,
-            |mut conn| async move {
-                let (total, records, behind): (u64, Vec<Option<String>>, u64) = redis::cmd("EVAL")
-                    .arg(layout::PAGE)
-                    .arg(2)
-                    .arg(&keys.records)
-                    .arg(&keys.ids)
-                    .arg(first)
-                    .arg(second)
-                    .arg(count)
-                    .arg(direction)
-                    .arg(behind_from)
-                    .arg(behind_to)
-                    .query_async(&mut conn)
-                    .await?;
-                // A missing record cannot happen (scripts change both keys together); skip it anyway.
-                let window = records
-                    .into_iter()
-                    .flatten()
-                    .map(|json| decode(&json))
-                    .collect::<Result<Vec<_>, _>>()?;
-                Ok((total, window, behind))
-            },
-        )
-        .await?;
-        Ok(Page::from_window(
-            &query.cursor,
-            query.limit,
-            window,
-            total,
-            behind,
-        ))
-    }
 }
 
 /// One change for the `WRITE` script.
@@ -431,11 +387,10 @@ impl CustomerStore for RedisStore {
         self.audit_page(query).await
     }
 
+    /// Served from the search index (caught up first), which holds every
+    /// customer in each sort order: natural ID order and names need it.
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        match query.needle() {
-            Some(needle) => self.search(query, &needle).await,
-            None => self.page(query).await,
-        }
+        self.page_from_index(query).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -13,19 +13,22 @@
 use super::layout;
 use super::request::{run, Access, OpError, RoundTrips};
 use super::{decode, RedisStore, SCAN_COUNT};
-use app::domain::{haystack, Cursor, Customer, JsonBatch, Needle, Page, PageQuery, StoreError};
+use crate::store::order::{Orders, Record};
+use app::domain::{haystack, Customer, JsonBatch, Needle, Page, PageQuery, Sort, StoreError};
 use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 /// Stream entries read per catch-up round trip.
 const CATCH_UP_BATCH: usize = 1000;
 
-/// The customers by ID, as of stream entry `seen`.
+/// The customers by ID and in each sort order, as of stream entry `seen`.
 #[derive(Default)]
 pub struct SearchIndex {
     /// `None` until the first load.
     seen: Option<Seen>,
-    entries: BTreeMap<Box<str>, Entry>,
+    entries: BTreeMap<Box<str>, Arc<Entry>>,
+    orders: Orders<Arc<Entry>>,
 }
 
 /// The last stream entry applied: its ID, and its nonce to tell it apart from an
@@ -36,9 +39,9 @@ struct Seen {
     nonce: String,
 }
 
-/// One customer (the ID is the map key). Boxed strings: 100,000 of these must fit
-/// in a few tens of MB.
-struct Entry {
+/// One customer. Boxed strings: 100,000 of these must fit in a few tens of MB.
+pub struct Entry {
+    id: Box<str>,
     first_name: Box<str>,
     last_name: Box<str>,
     /// What searches look in ([`app::domain::haystack`]), folded once here
@@ -47,20 +50,30 @@ struct Entry {
 }
 
 impl Entry {
-    fn new(customer: Customer) -> Entry {
+    /// The customer stored under `id` (the hash field, which names it).
+    fn new(id: &str, customer: Customer) -> Entry {
         Entry {
             haystack: haystack(&customer).into(),
+            id: id.into(),
             first_name: customer.first_name.into(),
             last_name: customer.last_name.into(),
         }
     }
+}
 
-    fn customer(&self, id: &str) -> Customer {
+impl Record for Arc<Entry> {
+    fn customer(&self) -> Customer {
         Customer {
-            id: id.to_owned(),
+            id: self.id.to_string(),
             first_name: self.first_name.to_string(),
             last_name: self.last_name.to_string(),
         }
+    }
+    fn matches(&self, needle: &Needle) -> bool {
+        needle.found_in(&self.haystack)
+    }
+    fn position(&self, sort: Sort) -> String {
+        sort.position(&self.customer())
     }
 }
 
@@ -77,52 +90,53 @@ enum Step {
 }
 
 impl SearchIndex {
-    /// One page of the customers matching the needle, in ID order.
-    fn page(&self, query: &PageQuery, needle: &Needle) -> Page {
-        let hits: Vec<(&str, &Entry)> = self
-            .entries
-            .iter()
-            .filter(|(_, entry)| needle.found_in(&entry.haystack))
-            .map(|(id, entry)| (&**id, entry))
-            .collect();
-        let take = query.limit + 1;
-        let customer = |(id, entry): &(&str, &Entry)| entry.customer(id);
-        let (window, behind): (Vec<Customer>, usize) = match &query.cursor {
-            Cursor::Start => (hits.iter().take(take).map(customer).collect(), 0),
-            Cursor::End => (hits.iter().rev().take(take).map(customer).collect(), 0),
-            // From the first hit past an `After` ID, or at or past an `At` one.
-            Cursor::After(from) | Cursor::At(from) => {
-                let inclusive = matches!(query.cursor, Cursor::At(_));
-                let start = hits.partition_point(|(id, _)| {
-                    *id < from.as_str() || (!inclusive && *id == from.as_str())
-                });
-                (
-                    hits[start..].iter().take(take).map(customer).collect(),
-                    start,
-                )
+    /// The position in `sort` of the customer a cursor names, if it is here.
+    fn position_of(&self, id: &str, sort: Sort) -> Option<String> {
+        match self.entries.get(id) {
+            Some(entry) => Some(entry.position(sort)),
+            None => sort.position_of_id(id),
+        }
+    }
+
+    fn set(&mut self, id: String, entry: Option<Entry>) {
+        let old = match entry {
+            Some(entry) => {
+                let entry = Arc::new(entry);
+                let old = self.entries.insert(id.into(), entry.clone());
+                self.orders.replace(old.as_ref(), entry);
+                return;
             }
-            Cursor::Before(before) => {
-                let end = hits.partition_point(|(id, _)| *id < before.as_str());
-                let window = hits[..end].iter().rev().take(take).map(customer).collect();
-                (window, hits.len() - end)
-            }
+            None => self.entries.remove(id.as_str()),
         };
-        let total = hits.len() as u64;
-        Page::from_window(&query.cursor, query.limit, window, total, behind as u64)
+        if let Some(old) = old {
+            self.orders.remove(&old);
+        }
+    }
+
+    fn reload(&mut self, entries: BTreeMap<Box<str>, Arc<Entry>>) {
+        self.orders = Orders::from_records(entries.values().cloned());
+        self.entries = entries;
     }
 }
 
 impl RedisStore {
     /// Brings the index up to date, then pages through it. The lock makes one
-    /// catch-up run at a time; searches queued behind it then find little to do.
-    pub(super) async fn search(
-        &self,
-        query: &PageQuery,
-        needle: &Needle,
-    ) -> Result<Page, StoreError> {
-        let mut index = self.index.lock().await;
-        self.catch_up(&mut index).await?;
-        Ok(index.page(query, needle))
+    /// catch-up run at a time; pages queued behind it then find little to do.
+    /// The page itself is read from a copy of the orders (sharing their nodes),
+    /// after the lock is let go.
+    pub(super) async fn page_from_index(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        let (orders, position) = {
+            let mut index = self.index.lock().await;
+            self.catch_up(&mut index).await?;
+            let position = match &query.cursor {
+                app::domain::Cursor::After(id)
+                | app::domain::Cursor::Before(id)
+                | app::domain::Cursor::At(id) => index.position_of(id, query.sort),
+                _ => None,
+            };
+            (index.orders.clone(), position)
+        };
+        Ok(orders.page(query, |_| position.clone()))
     }
 
     /// Up to `SCAN_COUNT` customers after `from`, in ID order (see
@@ -143,7 +157,7 @@ impl RedisStore {
                 batch.next = batch.records.last().map(|(id, _)| id.clone());
                 break;
             }
-            let json = serde_json::to_string(&entry.customer(id)).expect("customer serialises");
+            let json = serde_json::to_string(&entry.customer()).expect("customer serialises");
             batch.records.push((id.to_string(), json));
         }
         Ok(batch)
@@ -172,10 +186,7 @@ impl RedisStore {
                     more,
                 } => {
                     for (id, entry) in changed {
-                        match entry {
-                            Some(entry) => index.entries.insert(id.into(), entry),
-                            None => index.entries.remove(id.as_str()),
-                        };
+                        index.set(id, entry);
                     }
                     index.seen = Some(seen);
                     if !more {
@@ -186,7 +197,8 @@ impl RedisStore {
                     // `seen` was the stream's last entry *before* the scan: whatever
                     // changes during the scan comes after it and is applied again
                     // by the next catch-up (applying is idempotent).
-                    index.entries = self.load_all().await?;
+                    let entries = self.load_all().await?;
+                    index.reload(entries);
                     index.seen = Some(seen);
                     tracing::debug!(customers = index.entries.len(), "search index reloaded");
                     return Ok(());
@@ -223,7 +235,7 @@ impl RedisStore {
     }
 
     /// Every record, by `HSCAN` (a retry after a failover starts the pass again).
-    async fn load_all(&self) -> Result<BTreeMap<Box<str>, Entry>, StoreError> {
+    async fn load_all(&self) -> Result<BTreeMap<Box<str>, Arc<Entry>>, StoreError> {
         let records = &self.keys.records;
         let mut customers = run(
             &self.tracker,
@@ -259,7 +271,10 @@ impl RedisStore {
         customers.dedup_by(|a, b| a.0 == b.0);
         Ok(customers
             .into_iter()
-            .map(|(id, customer)| (id.into_boxed_str(), Entry::new(customer)))
+            .map(|(id, customer)| {
+                let entry = Arc::new(Entry::new(&id, customer));
+                (id.into_boxed_str(), entry)
+            })
             .collect())
     }
 }
@@ -283,7 +298,11 @@ fn step((kind, id, nonce, ids, values, more): Reply) -> Result<Step, OpError> {
     let changed = ids
         .into_iter()
         .zip(values)
-        .map(|(id, json)| Ok((id, json.as_deref().map(decode).transpose()?.map(Entry::new))))
+        .map(|(id, json)| {
+            let customer = json.as_deref().map(decode).transpose()?;
+            let entry = customer.map(|customer| Entry::new(&id, customer));
+            Ok((id, entry))
+        })
         .collect::<Result<_, OpError>>()?;
     Ok(Step::Changes {
         changed,
