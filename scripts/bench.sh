@@ -282,6 +282,7 @@ done
 log "figure 4: the UI's customers page with $N_LARGE customers"
 for rep in $(seq "$REPS"); do
   ours page "$rep" page "$CONC" "$TPUT_S" /
+  ours page_sorted "$rep" page "$CONC" "$TPUT_S" "/?sort=last&order=desc"
   raw page "$rep" "$CONC" "$RB_PAGE_REQUESTS" EVAL "$PAGE_SCRIPT" 2 "$RECORDS_KEY" "$IDS_KEY" - + 26
 done
 
@@ -351,6 +352,7 @@ log "comparison: the file store with $N_LARGE customers"
 start_server "$FILE_PORT" "$WORK/server-file.log" DATA_FILE="$WORK/store-large.json"
 ours file_list_large 1 list 1 "$LAT_S" / "$FILE_PORT"
 ours file_page 1 page "$CONC" "$TPUT_S" / "$FILE_PORT"
+ours file_page_sorted 1 page "$CONC" "$TPUT_S" "/?sort=last&order=desc" "$FILE_PORT"
 ours file_search 1 search 1 "$LAT_S" /api/list_customers "$FILE_PORT"
 ours file_get 1 get "$CONC" "$TPUT_S" /get/x "$FILE_PORT"
 stop_server

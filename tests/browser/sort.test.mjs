@@ -128,3 +128,22 @@ test('an unknown order in the URL is the default one', async () => {
   await expectFirstIds(page, range(1, 3));
   await page.context().close();
 });
+
+test('on a 320 px phone the sort links stay, in one line above the cards', async () => {
+  await seed();
+  const { page, problems } = await newPage(shared.browser);
+  await page.setViewportSize({ width: 320, height: 640 });
+  await page.goto(shared.server.base + '/');
+  await waitForHydration(page);
+  const links = page.locator('thead').getByRole('link');
+  assert.deepEqual((await links.allTextContents()).map((t) => t.trim()), ['ID▲', 'First name', 'Last name']);
+  const boxes = await links.evaluateAll((all) => all.map((a) => a.getBoundingClientRect().toJSON()));
+  assert.ok(boxes.every((b) => b.width > 0 && b.right <= 320), `on screen: ${JSON.stringify(boxes)}`);
+  assert.ok(await page.evaluate(() => document.documentElement.scrollWidth <= 320), 'no sideways scrolling');
+  await links.filter({ hasText: 'First name' }).click();
+  await page.waitForURL((url) => new URL(url).searchParams.get('sort') === 'first');
+  // Aleem, Ivo, James, Joel, Jonathan, Michael, then the Seeds by ID.
+  await expectFirstIds(page, ['c', 'd', 'a', 'e', 'b', 'f', '1', '2']);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -352,12 +352,23 @@ impl CustomerStore for FileStore {
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
         let writer::Snapshot { records, orders } = self.snapshot();
         let sort = query.sort;
-        Ok(orders.page(query, |id| {
+        let position_of = |id: &str| {
             records
                 .get(id)
                 .map(|stored| sort.position(&stored.customer))
                 .or_else(|| sort.position_of_id(id))
-        }))
+        };
+        Ok(match query.needle() {
+            None => orders.page(query, position_of),
+            Some(needle) => {
+                let matches = records
+                    .values()
+                    .filter(|stored| stored.matches(&needle))
+                    .cloned()
+                    .collect();
+                orders.page_among(query, matches, position_of)
+            }
+        })
     }
 
     async fn count(&self) -> Result<u64, StoreError> {

@@ -14,10 +14,13 @@ use super::layout;
 use super::request::{run, Access, OpError, RoundTrips};
 use super::{decode, RedisStore, SCAN_COUNT};
 use crate::store::order::{Orders, Record};
-use app::domain::{haystack, Customer, JsonBatch, Needle, Page, PageQuery, Sort, StoreError};
+use app::domain::{
+    haystack, Cursor, Customer, JsonBatch, Needle, Page, PageQuery, Sort, StoreError,
+};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
+use std::time::Instant;
 
 /// Stream entries read per catch-up round trip.
 const CATCH_UP_BATCH: usize = 1000;
@@ -27,8 +30,11 @@ const CATCH_UP_BATCH: usize = 1000;
 pub struct SearchIndex {
     /// `None` until the first load.
     seen: Option<Seen>,
-    entries: BTreeMap<Box<str>, Arc<Entry>>,
-    orders: Orders<Arc<Entry>>,
+    entries: BTreeMap<Box<str>, Entry>,
+    orders: Orders<Entry>,
+    /// When the last catch-up that succeeded began: it holds every write
+    /// acknowledged before then.
+    caught_up_from: Option<Instant>,
 }
 
 /// The last stream entry applied: its ID, and its nonce to tell it apart from an
@@ -39,38 +45,50 @@ struct Seen {
     nonce: String,
 }
 
-/// One customer. Boxed strings: 100,000 of these must fit in a few tens of MB.
-pub struct Entry {
-    id: Box<str>,
-    first_name: Box<str>,
-    last_name: Box<str>,
-    /// What searches look in ([`app::domain::haystack`]), folded once here
-    /// rather than on every search.
-    haystack: Box<str>,
-}
+/// One customer in one shared allocation: what searches look in
+/// ([`app::domain::haystack`], folded once here rather than on every search),
+/// then the ID, first and last name, `\0` between. One allocation rather than
+/// four keeps the index small, and a search's pass over every customer touches
+/// one place in memory per customer. (A `\0` inside a field, which only data
+/// written to Redis by something else can hold, is kept as U+FFFD here.)
+#[derive(Clone)]
+pub struct Entry(Arc<str>);
 
 impl Entry {
     /// The customer stored under `id` (the hash field, which names it).
     fn new(id: &str, customer: Customer) -> Entry {
-        Entry {
-            haystack: haystack(&customer).into(),
-            id: id.into(),
-            first_name: customer.first_name.into(),
-            last_name: customer.last_name.into(),
-        }
+        let clean = |text: &str| text.replace('\0', "\u{FFFD}");
+        let text = [
+            haystack(&customer),
+            clean(id),
+            clean(&customer.first_name),
+            clean(&customer.last_name),
+        ]
+        .join("\0");
+        Entry(text.into())
+    }
+
+    fn parts(&self) -> [&str; 4] {
+        let mut parts = self.0.splitn(4, '\0');
+        std::array::from_fn(|_| parts.next().unwrap_or_default())
+    }
+
+    fn haystack(&self) -> &str {
+        self.0.split('\0').next().unwrap_or_default()
     }
 }
 
-impl Record for Arc<Entry> {
+impl Record for Entry {
     fn customer(&self) -> Customer {
+        let [_, id, first_name, last_name] = self.parts();
         Customer {
-            id: self.id.to_string(),
-            first_name: self.first_name.to_string(),
-            last_name: self.last_name.to_string(),
+            id: id.to_owned(),
+            first_name: first_name.to_owned(),
+            last_name: last_name.to_owned(),
         }
     }
     fn matches(&self, needle: &Needle) -> bool {
-        needle.found_in(&self.haystack)
+        needle.found_in(self.haystack())
     }
     fn position(&self, sort: Sort) -> String {
         sort.position(&self.customer())
@@ -99,53 +117,67 @@ impl SearchIndex {
     }
 
     fn set(&mut self, id: String, entry: Option<Entry>) {
-        let old = match entry {
+        match entry {
             Some(entry) => {
-                let entry = Arc::new(entry);
                 let old = self.entries.insert(id.into(), entry.clone());
                 self.orders.replace(old.as_ref(), entry);
-                return;
             }
-            None => self.entries.remove(id.as_str()),
-        };
-        if let Some(old) = old {
-            self.orders.remove(&old);
+            None => {
+                if let Some(old) = self.entries.remove(id.as_str()) {
+                    self.orders.remove(&old);
+                }
+            }
         }
     }
 
-    fn reload(&mut self, entries: BTreeMap<Box<str>, Arc<Entry>>) {
+    fn reload(&mut self, entries: BTreeMap<Box<str>, Entry>) {
         self.orders = Orders::from_records(entries.values().cloned());
         self.entries = entries;
     }
 }
 
 impl RedisStore {
-    /// Brings the index up to date, then pages through it. The lock makes one
-    /// catch-up run at a time; pages queued behind it then find little to do.
-    /// The page itself is read from a copy of the orders (sharing their nodes),
-    /// after the lock is let go.
+    /// Brings the index up to date (see [`Self::catch_up_since`]), then pages
+    /// through it.
     pub(super) async fn page_from_index(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        let (orders, position) = {
-            let mut index = self.index.lock().await;
-            self.catch_up(&mut index).await?;
-            let position = match &query.cursor {
-                app::domain::Cursor::After(id)
-                | app::domain::Cursor::Before(id)
-                | app::domain::Cursor::At(id) => index.position_of(id, query.sort),
-                _ => None,
-            };
-            (index.orders.clone(), position)
+        let asked = Instant::now();
+        let mut index = self.index.lock().await;
+        self.catch_up_since(&mut index, asked).await?;
+        let sort = query.sort;
+        let position = match &query.cursor {
+            Cursor::After(id) | Cursor::Before(id) | Cursor::At(id) => index.position_of(id, sort),
+            Cursor::Start | Cursor::End => None,
         };
-        Ok(orders.page(query, |_| position.clone()))
+        let position_of = |_: &str| position.clone();
+        match query.needle() {
+            // A search passes over the entries (in ID order in memory) under the lock.
+            Some(needle) => {
+                let matches = index
+                    .entries
+                    .values()
+                    .filter(|entry| entry.matches(&needle))
+                    .cloned()
+                    .collect();
+                Ok(index.orders.page_among(query, matches, position_of))
+            }
+            // A plain page walks a copy of the orders (sharing their nodes), after
+            // the lock is let go.
+            None => {
+                let orders = index.orders.clone();
+                drop(index);
+                Ok(orders.page(query, position_of))
+            }
+        }
     }
 
     /// Up to `SCAN_COUNT` customers after `from`, in ID order (see
     /// `CustomerStore::scan_json`). A pass catches up once, at its start: it then
     /// has every write acknowledged before it began.
     pub(super) async fn scan_index(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+        let asked = Instant::now();
         let mut index = self.index.lock().await;
         if from.is_none() {
-            self.catch_up(&mut index).await?;
+            self.catch_up_since(&mut index, asked).await?;
         }
         let start = match &from {
             Some(after) => Bound::Excluded(after.as_str()),
@@ -169,8 +201,25 @@ impl RedisStore {
         self.catch_up(&mut index).await
     }
 
+    /// Catches up unless a catch-up that began after `asked` has succeeded
+    /// already: requests queued behind one catch-up then share the next one
+    /// instead of making a round trip each, and each still sees every write
+    /// acknowledged before it was asked.
+    async fn catch_up_since(
+        &self,
+        index: &mut SearchIndex,
+        asked: Instant,
+    ) -> Result<(), StoreError> {
+        if index.caught_up_from.is_some_and(|from| from > asked) {
+            return Ok(());
+        }
+        self.catch_up(index).await
+    }
+
     async fn catch_up(&self, index: &mut SearchIndex) -> Result<(), StoreError> {
+        let from = Instant::now();
         self.apply_changes(index).await?;
+        index.caught_up_from = Some(from);
         self.index_loaded
             .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
@@ -235,7 +284,7 @@ impl RedisStore {
     }
 
     /// Every record, by `HSCAN` (a retry after a failover starts the pass again).
-    async fn load_all(&self) -> Result<BTreeMap<Box<str>, Arc<Entry>>, StoreError> {
+    async fn load_all(&self) -> Result<BTreeMap<Box<str>, Entry>, StoreError> {
         let records = &self.keys.records;
         let mut customers = run(
             &self.tracker,
@@ -272,7 +321,7 @@ impl RedisStore {
         Ok(customers
             .into_iter()
             .map(|(id, customer)| {
-                let entry = Arc::new(Entry::new(&id, customer));
+                let entry = Entry::new(&id, customer);
                 (id.into_boxed_str(), entry)
             })
             .collect())
