@@ -284,7 +284,7 @@ async fn ready_only_once_the_search_index_is_loaded() {
     for _ in 0..3 {
         let (status, text) = readyz(&client, &server).await;
         assert_eq!(status, 503, "{text}");
-        assert_eq!(text, "not ready: still loading the search index\n");
+        assert_eq!(text, "not ready: still loading the index of customers\n");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     topology

@@ -266,12 +266,22 @@ pub fn lookup_keys(id: &str) -> Vec<String> {
     }
 }
 
+#[cfg(not(feature = "hydrate"))]
 fn nfc(text: &str) -> String {
     use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
     match is_nfc_quick(text.chars()) {
         IsNormalized::Yes => text.to_owned(),
         _ => text.nfc().collect(),
     }
+}
+
+/// In the browser, where [`check_field`] runs only for the forms' live hints,
+/// text is checked as typed: keyboards give NFC text as a rule, and Unicode's
+/// composition tables were 63 KB of the 503 KB gzipped wasm. The
+/// server's check, which decides, normalises.
+#[cfg(feature = "hydrate")]
+fn nfc(text: &str) -> String {
+    text.to_owned()
 }
 
 /// Unicode category Cf: zero-width spaces and joiners, direction marks and

@@ -91,7 +91,7 @@ async fn ready(state: AppState, detailed: bool) -> Response {
         // Reachable, but a search would still wait for the index to load.
         Ok(Ok(_)) if !state.store.is_warm() => (
             StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: still loading the search index",
+            "not ready: still loading the index of customers",
         ),
         Ok(Ok(_)) => (StatusCode::OK, "ready"),
         Ok(Err(error)) => {

@@ -62,6 +62,8 @@ impl Default for Options {
 pub struct FileStore {
     shown: String,
     published: writer::Published,
+    /// True once the writer has published the sort orders.
+    sorted: tokio::sync::watch::Receiver<bool>,
     trail: audit::Trail,
     requests: Option<mpsc::Sender<Request>>,
     writer: Option<std::thread::JoinHandle<()>>,
@@ -163,11 +165,11 @@ impl FileStore {
 
         let audit = audit::AuditLog::open(&files, revision).map_err(io)?;
         let trail = audit.trail.clone();
-        let orders = Orders::from_records(records.values().cloned());
         let published = Arc::new(RwLock::new(writer::Snapshot {
             records: records.clone(),
-            orders: orders.clone(),
+            orders: None,
         }));
+        let (orders_ready, sorted) = tokio::sync::watch::channel(false);
         let writer = Writer {
             files,
             journal,
@@ -175,7 +177,8 @@ impl FileStore {
             journal_entries,
             audit,
             records,
-            orders,
+            orders: Orders::default(),
+            orders_ready,
             revision,
             published: published.clone(),
             compact_after: options.compact_after.max(1),
@@ -191,6 +194,7 @@ impl FileStore {
         Ok(Self {
             shown,
             published,
+            sorted,
             trail,
             requests: Some(requests),
             writer: Some(thread),
@@ -217,7 +221,7 @@ impl FileStore {
         author: &Author,
     ) -> Result<Outcome, StoreError> {
         let (reply, outcome) = oneshot::channel();
-        let stopped = || StoreError::Failed("the store's writer has stopped".into());
+        let stopped = writer_stopped;
         self.requests
             .as_ref()
             .ok_or_else(stopped)?
@@ -274,6 +278,10 @@ impl Record for Arc<Stored> {
     fn position(&self, sort: Sort) -> String {
         sort.position(&self.customer)
     }
+}
+
+fn writer_stopped() -> StoreError {
+    StoreError::Failed("the store's writer has stopped".into())
 }
 
 fn load_snapshot(files: &DataFiles) -> Result<Records, OpenError> {
@@ -350,7 +358,9 @@ impl CustomerStore for FileStore {
     }
 
     async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
+        self.warm_up().await?;
         let writer::Snapshot { records, orders } = self.snapshot();
+        let orders = orders.ok_or_else(writer_stopped)?;
         let sort = query.sort;
         let position_of = |id: &str| {
             records
@@ -394,12 +404,18 @@ impl CustomerStore for FileStore {
     }
 
     /// Everything is in memory from the moment the store opens.
+    /// Waits for the writer to have sorted the customers loaded at start.
     async fn warm_up(&self) -> Result<(), StoreError> {
+        let mut sorted = self.sorted.clone();
+        sorted
+            .wait_for(|sorted| *sorted)
+            .await
+            .map_err(|_| writer_stopped())?;
         Ok(())
     }
 
     fn is_warm(&self) -> bool {
-        true
+        *self.sorted.borrow()
     }
 
     fn describe(&self) -> String {

@@ -68,7 +68,10 @@ pub type Published = Arc<RwLock<Snapshot>>;
 #[derive(Clone, Default)]
 pub struct Snapshot {
     pub records: Records,
-    pub orders: Orders<Arc<Stored>>,
+    /// `None` until the writer has sorted the customers loaded at start (a few
+    /// hundred ms at 100,000), which it does before its first write, while
+    /// reads by ID are already served (see [`Writer::run`]).
+    pub orders: Option<Orders<Arc<Stored>>>,
 }
 
 pub struct Writer {
@@ -81,8 +84,10 @@ pub struct Writer {
     /// Every change, who made it, and the values before and after.
     pub audit: AuditLog,
     pub records: Records,
-    /// `records` in each sort order, changed with them.
+    /// `records` in each sort order, changed with them (built by `run`).
     pub orders: Orders<Arc<Stored>>,
+    /// Told once the orders are published.
+    pub orders_ready: tokio::sync::watch::Sender<bool>,
     pub revision: u64,
     pub published: Published,
     pub compact_after: usize,
@@ -96,6 +101,11 @@ pub struct Writer {
 
 impl Writer {
     pub fn run(mut self, requests: Receiver<Request>) {
+        // Sorted here rather than in `open`, so that the server answers by ID at
+        // once; lists wait for `orders_ready`, writes queue until it is done.
+        self.orders = Orders::from_records(self.records.values().cloned());
+        self.publish();
+        let _ = self.orders_ready.send(true);
         if self.files.old_journal().exists() {
             // A compaction was cut short (crash, or a failure before the restart).
             self.compact();
@@ -120,6 +130,13 @@ impl Writer {
                 log_compaction(compaction.join());
             }
         }
+    }
+
+    fn publish(&self) {
+        *self.published.write().unwrap_or_else(|e| e.into_inner()) = Snapshot {
+            records: self.records.clone(),
+            orders: Some(self.orders.clone()),
+        };
     }
 
     fn compact_threshold(&self) -> usize {
@@ -234,10 +251,7 @@ impl Writer {
         self.records = next;
         self.orders = next_orders;
         self.revision = revision;
-        *self.published.write().unwrap_or_else(|e| e.into_inner()) = Snapshot {
-            records: self.records.clone(),
-            orders: self.orders.clone(),
-        };
+        self.publish();
         for (request, outcome) in batch.into_iter().zip(outcomes) {
             let _ = request.reply.send(outcome);
         }
