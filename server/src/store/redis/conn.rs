@@ -208,12 +208,27 @@ async fn connect(
     config: AsyncConnectionConfig,
     limit: Duration,
 ) -> RedisResult<MultiplexedConnection> {
-    let client = Client::open(endpoint.info.clone())?;
     // Belt and braces: the handshake (TLS, AUTH, SELECT) is bounded too.
-    within(
-        limit,
-        client.get_multiplexed_async_connection_with_config(&endpoint.dialling(config)),
-    )
+    within(limit, async {
+        match endpoint.info.addr() {
+            ConnectionAddr::Tcp(host, port) => {
+                let stream = tokio::net::TcpStream::connect((host.as_str(), *port)).await?;
+                let redis = endpoint.info.redis_settings();
+                let (conn, driver) =
+                    MultiplexedConnection::new_with_config(redis, stream, config).await?;
+                super::driver::spawn(driver);
+                Ok(conn)
+            }
+            // TLS and Unix sockets: the crate's connectors (it keeps them to itself,
+            // so these drivers run as it spawns them).
+            _ => {
+                let client = Client::open(endpoint.info.clone())?;
+                client
+                    .get_multiplexed_async_connection_with_config(&endpoint.dialling(config))
+                    .await
+            }
+        }
+    })
     .await
 }
 

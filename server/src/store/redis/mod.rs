@@ -16,6 +16,7 @@ mod addr;
 mod address_map;
 mod audit;
 mod conn;
+mod driver;
 mod error;
 mod failover_state;
 mod follower;
