@@ -49,6 +49,9 @@ pub enum CustomerError {
     /// The request itself failed (network, server not reachable, ...).
     #[error("The request failed: {0}")]
     Request(String),
+    /// The browser stopped waiting for the answer (see `routes::list`).
+    #[error("No answer within {0} seconds: the server or the customer store may be busy or unreachable.")]
+    TimedOut(u64),
 }
 
 impl FromServerFnError for CustomerError {
@@ -114,6 +117,7 @@ mod ssr {
             CustomerError::NotAllowed(_) => StatusCode::FORBIDDEN,
             CustomerError::SignInRequired => StatusCode::UNAUTHORIZED,
             CustomerError::Failed | CustomerError::Request(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            CustomerError::TimedOut(_) => StatusCode::GATEWAY_TIMEOUT,
         };
         set_status(status);
         error

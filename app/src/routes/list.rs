@@ -2,19 +2,28 @@
 //! empty state. The search and the order live in the URL (`q`, `sort`, `order`),
 //! so links, Back and the forms without JavaScript all keep them.
 
-use super::error_fallback;
-use crate::api::list_customers;
+use super::errors_with;
+use crate::api::{list_customers, CustomerError};
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_navigate, use_query_map};
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 use leptos_router::NavigateOptions;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// How long typing must pause before the search runs.
-const SEARCH_PAUSE: std::time::Duration = std::time::Duration::from_millis(150);
+const SEARCH_PAUSE: Duration = Duration::from_millis(150);
+/// A search not followed by another within this long is settled: the next one
+/// is a new step in history, so Back returns to it (the searches typed on the
+/// way to it replace one another).
+const SEARCH_SETTLED: Duration = Duration::from_secs(1);
+/// How long the browser waits for a page of customers before it says so and
+/// offers to try again, rather than leaving the old list up with no end.
+#[cfg(feature = "hydrate")]
+const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 
 #[component]
 pub fn CustomerList() -> impl IntoView {
@@ -34,13 +43,18 @@ pub fn CustomerList() -> impl IntoView {
         |(search, (after, before, last, at), sort)| {
             let (field, order) = sort.params();
             let (field, order) = (field.map(str::to_owned), order.map(str::to_owned));
-            list_customers(search, after, before, last, at, field, order)
+            within_answer_limit(list_customers(
+                search, after, before, last, at, field, order,
+            ))
         },
     );
     let navigate = use_navigate();
     // Once hydrated, search as the user types, once typing pauses (one request
     // per pause, not per key); the form still works without JS.
     let pending = StoredValue::new(None::<TimeoutHandle>);
+    // Set while a search is being typed: until it settles, its searches replace
+    // one another in history.
+    let unsettled = StoredValue::new(None::<TimeoutHandle>);
     let search_as_you_type = move |ev: leptos::ev::Event| {
         // Not trimmed: the input's value follows the URL, and must keep a space just typed.
         let text = event_target_value(&ev);
@@ -49,10 +63,21 @@ pub fn CustomerList() -> impl IntoView {
         let href = with_query("/", &[("q", q), ("sort", field), ("order", order)]);
         let navigate = navigate.clone();
         let go = move || {
+            let replace = match unsettled.try_get_value().flatten() {
+                Some(timer) => {
+                    timer.clear();
+                    true
+                }
+                None => false,
+            };
+            let settle = move || {
+                unsettled.try_set_value(None);
+            };
+            unsettled.try_set_value(set_timeout_with_handle(settle, SEARCH_SETTLED).ok());
             navigate(
                 &href,
                 NavigateOptions {
-                    replace: true,
+                    replace,
                     ..Default::default()
                 },
             )
@@ -97,7 +122,7 @@ pub fn CustomerList() -> impl IntoView {
                 fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }
                 set_pending=set_loading
             >
-                <ErrorBoundary fallback=error_fallback>
+                <ErrorBoundary fallback=move |errors| view! { <Failed errors page/> }>
                     {move || Suspend::new(async move {
                         page.await.map(|page| {
                             let saved = param("saved");
@@ -109,6 +134,60 @@ pub fn CustomerList() -> impl IntoView {
             </Transition>
         </div>
     }
+}
+
+/// Why the list could not be shown, and a Retry: a button once hydrated, else a
+/// link that loads the same list again.
+#[component]
+fn Failed(
+    errors: ArcRwSignal<Errors>,
+    page: Resource<Result<Page, CustomerError>>,
+) -> impl IntoView {
+    let location = use_location();
+    // The router's `search` is the query without its `?`.
+    let again = move || match location.search.get() {
+        query if query.is_empty() => "/".to_owned(),
+        query => format!("/?{query}"),
+    };
+    let retry = view! {
+        <a class="button" href=again on:click=move |ev| {
+            ev.prevent_default();
+            page.refetch();
+        }>"Retry"</a>
+    };
+    errors_with(errors, retry)
+}
+
+/// `call`, given up after [`ANSWER_LIMIT`] in the browser. The server needs no
+/// such limit: its store calls have deadlines of their own.
+async fn within_answer_limit<T>(
+    call: impl std::future::Future<Output = Result<T, CustomerError>>,
+) -> Result<T, CustomerError> {
+    #[cfg(feature = "hydrate")]
+    {
+        use futures::future::{select, Either};
+        let (ring, rung) = futures::channel::oneshot::channel::<()>();
+        let timer = set_timeout_with_handle(
+            move || {
+                let _ = ring.send(());
+            },
+            ANSWER_LIMIT,
+        );
+        let call = std::pin::pin!(call);
+        match select(call, rung).await {
+            Either::Left((answer, _)) => {
+                if let Ok(timer) = timer {
+                    timer.clear();
+                }
+                answer
+            }
+            Either::Right((Ok(()), _)) => Err(CustomerError::TimedOut(ANSWER_LIMIT.as_secs())),
+            // No timer could be set: wait as long as it takes.
+            Either::Right((Err(_), call)) => call.await,
+        }
+    }
+    #[cfg(not(feature = "hydrate"))]
+    call.await
 }
 
 /// The "saved"/"deleted" confirmations that writes redirect to.

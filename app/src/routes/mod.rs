@@ -69,6 +69,11 @@ fn ErrorNotice(error: CustomerError) -> impl IntoView {
 
 /// What `ErrorBoundary` shows when loading data failed.
 fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
+    errors_with(errors, ())
+}
+
+/// The errors of an `ErrorBoundary` as an alert, with `action` (a way out) after them.
+fn errors_with(errors: ArcRwSignal<Errors>, action: impl IntoView) -> impl IntoView {
     view! {
         <div class="notice error" role="alert">
             <ul>
@@ -80,6 +85,7 @@ fn error_fallback(errors: ArcRwSignal<Errors>) -> impl IntoView {
                         .collect_view()
                 }}
             </ul>
+            {action}
         </div>
     }
 }

@@ -1,0 +1,116 @@
+// Searching as one types: each settled search is a step in history (the
+// searches typed on the way to it are not); a search with no answer within 2 s
+// says so and offers Retry; an answer overtaken by a later search is not shown.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+
+const shared = useServerAndBrowser();
+
+const ids = (page) => page.locator('tbody td.id').allTextContents();
+const query = (page) => new URL(page.url()).searchParams.get('q');
+
+/** Waits until the table shows exactly `expected` (IDs, in order). */
+async function expectIds(page, expected) {
+  await page.waitForFunction(
+    (expected) => {
+      const shown = [...document.querySelectorAll('tbody td.id')].map((td) => td.textContent);
+      return document.querySelector('.results')?.getAttribute('aria-busy') === 'false'
+        && shown.join() === expected.join();
+    },
+    expected,
+  );
+  assert.deepEqual(await ids(page), expected);
+}
+
+async function openList(path = '/') {
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(shared.server.base + path);
+  await waitForHydration(page);
+  return { page, problems };
+}
+
+test('each settled search is a step in history; Back returns to it, then to the list', async () => {
+  const { page, problems } = await openList();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const box = page.getByLabel('Search by ID or name');
+  // Typed with pauses longer than the search's own (150 ms) but shorter than a
+  // settled search's (1 s): one step in history for all of it.
+  for (const key of 'jo') {
+    await box.press(key);
+    await page.waitForTimeout(400);
+  }
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'jo');
+  await expectIds(page, ['b', 'e']);
+  await page.waitForTimeout(1300); // settled
+  await box.fill('james baker');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'james baker');
+  await expectIds(page, ['a']);
+
+  await page.goBack();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'jo');
+  await expectIds(page, ['b', 'e']);
+  assert.equal(await box.inputValue(), 'jo');
+  await page.goBack();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('q'));
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  assert.equal(await box.inputValue(), '');
+  assert.equal(new URL(page.url()).pathname, '/', 'Back stays on the list');
+  await page.goForward();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'jo');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('a search with no answer within 2 s says so, and Retry fetches it again', async () => {
+  const { page } = await openList();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  // The store "hangs": list requests get no answer until released.
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  await page.route('**/api/list_customers*', async (route) => {
+    await released;
+    await route.continue().catch(() => {}); // the page may have given up on it
+  });
+  const started = Date.now();
+  await page.getByLabel('Search by ID or name').fill('galic');
+  const alert = page.locator('.results [role="alert"]');
+  await alert.waitFor({ timeout: 6000 });
+  const waited = Date.now() - started;
+  assert.ok(waited >= 2000 && waited < 4500, `gave up after ${waited} ms`);
+  assert.match(await alert.textContent(), /No answer within 2 seconds/);
+  assert.equal(query(page), 'galic', 'the search typed stays in the URL');
+  assert.equal(await page.getByLabel('Search by ID or name').inputValue(), 'galic');
+
+  // Without JavaScript the same Retry is a link that loads this list again.
+  assert.equal(await page.getByRole('link', { name: 'Retry' }).getAttribute('href'), '/?q=galic');
+
+  await page.unroute('**/api/list_customers*');
+  release();
+  await page.getByRole('link', { name: 'Retry' }).click();
+  await expectIds(page, ['d']);
+  assert.equal(await alert.count(), 0);
+  assert.equal(query(page), 'galic');
+  await page.context().close();
+});
+
+test('an answer overtaken by a later search is not shown', async () => {
+  const { page, problems } = await openList();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  // The first search's answer comes late, after the second's.
+  await page.route('**/api/list_customers*', async (route) => {
+    const body = route.request().postData() ?? '';
+    if (body.includes('search=victor')) await new Promise((r) => setTimeout(r, 1200));
+    await route.continue().catch(() => {});
+  });
+  const box = page.getByLabel('Search by ID or name');
+  await box.fill('victor');
+  await page.waitForTimeout(400); // its request is on its way
+  await box.fill('ivo');
+  await expectIds(page, ['d']);
+  await page.waitForTimeout(1500); // the late answer has arrived by now
+  await expectIds(page, ['d']);
+  assert.equal(query(page), 'ivo');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
