@@ -654,3 +654,135 @@ async fn the_server_speaks_tls_to_redis() {
         }
     }
 }
+
+/// Two servers on one store under mixed load (writes through both, searches on
+/// both): every write acknowledged by one is in the very next search on the
+/// other, the same for an update and a delete (each server's search index
+/// catches up with the store's change stream before it answers); prints how
+/// long the write and that search took together.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_servers_agree_at_once() {
+    let _heavy = HEAVY.lock().await;
+    let dir = tempfile::tempdir().unwrap();
+    let topology = Topology::start(Options::light()).await;
+    let servers = [
+        start_server(dir.path(), &topology, &[]),
+        start_server(dir.path(), &topology, &[]),
+    ];
+    let client = client();
+    let pace = Pace {
+        writers: 2,
+        every: Duration::from_millis(10),
+        at_most: Duration::from_secs(60),
+    };
+    let load: Vec<Writers> = servers
+        .iter()
+        .enumerate()
+        .map(|(i, server)| {
+            let url = server.url("/set");
+            let client = client.clone();
+            Writers::start(&format!("load{i}"), pace, move |id| {
+                let (client, url) = (client.clone(), url.clone());
+                async move {
+                    let body = customer(&id, "Load", &id);
+                    let response = client.post(&url).json(&body).send().await;
+                    let status = response.map_err(|e| e.to_string())?.status();
+                    (status == 200).then_some(()).ok_or(status.to_string())
+                }
+            })
+        })
+        .collect();
+    let searching = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let searchers: Vec<_> = servers
+        .iter()
+        .map(|server| {
+            let (client, url, searching) = (
+                client.clone(),
+                server.url("/api/list_customers"),
+                searching.clone(),
+            );
+            tokio::spawn(async move {
+                while searching.load(std::sync::atomic::Ordering::Relaxed) {
+                    let found = client.post(&url).form(&[("search", "load")]).send().await;
+                    assert_eq!(found.unwrap().status(), 200);
+                }
+            })
+        })
+        .collect();
+
+    let mut took = Vec::new();
+    for probe in 0..80 {
+        // Spread over a few seconds of the load.
+        tokio::time::sleep(Duration::from_millis(25)).await;
+        let (writer, reader) = (&servers[probe % 2], &servers[1 - probe % 2]);
+        let (id, name) = (format!("probe{probe}"), format!("Quokka{probe:03}"));
+        let started = Instant::now();
+        let (status, text, _) = set(&client, writer, &customer(&id, "Probe", &name)).await;
+        assert_eq!((status.as_u16(), text.as_str()), (200, "success"));
+        assert_eq!(
+            search(&client, reader, &name).await,
+            [id.clone()],
+            "created"
+        );
+        took.push(started.elapsed());
+        // Renamed through the other server: the old name finds nothing at once.
+        let renamed = format!("Wombat{probe:03}");
+        let (status, ..) = set(&client, reader, &customer(&id, "Probe", &renamed)).await;
+        assert_eq!(status, 200);
+        assert!(search(&client, writer, &name).await.is_empty(), "renamed");
+        assert_eq!(search(&client, writer, &renamed).await, [id.clone()]);
+        if probe % 4 == 0 {
+            let deleted = client
+                .post(writer.url("/api/delete_customer"))
+                .header("accept", "application/json")
+                .form(&[("customerID", id.as_str())])
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(deleted.status(), 200);
+            assert!(
+                search(&client, reader, &renamed).await.is_empty(),
+                "deleted"
+            );
+        }
+    }
+    searching.store(false, std::sync::atomic::Ordering::Relaxed);
+    for searcher in searchers {
+        searcher.await.unwrap();
+    }
+    for writers in load {
+        let report = writers.finish().await;
+        assert!(
+            report.errors.is_empty(),
+            "{:?}",
+            &report.errors[..report.errors.len().min(5)]
+        );
+    }
+    took.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    println!(
+        "two servers: a write through one, then a search on the other that finds it: \
+         p50 {:.1} ms, max {:.1} ms ({} probes, under load)",
+        ms(took[took.len() / 2]),
+        ms(took[took.len() - 1]),
+        took.len()
+    );
+}
+
+/// The IDs the UI's search finds for `text` through `server`.
+async fn search(client: &Client, server: &Server, text: &str) -> Vec<String> {
+    let found = client
+        .post(server.url("/api/list_customers"))
+        .form(&[("search", text)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
+    let page: Value = found.json().await.unwrap();
+    page["customers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["customerID"].as_str().unwrap().to_owned())
+        .collect()
+}
