@@ -49,6 +49,19 @@ pub trait CustomerStore: Send + Sync + 'static {
         author: &Author,
     ) -> Result<Version, StoreError>;
 
+    /// Stores every customer whatever is stored under its ID, each as
+    /// [`Self::put`] with [`Precondition::None`] stores one (an import), in as
+    /// few steps as the store can. `Ok` once all are stored; after an error,
+    /// some may be.
+    async fn put_all(&self, customers: &[Customer], author: &Author) -> Result<(), StoreError> {
+        // All at once: a store that commits writes in groups commits these together.
+        let puts = customers
+            .iter()
+            .map(|customer| self.put(customer, Precondition::None, author));
+        futures::future::try_join_all(puts).await?;
+        Ok(())
+    }
+
     /// Removes the record stored under exactly this key if `precondition` holds,
     /// recording it as [`Self::put`] does. `Ok(false)` when there was none (and
     /// the precondition allowed that); nothing is recorded then.

@@ -47,6 +47,13 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
             .map_err(lost)?
     }
 
+    async fn put_all(&self, customers: &[Customer], author: &Author) -> Result<(), StoreError> {
+        let (store, customers, author) = (self.0.clone(), customers.to_vec(), author.clone());
+        tokio::spawn(async move { store.put_all(&customers, &author).await })
+            .await
+            .map_err(lost)?
+    }
+
     async fn remove(
         &self,
         key: &str,

@@ -58,6 +58,7 @@ impl Operation {
 
 static FETCH: Operation = Operation::new("fetch");
 static PUT: Operation = Operation::new("put");
+static PUT_ALL: Operation = Operation::new("put_all");
 static REMOVE: Operation = Operation::new("remove");
 static AUDIT: Operation = Operation::new("audit");
 static LIST: Operation = Operation::new("list");
@@ -89,6 +90,10 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         author: &Author,
     ) -> Result<Version, StoreError> {
         measured(&PUT, self.0.put(customer, precondition, author)).await
+    }
+
+    async fn put_all(&self, customers: &[Customer], author: &Author) -> Result<(), StoreError> {
+        measured(&PUT_ALL, self.0.put_all(customers, author)).await
     }
 
     async fn remove(

@@ -2,13 +2,16 @@
 
 use super::{CustomerStore, StoreError};
 use crate::customer_json::customer_from_object;
-use app::domain::{Author, Customer, Precondition};
+use app::domain::{Author, Customer};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
 
-/// Upserts `import` keeps in flight.
-const IMPORT_IN_FLIGHT: usize = 64;
+/// Customers per [`CustomerStore::put_all`]: Redis runs each batch as one
+/// script, a few milliseconds during which it serves no one else.
+const IMPORT_BATCH: usize = 256;
+/// Batches `import` keeps in flight, so that the round trips overlap.
+const BATCHES_IN_FLIGHT: usize = 4;
 
 /// Why an import did not happen, or not wholly.
 #[derive(Debug, thiserror::Error)]
@@ -54,21 +57,23 @@ pub async fn import_json(
         .map(|(key, value)| customer_entry(key, value))
         .collect::<Result<Vec<_>, _>>()
         .map_err(ImportError::Invalid)?;
-    // Many writes in flight at once: the file store commits them in groups and
-    // Redis pipelines them, instead of one sync or round trip per customer.
+    // Batches of writes, several in flight: the file store commits them in
+    // groups, and Redis runs each batch as one script, instead of one sync or
+    // round trip per customer.
     use futures::{stream, StreamExt};
     let mut imported = 0;
-    // Owned customers: a stream of borrowing futures is not `Send` for axum.
-    let mut outcomes = stream::iter(customers.iter().cloned())
-        .map(|customer| async move { store.put(&customer, Precondition::None, author).await })
-        .buffer_unordered(IMPORT_IN_FLIGHT);
-    while let Some(outcome) = outcomes.next().await {
+    // Owned batches: a stream of borrowing futures is not `Send` for axum.
+    let mut outcomes = stream::iter(customers.chunks(IMPORT_BATCH).map(<[Customer]>::to_vec))
+        .map(|batch| async move { (batch.len(), store.put_all(&batch, author).await) })
+        .buffer_unordered(BATCHES_IN_FLIGHT);
+    while let Some((size, outcome)) = outcomes.next().await {
         match outcome {
-            Ok(_) => imported += 1,
+            Ok(()) => imported += size,
             Err(error) => {
-                // Let the writes already sent finish, so the count is what is stored.
-                while let Some(outcome) = outcomes.next().await {
-                    imported += usize::from(outcome.is_ok());
+                // Let the batches already sent finish, so the count is at least
+                // what is stored (a failed batch may be stored in part).
+                while let Some((size, outcome)) = outcomes.next().await {
+                    imported += if outcome.is_ok() { size } else { 0 };
                 }
                 return Err(ImportError::Store {
                     imported,

@@ -789,6 +789,58 @@ pub async fn every_change_is_in_the_audit_trail_with_its_author(h: &impl Harness
     assert_eq!(after_restart.entries, everyone.entries);
 }
 
+/// An import's batch is stored as single puts would store it: every customer,
+/// each with a version of its own (a later one for an update), each change in
+/// the audit trail by its author, searchable at once and kept across a restart.
+pub async fn put_all_stores_a_batch_as_single_puts_would(h: &impl Harness) {
+    let store = h.fresh().await;
+    let before = store
+        .upsert(&customer("b0001", "Old", "Name"))
+        .await
+        .unwrap();
+    let batch: Vec<Customer> = (0..300)
+        .map(|n| customer(&format!("b{n:04}"), "Batch", &format!("Member{n}")))
+        .collect();
+    store.put_all(&batch, &tester()).await.unwrap();
+    assert_eq!(store.count().await.unwrap(), 300);
+    let mut versions = std::collections::BTreeSet::new();
+    for expected in &batch {
+        let stored = store.find(&expected.id).await.unwrap().expect("stored");
+        assert_eq!(&stored.customer, expected);
+        assert!(versions.insert(stored.version), "each a version of its own");
+    }
+    let updated = store.find("b0001").await.unwrap().unwrap();
+    assert!(updated.version > before, "an update takes a later version");
+    let found = page(store.as_ref(), Some("member299"), Cursor::Start, 10).await;
+    assert_eq!(ids(&found.customers), ["b0299"]);
+    let trail = store
+        .audit(&AuditQuery {
+            limit: 1000,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        trail.entries.len(),
+        301,
+        "the first put and the batch's 300"
+    );
+    let update = trail
+        .entries
+        .iter()
+        .find(|e| e.customer_id == "b0001" && e.action == Action::Update)
+        .expect("the update is in the trail");
+    assert_eq!(update.before, Some(customer("b0001", "Old", "Name")));
+    assert!(trail.entries.iter().all(|e| e.actor == "user:tester"));
+
+    let reopened = h.reopen(store).await;
+    assert_eq!(reopened.count().await.unwrap(), 300);
+    assert_eq!(
+        reopened.get("b0299").await.unwrap(),
+        Some(batch[299].clone())
+    );
+}
+
 /// One `#[tokio::test]` per contract case, for the harness expression given.
 #[macro_export]
 macro_rules! store_contract_tests {
@@ -820,6 +872,7 @@ macro_rules! store_contract_tests {
             case!(an_edit_racing_a_delete_never_brings_the_customer_back);
             case!(ids_are_found_in_either_normal_form);
             case!(every_change_is_in_the_audit_trail_with_its_author);
+            case!(put_all_stores_a_batch_as_single_puts_would);
         }
     };
 }

@@ -86,89 +86,97 @@ end
     };
 }
 
-/// KEYS: records, ids, changes, versions, revision, audit, the customer's history index.
-/// ARGV: maxlen, nonce, op (`put` or `del`), precondition (`none`, `absent`,
-/// `exists` or `version`), the expected version, id, json (for `put`), actor,
-/// request ID (or ''), the oldest audit entry ID to keep ('0': all).
+/// KEYS: records, ids, changes, versions, revision, audit, then each change's
+/// customer's history index. ARGV: maxlen, actor, request ID (or ''), the oldest
+/// audit entry ID to keep ('0': all), then 6 per change: nonce, op
+/// (`put` or `del`), precondition (`none`, `absent`, `exists` or `version`), the
+/// expected version, id, json (for `put`).
 ///
-/// Checks the precondition and writes in one step. A put takes the next store-wide
-/// revision as the record's version and records it with the write's nonce, so a
-/// retried attempt of a write that already ran (reply lost in a failover) finds
-/// its own nonce and answers as the first attempt would have.
-/// Returns `{'ok', version or false, changed (0/1)}` or
+/// Checks each change's precondition and makes it, in order, as one step (an
+/// import sends hundreds at once; a single write is a batch of one). A put takes
+/// the next store-wide revision as the record's version and records it with the
+/// write's nonce, so a retried attempt of a write that already ran (reply lost in
+/// a failover) finds its own nonce and answers as the first attempt would have.
+/// Returns one reply per change: `{'ok', version or false, changed (0/1)}` or
 /// `{'conflict', current json or false, current version or false}`.
 pub static WRITE_SCRIPT: std::sync::LazyLock<redis::Script> =
     std::sync::LazyLock::new(|| redis::Script::new(WRITE));
 
 const WRITE: &str = concat!(
-    r"
-local id = ARGV[6]
-",
     earlier_in_lua!(),
-    r"local function audit(op, before, after, version)
-  local fields = {'op', op, 'id', id, 'by', ARGV[8]}
-  local function add(name, value)
-    if value and value ~= '' then
-      fields[#fields + 1] = name
-      fields[#fields + 1] = value
+    r"local maxlen, actor, request_id, keep_from = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+local function write(history, nonce, op, kind, expected, id, json)
+  local function audit(what, before, after, version)
+    local fields = {'op', what, 'id', id, 'by', actor}
+    local function add(name, value)
+      if value and value ~= '' then
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+      end
+    end
+    add('rid', request_id)
+    add('before', before)
+    add('after', after)
+    add('v', version)
+    local entry
+    if keep_from ~= '0' then
+      entry = redis.call('XADD', KEYS[6], 'MINID', '~', keep_from, '*', unpack(fields))
+    else
+      entry = redis.call('XADD', KEYS[6], '*', unpack(fields))
+    end
+    -- The customer's index of entry IDs. Every 4 KB or so, the IDs of entries
+    -- the audit stream no longer has are dropped from it.
+    local length = redis.call('APPEND', history, entry .. ' ')
+    if math.floor(length / 4096) ~= math.floor((length - #entry - 1) / 4096) then
+      local oldest = redis.call('XRANGE', KEYS[6], '-', '+', 'COUNT', 1)
+      local kept = {}
+      for kept_id in string.gmatch(redis.call('GET', history), '%S+') do
+        if #oldest > 0 and not earlier(kept_id, oldest[1][1]) then kept[#kept + 1] = kept_id end
+      end
+      redis.call('SET', history, table.concat(kept, ' ') .. ' ')
     end
   end
-  add('rid', ARGV[9])
-  add('before', before)
-  add('after', after)
-  add('v', version)
-  local entry
-  if ARGV[10] ~= '0' then
-    entry = redis.call('XADD', KEYS[6], 'MINID', '~', ARGV[10], '*', unpack(fields))
+  local current = redis.call('HGET', KEYS[1], id)
+  local exists = current ~= false
+  local version, seen_nonce = false, false
+  local tag = redis.call('HGET', KEYS[4], id)
+  if tag then version, seen_nonce = string.match(tag, '^(%d+) (.*)$') end
+  if exists and not version then version = '0' end
+  if exists and op == 'put' and seen_nonce == nonce then return {'ok', version, 1} end
+  local holds = kind == 'none' or (kind == 'absent' and not exists) or (kind == 'exists' and exists)
+    or (kind == 'version' and exists and version == expected)
+  if not holds then
+    if exists then return {'conflict', current, version} end
+    return {'conflict', false, false}
+  end
+  if op == 'del' then
+    if not exists then return {'ok', false, 0} end
+    audit('delete', current, false, false)
+    redis.call('HDEL', KEYS[1], id)
+    redis.call('HDEL', KEYS[4], id)
+    redis.call('ZREM', KEYS[2], id)
+    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
+    return {'ok', false, 1}
+  end
+  local revision = tostring(redis.call('INCR', KEYS[5]))
+  if exists then
+    audit('update', current, json, revision)
   else
-    entry = redis.call('XADD', KEYS[6], '*', unpack(fields))
+    audit('create', false, json, revision)
   end
-  -- The customer's index of entry IDs. Every 4 KB or so, the IDs of entries
-  -- the audit stream no longer has are dropped from it.
-  local length = redis.call('APPEND', KEYS[7], entry .. ' ')
-  if math.floor(length / 4096) ~= math.floor((length - #entry - 1) / 4096) then
-    local oldest = redis.call('XRANGE', KEYS[6], '-', '+', 'COUNT', 1)
-    local kept = {}
-    for kept_id in string.gmatch(redis.call('GET', KEYS[7]), '%S+') do
-      if #oldest > 0 and not earlier(kept_id, oldest[1][1]) then kept[#kept + 1] = kept_id end
-    end
-    redis.call('SET', KEYS[7], table.concat(kept, ' ') .. ' ')
-  end
+  redis.call('HSET', KEYS[1], id, json)
+  redis.call('HSET', KEYS[4], id, revision .. ' ' .. nonce)
+  redis.call('ZADD', KEYS[2], 0, id)
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
+  return {'ok', revision, 1}
 end
-local current = redis.call('HGET', KEYS[1], id)
-local exists = current ~= false
-local version, nonce = false, false
-local tag = redis.call('HGET', KEYS[4], id)
-if tag then version, nonce = string.match(tag, '^(%d+) (.*)$') end
-if exists and not version then version = '0' end
-if exists and ARGV[3] == 'put' and nonce == ARGV[2] then return {'ok', version, 1} end
-local kind = ARGV[4]
-local holds = kind == 'none' or (kind == 'absent' and not exists) or (kind == 'exists' and exists)
-  or (kind == 'version' and exists and version == ARGV[5])
-if not holds then
-  if exists then return {'conflict', current, version} end
-  return {'conflict', false, false}
+local replies = {}
+for i = 1, (#ARGV - 4) / 6 do
+  local at = 4 + (i - 1) * 6
+  replies[i] = write(KEYS[6 + i], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4],
+    ARGV[at + 5], ARGV[at + 6])
 end
-if ARGV[3] == 'del' then
-  if not exists then return {'ok', false, 0} end
-  audit('delete', current, false, false)
-  redis.call('HDEL', KEYS[1], id)
-  redis.call('HDEL', KEYS[4], id)
-  redis.call('ZREM', KEYS[2], id)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'n', ARGV[2])
-  return {'ok', false, 1}
-end
-local revision = tostring(redis.call('INCR', KEYS[5]))
-if exists then
-  audit('update', current, ARGV[7], revision)
-else
-  audit('create', false, ARGV[7], revision)
-end
-redis.call('HSET', KEYS[1], id, ARGV[7])
-redis.call('HSET', KEYS[4], id, revision .. ' ' .. ARGV[2])
-redis.call('ZADD', KEYS[2], 0, id)
-redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[1], '*', 'id', id, 'n', ARGV[2])
-return {'ok', revision, 1}
+return replies
 "
 );
 

@@ -47,6 +47,7 @@ use master::{Discovery, Tracker};
 use redis::Value;
 use request::{run, Access, OpError, RoundTrips};
 use retry::Backoff;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -138,33 +139,36 @@ impl RedisStore {
         self.tracker.current().map(|m| conn::show(&m.addr))
     }
 
-    /// Runs the `WRITE` script for one change and, when required, `WAIT` in the
-    /// same pipeline: `WAIT` counts the writes *of its connection*, and a pipeline
-    /// keeps the two adjacent on the shared connection. An attempt that ran but
-    /// was not confirmed is retried; the script recognises its own nonce then.
+    /// [`Self::write_all`] of one change.
     async fn write(
         &self,
         change: WriteChange<'_>,
         precondition: Precondition,
         author: &Author,
     ) -> Result<WriteReply, StoreError> {
+        let mut replies = self.write_all(&[(change, precondition)], author).await?;
+        Ok(replies.pop().expect("one reply per change"))
+    }
+
+    /// Runs the `WRITE` script for `changes`, in order and as one step, and when
+    /// required `WAIT` in the same pipeline: `WAIT` counts the writes *of its
+    /// connection*, and a pipeline keeps the two adjacent on the shared
+    /// connection. An attempt that ran but was not confirmed is retried; the
+    /// script recognises each change's own nonce then. One reply per change.
+    async fn write_all(
+        &self,
+        changes: &[(WriteChange<'_>, Precondition)],
+        author: &Author,
+    ) -> Result<Vec<WriteReply>, StoreError> {
         let wanted = self.tracker.settings.min_replicas_ack;
         let wait_ms = self.tracker.wait_timeout().as_millis() as u64;
-        let nonce = format!("{:016x}", rand::random::<u64>());
-        let (op, id, json) = match change {
-            WriteChange::Put { id, json } => ("put", id, json),
-            WriteChange::Remove { id } => ("del", id, ""),
-        };
-        let (kind, expected) = match precondition {
-            Precondition::None => ("none", String::new()),
-            Precondition::Absent => ("absent", String::new()),
-            Precondition::Exists => ("exists", String::new()),
-            Precondition::Version(version) => ("version", version.to_string()),
-        };
+        let sent: Vec<SentChange> = changes
+            .iter()
+            .map(|&(change, precondition)| SentChange::new(&self.keys, change, precondition))
+            .collect();
         // A removal whose reply was lost finds nothing on its retry: any attempt's
         // removal counts.
-        let removed_before = std::sync::atomic::AtomicBool::new(false);
-        let history = &self.keys.history(id);
+        let removed_before: Vec<AtomicBool> = sent.iter().map(|_| AtomicBool::new(false)).collect();
         // The oldest audit entry to keep, by this server's clock (a retention
         // of days does not mind the clocks' difference).
         let keep_from = match self.tracker.settings.audit_retention {
@@ -174,16 +178,15 @@ impl RedisStore {
                 .map_or("0".to_owned(), |since| format!("{}-0", since.as_millis())),
             None => "0".to_owned(),
         };
-        let keep_from = &keep_from;
         let request_id = author.request_id.as_deref().unwrap_or("");
-        let (keys, maxlen, nonce, expected, removed_before) = (
+        let (keys, maxlen, keep_from, sent, removed_before) = (
             &self.keys,
             self.change_log_len,
-            &nonce,
-            &expected,
+            &keep_from,
+            &sent,
             &removed_before,
         );
-        let reply = run(
+        let replies = run(
             &self.tracker,
             Access::Write,
             RoundTrips::One,
@@ -191,24 +194,23 @@ impl RedisStore {
                 let mut pipe = redis::pipe();
                 pipe.cmd("EVALSHA")
                     .arg(layout::WRITE_SCRIPT.get_hash())
-                    .arg(7)
+                    .arg(6 + sent.len())
                     .arg(&keys.records)
                     .arg(&keys.ids)
                     .arg(&keys.changes)
                     .arg(&keys.versions)
                     .arg(&keys.revision)
-                    .arg(&keys.audit)
-                    .arg(history)
-                    .arg(maxlen)
-                    .arg(nonce)
-                    .arg(op)
-                    .arg(kind)
-                    .arg(expected)
-                    .arg(id)
-                    .arg(json)
+                    .arg(&keys.audit);
+                for change in sent {
+                    pipe.arg(&change.history);
+                }
+                pipe.arg(maxlen)
                     .arg(&author.actor)
                     .arg(request_id)
                     .arg(keep_from);
+                for change in sent {
+                    change.args(&mut pipe);
+                }
                 if wanted > 0 {
                     pipe.cmd("WAIT").arg(wanted).arg(wait_ms);
                 }
@@ -228,9 +230,25 @@ impl RedisStore {
                     outcome => outcome?,
                 };
                 let confirmed = if wanted > 0 { replies.pop() } else { None };
-                let reply = WriteReply::parse(replies.into_iter().next().unwrap_or(Value::Nil))?;
-                if op == "del" && matches!(reply, WriteReply::Done { changed: true, .. }) {
-                    removed_before.store(true, std::sync::atomic::Ordering::Relaxed);
+                let each: Vec<Value> =
+                    redis::from_redis_value(replies.into_iter().next().unwrap_or(Value::Nil))
+                        .map_err(redis::RedisError::from)?;
+                if each.len() != sent.len() {
+                    return Err(OpError::Corrupt(format!(
+                        "{} write replies for {} changes",
+                        each.len(),
+                        sent.len()
+                    )));
+                }
+                let replies = each
+                    .into_iter()
+                    .map(WriteReply::parse)
+                    .collect::<Result<Vec<_>, _>>()?;
+                for ((reply, change), removed) in replies.iter().zip(sent).zip(removed_before) {
+                    if change.op == "del" && matches!(reply, WriteReply::Done { changed: true, .. })
+                    {
+                        removed.store(true, Ordering::Relaxed);
+                    }
                 }
                 if let Some(confirmed) = confirmed {
                     let got: i64 =
@@ -239,24 +257,71 @@ impl RedisStore {
                         return Err(OpError::NotConfirmed { wanted, got });
                     }
                 }
-                Ok(reply)
+                Ok(replies)
             },
         )
         .await?;
-        let removed_before = removed_before.load(std::sync::atomic::Ordering::Relaxed);
-        Ok(match reply {
-            WriteReply::Done { version, .. } if removed_before => WriteReply::Done {
-                version,
-                changed: true,
-            },
-            WriteReply::Conflict(Conflict { current: None }) if removed_before => {
-                WriteReply::Done {
+        Ok(replies
+            .into_iter()
+            .zip(removed_before)
+            .map(|(reply, removed)| match reply {
+                _ if !removed.load(Ordering::Relaxed) => reply,
+                WriteReply::Done { version, .. } => WriteReply::Done {
+                    version,
+                    changed: true,
+                },
+                WriteReply::Conflict(Conflict { current: None }) => WriteReply::Done {
                     version: None,
                     changed: true,
-                }
-            }
-            reply => reply,
-        })
+                },
+                reply => reply,
+            })
+            .collect())
+    }
+}
+
+/// One change as the `WRITE` script takes it.
+struct SentChange<'a> {
+    history: String,
+    nonce: String,
+    op: &'static str,
+    kind: &'static str,
+    expected: String,
+    id: &'a str,
+    json: &'a str,
+}
+
+impl<'a> SentChange<'a> {
+    fn new(keys: &layout::Keys, change: WriteChange<'a>, precondition: Precondition) -> Self {
+        let (op, id, json) = match change {
+            WriteChange::Put { id, json } => ("put", id, json),
+            WriteChange::Remove { id } => ("del", id, ""),
+        };
+        let (kind, expected) = match precondition {
+            Precondition::None => ("none", String::new()),
+            Precondition::Absent => ("absent", String::new()),
+            Precondition::Exists => ("exists", String::new()),
+            Precondition::Version(version) => ("version", version.to_string()),
+        };
+        SentChange {
+            history: keys.history(id),
+            nonce: format!("{:016x}", rand::random::<u64>()),
+            op,
+            kind,
+            expected,
+            id,
+            json,
+        }
+    }
+
+    /// Its 6 arguments, in the script's order.
+    fn args(&self, pipe: &mut redis::Pipeline) {
+        pipe.arg(&self.nonce)
+            .arg(self.op)
+            .arg(self.kind)
+            .arg(&self.expected)
+            .arg(self.id)
+            .arg(self.json);
     }
 }
 
@@ -364,6 +429,33 @@ impl CustomerStore for RedisStore {
             WriteReply::Done { version, .. } => Ok(version.unwrap_or_default()),
             WriteReply::Conflict(conflict) => Err(StoreError::Conflict(conflict)),
         }
+    }
+
+    /// One script run for all of them, so Redis does an import's hundreds of
+    /// writes in one step rather than hundreds.
+    async fn put_all(&self, customers: &[Customer], author: &Author) -> Result<(), StoreError> {
+        let jsons = customers
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| StoreError::Failed(e.to_string()))?;
+        let changes: Vec<_> = customers
+            .iter()
+            .zip(&jsons)
+            .map(|(customer, json)| {
+                let change = WriteChange::Put {
+                    id: &customer.id,
+                    json,
+                };
+                (change, Precondition::None)
+            })
+            .collect();
+        for reply in self.write_all(&changes, author).await? {
+            if let WriteReply::Conflict(conflict) = reply {
+                return Err(StoreError::Conflict(conflict));
+            }
+        }
+        Ok(())
     }
 
     /// When an attempt deleted the record but was not confirmed and then retried,
