@@ -36,7 +36,7 @@ unset LISTEN_ADDR DATA_FILE REDIS_SENTINELS REDIS_MASTER_NAME REDIS_URL REDIS_US
 if [[ $MODE == full ]]; then
   N_SMALL=10000 N_LARGE=100000 REPS=3 TPUT_S=10 LAT_S=6
   RB_REQUESTS=400000 RB_PAGE_REQUESTS=200000 RB_ALL_SMALL=400 RB_ALL_LARGE=40
-  COLD_REPS=5 FAILOVER_REPS=3 FAILOVER_N=10000 FAILOVER_BEFORE_S=3
+  COLD_REPS=5 FAILOVER_REPS=3 FAILOVER_N=10000 FAILOVER_BEFORE_S=3 TTW_REPS=5
   N_HUGE=1000000 RB_AOF_REQUESTS=200000 COMPACT_S=4
   BASE_PORT=${BENCH_BASE_PORT:-17379}
   WORK=$PWD/target/bench
@@ -45,7 +45,7 @@ if [[ $MODE == full ]]; then
 else
   N_SMALL=100 N_LARGE=200 REPS=1 TPUT_S=1 LAT_S=1
   RB_REQUESTS=20000 RB_PAGE_REQUESTS=10000 RB_ALL_SMALL=100 RB_ALL_LARGE=100
-  COLD_REPS=2 FAILOVER_REPS=1 FAILOVER_N=100 FAILOVER_BEFORE_S=1
+  COLD_REPS=2 FAILOVER_REPS=1 FAILOVER_N=100 FAILOVER_BEFORE_S=1 TTW_REPS=1
   N_HUGE=10000 RB_AOF_REQUESTS=10000 COMPACT_S=1 # the least journal that compacts
   BASE_PORT=${BENCH_BASE_PORT:-17479}
   WORK=$(mktemp -d "${TMPDIR:-/tmp}/customer-records-bench.XXXXXX")
@@ -291,6 +291,20 @@ for rep in $(seq "$REPS"); do
   ours search "$rep" search 1 "$LAT_S" /api/list_customers
   raw search "$rep" 1 "$RB_ALL_LARGE" HGETALL "$RECORDS_KEY"
 done
+
+# How soon the list works on a slow phone (Chromium, slow 4G, 4x slower CPU): needs
+# the browser tests' Chromium and playwright-core (scripts/setup.sh installs them).
+if command -v "${CHROMIUM:-chromium}" >/dev/null && [[ -d tests/browser/node_modules/playwright-core ]]; then
+  log "figure 6: time to a working list page, slow 4G and 4x CPU ($TTW_REPS page loads)"
+  ttw=$(node scripts/bench/time_to_working.mjs "http://127.0.0.1:$APP_PORT" "$SEARCH" "$TTW_REPS" |
+    sed -n 's/^TTW //p')
+  [[ -n $ttw ]] || die "time_to_working.mjs printed no result"
+  # shellcheck disable=SC2046 # one KEY=NUMBER word per measurement
+  measure value ttw ours 1 $(python3 -c 'import json, sys
+print(" ".join(f"{k}={v}" for k, v in json.loads(sys.argv[1]).items() if v is not None))' "$ttw")
+else
+  log "figure 6: no Chromium or playwright-core: skipping the time to a working list page"
+fi
 
 # Raw SET/GET use database 1 with values the size of a stored customer (~64 bytes),
 # so they never touch the store's keys; SET runs first so GET finds values.

@@ -57,8 +57,8 @@ if $want_test_tools; then
   # iproute2: the protected-mode test makes a client machine of a network namespace.
   # openssl: the TLS tests make their certificates with it.
   apt_install chromium chromium-driver iproute2 curl openssl
-  if [[ ! -d tests/browser/node_modules/playwright-core ]]; then
-    log "installing playwright-core for the browser tests (it drives Debian's Chromium)"
+  if [[ ! -d tests/browser/node_modules/playwright-core || ! -d tests/browser/node_modules/axe-core ]]; then
+    log "installing playwright-core (it drives Debian's Chromium) and axe-core for the browser tests"
     (cd tests/browser && npm ci --silent --no-audit --no-fund)
   fi
 fi

@@ -104,7 +104,9 @@ pub fn ThemeSwitch() -> impl IntoView {
         search => format!("{}?{search}", location.pathname.get()),
     };
     view! {
-        <form class="theme-switch" method="post" action="/theme" role="group" aria-label="Colour theme">
+        // Named, a form is a landmark: the three buttons are found together as
+        // "Colour theme" (ARIA allows no `group` role on a form).
+        <form class="theme-switch" method="post" action="/theme" aria-label="Colour theme">
             <input type="hidden" name="back" prop:value=back value=back/>
             {Theme::ALL
                 .into_iter()
