@@ -347,6 +347,22 @@ for rep in $(seq "$REPS"); do
   get_with auth_bearer raw "$rep" "$PLAIN_PID" "$APP_PORT"
   get_with auth_bearer ours "$rep" "$AUTH_PID" "$COLD_PORT" "Bearer $TOKEN"
 done
+
+# Figure 12: the same request on a third server reading from the two replicas,
+# against the first (reading from the master), back to back in each repetition.
+log "figure 12: GET /get/{id} reading from the replicas"
+start_server "$FILE_PORT" "$WORK/server-replicas.log" "${REDIS_ENV[@]}" REDIS_READ_FROM=replica-preferred
+REPLICAS_PID=$SERVER_PID
+sleep 1 # the replicas are measured before they serve reads
+for rep in $(seq "$REPS"); do
+  get_with replica_get raw "$rep" "$PLAIN_PID" "$APP_PORT"
+  get_with replica_get ours "$rep" "$REPLICAS_PID" "$FILE_PORT"
+done
+replica_reads=$(curl -s "http://127.0.0.1:$FILE_PORT/metrics" | awk '$1 == "redis_replica_reads_total" { print $2 }')
+log "figure 12: ${replica_reads:-0} reads served by replicas"
+[[ ${replica_reads:-0} != 0 ]] || die "no read was served by a replica (see $WORK/server-replicas.log)"
+stop_server
+SERVER_PID=$AUTH_PID
 stop_server
 SERVER_PID=$PLAIN_PID
 stop_server

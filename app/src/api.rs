@@ -90,6 +90,14 @@ mod ssr {
             })
     }
 
+    /// How fresh the request's reads must be: put in its extensions by the
+    /// server (see [`crate::domain::Freshness`]); the latest state otherwise.
+    pub fn freshness() -> crate::domain::Freshness {
+        use_context::<http::request::Parts>()
+            .and_then(|parts| parts.extensions.get().copied())
+            .unwrap_or_default()
+    }
+
     impl From<StoreError> for CustomerError {
         fn from(error: StoreError) -> Self {
             tracing::warn!(%error, "store operation failed");
@@ -259,14 +267,14 @@ pub async fn list_customers(
     };
     let sort = Sort::from_params(sort.as_deref(), order.as_deref());
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT).sorted(sort);
-    ssr::respond(async move { Ok(ssr::store()?.list(&query).await?) }).await
+    ssr::respond(async move { Ok(ssr::store()?.list(&query, ssr::freshness()).await?) }).await
 }
 
 #[server(endpoint = "get_customer")]
 pub async fn get_customer(id: String) -> Result<Stored, CustomerError> {
     ssr::respond(async move {
         ssr::store()?
-            .find(&id)
+            .find(&id, ssr::freshness())
             .await?
             .ok_or(CustomerError::NotFound(id))
     })

@@ -176,6 +176,9 @@ def rows():
          ("tls_get", "rps"), ("tls_get", "rps"), "req/s", "%", None),
         (f"10. `POST /set` over TLS (`rediss://`, one server), c={CONC}",
          ("tls_set", "rps"), ("tls_set", "rps"), "req/s", "%", None),
+        (f"12. `GET /get/{{id}}` reading from the two replicas "
+         f"(`REDIS_READ_FROM=replica-preferred`, bound 1000 ms), c={CONC}",
+         ("replica_get", "rps"), ("replica_get", "rps"), "req/s", "%", None),
     ]
 
 
@@ -198,6 +201,7 @@ RAW_NOTES = {
     "tls_set": "`redis-benchmark --tls -t set`",
     "auth_basic": "the same request without credentials, to a server without users",
     "auth_bearer": "the same request without credentials, to a server without users",
+    "replica_get": "the same request to a server reading from the master",
 }
 
 

@@ -2,7 +2,8 @@
 //! environment-variable fallbacks (the original app's `REDIS_*` names included).
 
 use crate::store::redis::{
-    parse_sentinels, AddressMap, ClientCertificate, RedisSettings, RedisTarget, TlsSettings,
+    parse_sentinels, AddressMap, ClientCertificate, ReadFrom, RedisSettings, RedisTarget,
+    TlsSettings,
 };
 use clap::{Args, Parser, Subcommand};
 use std::net::SocketAddr;
@@ -110,6 +111,13 @@ pub enum AuthMode {
     On,
     /// Serve every client, without sign-in.
     Off,
+}
+
+/// `REDIS_READ_FROM`'s values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReadFromArg {
+    Master,
+    ReplicaPreferred,
 }
 
 /// How much the server takes from clients before it closes on them.
@@ -298,6 +306,24 @@ pub struct RedisArgs {
         global = true
     )]
     pub redis_min_replicas_ack: u32,
+    /// Where reads go: `master`, or `replica-preferred` (a replica at most
+    /// `REDIS_MAX_REPLICA_LAG_MS` behind that holds the client's own writes).
+    #[arg(
+        long,
+        env = "REDIS_READ_FROM",
+        value_enum,
+        default_value_t = ReadFromArg::Master,
+        global = true
+    )]
+    pub redis_read_from: ReadFromArg,
+    /// How far behind the master a replica may be and still serve reads, in milliseconds.
+    #[arg(
+        long,
+        env = "REDIS_MAX_REPLICA_LAG_MS",
+        default_value_t = 1000,
+        global = true
+    )]
+    pub redis_max_replica_lag_ms: u64,
     /// Days the audit trail keeps an entry; 0 keeps every entry for good.
     #[arg(
         long,
@@ -432,7 +458,17 @@ impl Config {
             trusted_proxies: crate::http::TrustedProxies::parse(
                 self.trusted_proxies.as_deref().unwrap_or(""),
             )?,
+            own_writes_window: self.replica_lag_bound(),
         })
+    }
+
+    /// How stale a read may be, when a Redis store reads from replicas.
+    fn replica_lag_bound(&self) -> Option<Duration> {
+        let redis = &self.redis;
+        let set = |value: &Option<String>| value.as_deref().is_some_and(|v| !v.trim().is_empty());
+        let on_redis = set(&redis.redis_sentinels) || set(&redis.redis_url);
+        (on_redis && redis.redis_read_from == ReadFromArg::ReplicaPreferred)
+            .then(|| Duration::from_millis(redis.redis_max_replica_lag_ms))
     }
 
     pub fn store_choice(&self) -> Result<StoreChoice, String> {
@@ -468,6 +504,11 @@ impl Config {
                 .then(|| Duration::from_secs(redis.redis_audit_retention_days * 24 * 60 * 60)),
             tls,
             address_map,
+            read_from: match redis.redis_read_from {
+                ReadFromArg::Master => ReadFrom::Master,
+                ReadFromArg::ReplicaPreferred => ReadFrom::ReplicaPreferred,
+            },
+            max_replica_lag: Duration::from_millis(redis.redis_max_replica_lag_ms),
         })))
     }
 }

@@ -28,6 +28,9 @@ pub struct Serving {
     pub access: auth::Access,
     pub session_times: auth::sessions::SessionTimes,
     pub trusted_proxies: http::TrustedProxies,
+    /// How long a client's write steers its reads (`Some` when reads may be
+    /// stale: Redis replicas), see [`http::OwnWrites`].
+    pub own_writes_window: Option<std::time::Duration>,
 }
 
 /// Loads what the store keeps in memory (the search index) now rather than at
@@ -65,6 +68,7 @@ pub async fn serve(
         access,
         session_times,
         trusted_proxies,
+        own_writes_window,
     } = serving;
     let access =
         Arc::new(access.with_sessions(auth::sessions::Sessions::new(sessions, session_times)));
@@ -106,6 +110,7 @@ pub async fn serve(
             stylesheet_href,
             request_limit: limits.request,
             body_read_limit: limits.body_read,
+            own_writes: own_writes_window.map(http::OwnWrites::new),
         }),
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),

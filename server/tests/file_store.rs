@@ -2,7 +2,7 @@
 
 mod contract;
 
-use app::domain::{CustomerStore, StoreError, Version};
+use app::domain::{CustomerStore, Freshness, StoreError, Version};
 use contract::{customer, Writes};
 use server::store::file::{FileStore, Options};
 use std::os::unix::fs::PermissionsExt;
@@ -58,7 +58,10 @@ fn loads_the_original_sample_file_unchanged() {
     let store = FileStore::open(&path).unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     assert_eq!(runtime.block_on(store.count()).unwrap(), 7);
-    let a = runtime.block_on(store.get("a")).unwrap().unwrap();
+    let a = runtime
+        .block_on(store.get("a", Freshness::Latest))
+        .unwrap()
+        .unwrap();
     assert_eq!(
         (a.first_name.as_str(), a.last_name.as_str()),
         ("James", "Baker")
@@ -273,16 +276,37 @@ async fn an_interrupted_compaction_is_finished_at_start_up() {
     )
     .unwrap();
     let store = FileStore::open(&path).unwrap();
-    assert_eq!(store.get("old").await.unwrap(), None);
-    assert_eq!(store.find("a").await.unwrap().unwrap().version, Version(1));
-    assert_eq!(store.find("b").await.unwrap().unwrap().version, Version(3));
+    assert_eq!(store.get("old", Freshness::Latest).await.unwrap(), None);
+    assert_eq!(
+        store
+            .find("a", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        Version(1)
+    );
+    assert_eq!(
+        store
+            .find("b", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        Version(3)
+    );
     drop(store);
     assert!(!dir.path().join("customers.json.journal.old").exists());
     let snapshot = read_json(&path);
     assert_eq!(snapshot.as_object().unwrap().len(), 2);
     let reopened = FileStore::open(&path).unwrap();
     assert_eq!(
-        reopened.find("b").await.unwrap().unwrap().version,
+        reopened
+            .find("b", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
         Version(3)
     );
 }
@@ -339,7 +363,7 @@ async fn compaction_under_concurrent_writes_loses_nothing() {
     let reopened = FileStore::open(copy.path().join("customers.json")).unwrap();
     assert_eq!(reopened.count().await.unwrap(), expected.len() as u64);
     for (id, (i, version)) in &expected {
-        let stored = reopened.find(id).await.unwrap().unwrap();
+        let stored = reopened.find(id, Freshness::Latest).await.unwrap().unwrap();
         assert_eq!(stored.customer.last_name, i.to_string(), "{id}");
         assert_eq!(stored.version, *version, "{id}");
     }
@@ -390,7 +414,7 @@ async fn a_full_disk_refuses_the_write_and_changes_nothing() {
         "no path in {error}"
     );
     assert_eq!(
-        store.get(&id).await.unwrap(),
+        store.get(&id, Freshness::Latest).await.unwrap(),
         None,
         "memory does not run ahead of disk"
     );
@@ -401,7 +425,7 @@ async fn a_full_disk_refuses_the_write_and_changes_nothing() {
     let reopened = FileStore::open(&path).unwrap();
     for id in &acknowledged {
         assert!(
-            reopened.get(id).await.unwrap().is_some(),
+            reopened.get(id, Freshness::Latest).await.unwrap().is_some(),
             "{id} was acknowledged"
         );
     }

@@ -7,7 +7,7 @@ mod support;
 
 use contract::Writes;
 
-use app::domain::{Cursor, Customer, CustomerStore, PageQuery, StoreError};
+use app::domain::{Cursor, Customer, CustomerStore, Freshness, PageQuery, StoreError};
 use server::store::redis::{ConnectError, RedisSettings, RedisStore};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -80,7 +80,7 @@ async fn list(
     limit: usize,
 ) -> app::domain::Page {
     store
-        .list(&PageQuery::new(search, cursor, limit))
+        .list(&PageQuery::new(search, cursor, limit), Freshness::Latest)
         .await
         .expect("list")
 }
@@ -137,7 +137,7 @@ async fn foreign_keys_change_nothing() {
     let found = list(&ours, Some("baker"), Cursor::Start, 10).await;
     assert_eq!((ids(&found), found.total), (vec!["b"], 1));
     assert_eq!(
-        ours.get("a").await.unwrap(),
+        ours.get("a", Freshness::Latest).await.unwrap(),
         None,
         "a legacy key is not a customer of the store"
     );
@@ -285,7 +285,7 @@ async fn sentinel_outages() {
     assert!(matches!(error, StoreError::Unavailable(_)), "{error}");
     assert!(took < Duration::from_millis(2500), "gave up after {took:?}");
     assert!(matches!(
-        store.get("one").await,
+        store.get("one", Freshness::Latest).await,
         Err(StoreError::Unavailable(_))
     ));
     println!(
@@ -304,7 +304,11 @@ async fn sentinel_outages() {
     )
     .await;
     assert_eq!(store.master_addr(), Some(format!("127.0.0.1:{new}")));
-    assert!(store.get("three").await.unwrap().is_some());
+    assert!(store
+        .get("three", Freshness::Latest)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -447,7 +451,12 @@ async fn migrate_legacy_imports_bare_customer_keys_once() {
 
     assert_eq!(store.count().await.unwrap(), 3);
     assert_eq!(
-        store.get("b").await.unwrap().unwrap().first_name,
+        store
+            .get("b", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name,
         "Jonathan"
     );
     assert_eq!(
@@ -472,7 +481,15 @@ async fn migrate_legacy_imports_bare_customer_keys_once() {
         .skipped
         .iter()
         .any(|s| s.key == "a" && s.reason.contains("different customer")));
-    assert_eq!(store.get("a").await.unwrap().unwrap().first_name, "Jim");
+    assert_eq!(
+        store
+            .get("a", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name,
+        "Jim"
+    );
 }
 
 /// IDs of every customer matching `needle` (one page of up to 1000).
@@ -725,8 +742,8 @@ async fn sentinels_with_an_acl_user() {
         .upsert(&contract::customer("b", "Bo", "After"))
         .await
         .expect("writes follow the new master, found as the ACL user");
-    assert!(store.get("a").await.unwrap().is_some());
-    assert!(store.get("b").await.unwrap().is_some());
+    assert!(store.get("a", Freshness::Latest).await.unwrap().is_some());
+    assert!(store.get("b", Freshness::Latest).await.unwrap().is_some());
 
     // The password alone would be the default user's: refused, and so is a wrong one.
     for (username, password) in [(None, "sentinel-secret"), (Some("records"), "wrong")] {

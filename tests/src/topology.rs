@@ -415,6 +415,14 @@ impl Topology {
 
     /// `SENTINEL FAILOVER` through the first running sentinel.
     pub async fn failover(&self) {
+        self.try_failover()
+            .await
+            .expect("SENTINEL FAILOVER accepted");
+    }
+
+    /// `SENTINEL FAILOVER`, or why the sentinel refused it (`NOGOODSLAVE` while
+    /// no replica looks healthy to it yet, say).
+    pub async fn try_failover(&self) -> Result<(), String> {
         let node = self
             .sentinels
             .iter()
@@ -426,8 +434,9 @@ impl Topology {
             .arg(MASTER_NAME)
             .query_async(&mut conn)
             .await
-            .expect("SENTINEL FAILOVER accepted");
+            .map_err(|e| e.to_string())?;
         assert_eq!(reply, Value::Okay);
+        Ok(())
     }
 
     /// The master every running sentinel names, if they agree and it says ROLE master.
@@ -468,6 +477,24 @@ impl Topology {
             .find(|n| n.port == port)
             .expect("a data node");
         node.kill();
+    }
+
+    /// SIGSTOPs (`paused`) or SIGCONTs the data node on `port`: a server that
+    /// hangs with its connections open, as one whose machine stalls.
+    pub fn pause_data(&self, port: u16, paused: bool) {
+        let node = self
+            .data
+            .iter()
+            .find(|n| n.port == port)
+            .expect("a data node");
+        let child = node.child.as_ref().expect("a running data node");
+        let signal = if paused {
+            nix::sys::signal::Signal::SIGSTOP
+        } else {
+            nix::sys::signal::Signal::SIGCONT
+        };
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, signal).expect("signal the data node");
     }
 
     /// SIGKILLs the current master and returns its port.

@@ -18,5 +18,5 @@ pub use page::{Cursor, Page, PageQuery};
 pub use search::{fold, haystack, matches, Needle};
 pub use sort::{natural_key, Sort, SortField};
 #[cfg(feature = "ssr")]
-pub use store::{CustomerStore, JsonBatch, StoreError};
+pub use store::{CustomerStore, Freshness, JsonBatch, StoreError};
 pub use version::{Conflict, Precondition, Stored, Version};

@@ -3,6 +3,7 @@ use super::{
     Stored, Version,
 };
 use async_trait::async_trait;
+use std::time::Instant;
 
 /// Why a store operation did not happen. Whatever the reason, nothing was half-done.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,19 @@ pub struct JsonBatch {
     pub next: Option<String>,
 }
 
+/// How recent what a read returns must be. A store that always reads its
+/// latest state (the file store; Redis reading from the master) serves both alike.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Freshness {
+    /// Every write acknowledged before the read began.
+    #[default]
+    Latest,
+    /// At most the store's staleness bound old (Redis replicas:
+    /// `REDIS_MAX_REPLICA_LAG_MS`), and holding every write acknowledged before
+    /// `own_writes`: the reader's own last write, so that it reads its writes.
+    Bounded { own_writes: Option<Instant> },
+}
+
 /// Everything the application needs from a store of customers.
 ///
 /// Implementations make every write durable before returning `Ok`, check a
@@ -36,7 +50,7 @@ pub struct JsonBatch {
 #[async_trait]
 pub trait CustomerStore: Send + Sync + 'static {
     /// The record stored under exactly this key (no normalisation).
-    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError>;
+    async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError>;
 
     /// Stores the customer if `precondition` holds for the record with its ID,
     /// and returns the customer's new version; otherwise fails with
@@ -76,7 +90,7 @@ pub trait CustomerStore: Send + Sync + 'static {
     async fn audit(&self, query: &AuditQuery) -> Result<AuditPage, StoreError>;
 
     /// One page in ID order, optionally filtered by a case-insensitive search.
-    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError>;
+    async fn list(&self, query: &PageQuery, fresh: Freshness) -> Result<Page, StoreError>;
 
     async fn count(&self) -> Result<u64, StoreError>;
 
@@ -84,8 +98,12 @@ pub trait CustomerStore: Send + Sync + 'static {
     /// `(id, customer JSON)` ready to send: whole listings (`GET /`, export) then
     /// neither decode nor re-encode records. Start with `None`, continue with
     /// `next` until it is `None`. A customer written during the pass may or may
-    /// not be in it.
-    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError>;
+    /// not be in it. `fresh` applies to the pass as a whole, from its start.
+    async fn scan_json(
+        &self,
+        from: Option<String>,
+        fresh: Freshness,
+    ) -> Result<JsonBatch, StoreError>;
 
     /// A short description for logs, e.g. `file ./customers.json`.
     fn describe(&self) -> String;
@@ -100,17 +118,17 @@ pub trait CustomerStore: Send + Sync + 'static {
 
     /// The customer a client asks for by `id`, in its normalised form first,
     /// then as given (see [`lookup_keys`]).
-    async fn find(&self, id: &str) -> Result<Option<Stored>, StoreError> {
+    async fn find(&self, id: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
         for key in lookup_keys(id) {
-            if let Some(stored) = self.fetch(&key).await? {
+            if let Some(stored) = self.fetch(&key, fresh).await? {
                 return Ok(Some(stored));
             }
         }
         Ok(None)
     }
 
-    async fn get(&self, id: &str) -> Result<Option<Customer>, StoreError> {
-        Ok(self.find(id).await?.map(|stored| stored.customer))
+    async fn get(&self, id: &str, fresh: Freshness) -> Result<Option<Customer>, StoreError> {
+        Ok(self.find(id, fresh).await?.map(|stored| stored.customer))
     }
 
     /// Deletes the customer a client names by `id` (see [`Self::find`]) if

@@ -7,6 +7,7 @@
 
 use super::guard::{self, Guard};
 use super::observe::RequestMetrics;
+use super::OwnWrites;
 use crate::auth::{Principal, Refusal};
 use crate::logging;
 use app::api::CustomerError;
@@ -96,7 +97,8 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                     with_session,
                 });
             }
-            if !matches!(*request.method(), Method::GET | Method::HEAD) {
+            let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
+            if writes {
                 // Who a write is by, for the audit trail.
                 let request_id = request
                     .headers()
@@ -108,8 +110,18 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                     request_id,
                 });
             }
+            // Reads that may be stale must still hold the client's own writes.
+            let own_writes = guard.own_writes.as_ref().map(|own| {
+                let who = OwnWrites::client(&principal, client);
+                request.extensions_mut().insert(own.freshness(&who));
+                (own, who)
+            });
             request.extensions_mut().insert(principal);
-            within_limits(guard, request, next).await
+            let response = within_limits(guard, request, next).await;
+            if let Some((own, who)) = own_writes.filter(|_| writes) {
+                own.wrote(who);
+            }
+            response
         }
         Err(refusal) => {
             refusal.record();

@@ -107,6 +107,8 @@ pub struct Guard {
     pub request_limit: std::time::Duration,
     /// Time for a request's body to arrive.
     pub body_read_limit: std::time::Duration,
+    /// When reads may be stale: each client's last write, so its reads hold it.
+    pub own_writes: Option<super::OwnWrites>,
 }
 
 fn refuse(status: StatusCode, message: &'static str) -> Response {

@@ -3,7 +3,9 @@
 
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
-use app::domain::{Author, Conflict, Customer, CustomerStore, Precondition, StoreError, Version};
+use app::domain::{
+    Author, Conflict, Customer, CustomerStore, Freshness, Precondition, StoreError, Version,
+};
 use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
@@ -25,10 +27,15 @@ where
     if accepts_html(request.headers()) {
         return page(request).await;
     }
-    match list_all(store).await {
+    match list_all(store, freshness(&request)).await {
         Ok(response) => response,
         Err(error) => error.into_response(),
     }
+}
+
+/// How fresh the request's reads must be (see [`super::own_writes`]).
+pub fn freshness(request: &Request) -> Freshness {
+    request.extensions().get().copied().unwrap_or_default()
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -42,8 +49,11 @@ fn accepts_html(headers: &HeaderMap) -> bool {
 /// Streams `{"id": {...}, ...}` batch by batch from [`CustomerStore::scan_json`],
 /// so memory stays bounded however many customers there are. A store failure
 /// before the first byte is a 503.
-pub async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiError> {
-    let first = store.scan_json(None).await?;
+pub async fn list_all(
+    store: Arc<dyn CustomerStore>,
+    fresh: Freshness,
+) -> Result<Response, ApiError> {
+    let first = store.scan_json(None, fresh).await?;
     // State: the batch to send, whether an entry was sent (to place commas).
     let entries = stream::unfold(Some((first, false)), move |state| {
         let store = store.clone();
@@ -61,7 +71,7 @@ pub async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiErro
             }
             let next = match batch.next {
                 None => None,
-                Some(from) => match store.scan_json(Some(from)).await {
+                Some(from) => match store.scan_json(Some(from), fresh).await {
                     Ok(batch) => Some((batch, sent_any)),
                     Err(error) => {
                         // Headers are gone already: abort the body so the client sees a
@@ -91,9 +101,11 @@ pub async fn list_all(store: Arc<dyn CustomerStore>) -> Result<Response, ApiErro
 /// for a later `POST /set` with `If-Match`.
 pub async fn get_customer(
     State(state): State<AppState>,
+    fresh: Option<Extension<Freshness>>,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    Ok(match state.store.find(&id).await? {
+    let fresh = fresh.map_or_else(Freshness::default, |Extension(fresh)| fresh);
+    Ok(match state.store.find(&id, fresh).await? {
         Some(stored) => (
             [(header::ETAG, etag(stored.version))],
             Json(stored.customer),

@@ -9,6 +9,7 @@ mod guard;
 mod idle;
 mod legacy;
 pub mod observe;
+mod own_writes;
 pub mod serve;
 mod sign_in;
 mod theme;
@@ -17,6 +18,7 @@ mod transfer;
 pub use error::ApiError;
 pub use forwarded::TrustedProxies;
 pub use guard::{AllowedHosts, Guard};
+pub use own_writes::OwnWrites;
 pub use serve::Limits;
 
 use app::domain::CustomerStore;

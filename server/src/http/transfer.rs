@@ -7,7 +7,7 @@
 use super::legacy::{json_body, list_all};
 use super::{ApiError, AppState};
 use crate::store::transfer::{import_json, ImportError};
-use app::domain::Author;
+use app::domain::{Author, Freshness};
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::State;
@@ -19,7 +19,7 @@ use axum::{Extension, Json};
 pub const MAX_IMPORT_BYTES: usize = 64 * 1024 * 1024;
 
 pub async fn export(State(state): State<AppState>) -> Result<Response, ApiError> {
-    let mut response = list_all(state.store.clone()).await?;
+    let mut response = list_all(state.store.clone(), Freshness::Latest).await?;
     response.headers_mut().insert(
         header::CONTENT_DISPOSITION,
         HeaderValue::from_static("attachment; filename=\"customers.json\""),

@@ -6,7 +6,7 @@
 //! whole, and what an answer says is what is stored.
 
 use app::domain::{
-    AuditPage, AuditQuery, Author, Customer, CustomerStore, JsonBatch, Page, PageQuery,
+    AuditPage, AuditQuery, Author, Customer, CustomerStore, Freshness, JsonBatch, Page, PageQuery,
     Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
@@ -26,13 +26,14 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
     fn fetch<'a, 'b, 'f>(
         &'a self,
         key: &'b str,
+        fresh: Freshness,
     ) -> BoxFuture<'f, Result<Option<Stored>, StoreError>>
     where
         'a: 'f,
         'b: 'f,
         Self: 'f,
     {
-        self.0.fetch(key)
+        self.0.fetch(key, fresh)
     }
 
     async fn put(
@@ -70,16 +71,20 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
         self.0.audit(query).await
     }
 
-    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        self.0.list(query).await
+    async fn list(&self, query: &PageQuery, fresh: Freshness) -> Result<Page, StoreError> {
+        self.0.list(query, fresh).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
         self.0.count().await
     }
 
-    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
-        self.0.scan_json(from).await
+    async fn scan_json(
+        &self,
+        from: Option<String>,
+        fresh: Freshness,
+    ) -> Result<JsonBatch, StoreError> {
+        self.0.scan_json(from, fresh).await
     }
 
     async fn warm_up(&self) -> Result<(), StoreError> {

@@ -2,7 +2,7 @@
 //! `/metrics` (`store_operations_total`, `store_operation_duration_seconds`).
 
 use app::domain::{
-    AuditPage, AuditQuery, Author, Customer, CustomerStore, JsonBatch, Page, PageQuery,
+    AuditPage, AuditQuery, Author, Customer, CustomerStore, Freshness, JsonBatch, Page, PageQuery,
     Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
@@ -79,8 +79,8 @@ async fn measured<T>(
 
 #[async_trait]
 impl<S: CustomerStore> CustomerStore for Metered<S> {
-    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
-        measured(&FETCH, self.0.fetch(key)).await
+    async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
+        measured(&FETCH, self.0.fetch(key, fresh)).await
     }
 
     async fn put(
@@ -109,8 +109,8 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         measured(&AUDIT, self.0.audit(query)).await
     }
 
-    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        measured(&LIST, self.0.list(query)).await
+    async fn list(&self, query: &PageQuery, fresh: Freshness) -> Result<Page, StoreError> {
+        measured(&LIST, self.0.list(query, fresh)).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -125,8 +125,12 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         self.0.is_warm()
     }
 
-    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
-        measured(&SCAN, self.0.scan_json(from)).await
+    async fn scan_json(
+        &self,
+        from: Option<String>,
+        fresh: Freshness,
+    ) -> Result<JsonBatch, StoreError> {
+        measured(&SCAN, self.0.scan_json(from, fresh)).await
     }
 
     fn describe(&self) -> String {

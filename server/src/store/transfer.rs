@@ -2,7 +2,7 @@
 
 use super::{CustomerStore, StoreError};
 use crate::customer_json::customer_from_object;
-use app::domain::{Author, Customer};
+use app::domain::{Author, Customer, Freshness};
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -104,7 +104,10 @@ pub async fn export(store: &dyn CustomerStore, file: &Path) -> Result<usize, Str
     let mut all = BTreeMap::new();
     let mut from = None;
     loop {
-        let batch = store.scan_json(from).await.map_err(|e| e.to_string())?;
+        let batch = store
+            .scan_json(from, Freshness::Latest)
+            .await
+            .map_err(|e| e.to_string())?;
         for (id, json) in batch.records {
             let value: Value = serde_json::from_str(&json)
                 .map_err(|e| format!("stored customer {id:?} is not JSON: {e}"))?;

@@ -2,8 +2,8 @@
 //! A store's test file implements [`Harness`] and calls [`store_contract_tests!`].
 
 use app::domain::{
-    Action, AuditQuery, Author, Conflict, Cursor, Customer, CustomerStore, PageQuery, Precondition,
-    Sort, SortField, StoreError, Version,
+    Action, AuditQuery, Author, Conflict, Cursor, Customer, CustomerStore, Freshness, PageQuery,
+    Precondition, Sort, SortField, StoreError, Version,
 };
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -73,17 +73,17 @@ async fn page(
     limit: usize,
 ) -> app::domain::Page {
     store
-        .list(&PageQuery::new(search, cursor, limit))
+        .list(&PageQuery::new(search, cursor, limit), Freshness::Latest)
         .await
         .expect("list succeeds")
 }
 
 pub async fn upsert_then_get(h: &impl Harness) {
     let store = h.fresh().await;
-    assert_eq!(store.get("a").await.unwrap(), None);
+    assert_eq!(store.get("a", Freshness::Latest).await.unwrap(), None);
     let a = customer("a", "James", "Baker");
     store.upsert(&a).await.unwrap();
-    assert_eq!(store.get("a").await.unwrap(), Some(a));
+    assert_eq!(store.get("a", Freshness::Latest).await.unwrap(), Some(a));
     assert_eq!(store.count().await.unwrap(), 1);
 }
 
@@ -95,7 +95,10 @@ pub async fn overwrite_replaces(h: &impl Harness) {
         .unwrap();
     let newer = customer("a", "Jim", "Baker-Smith");
     store.upsert(&newer).await.unwrap();
-    assert_eq!(store.get("a").await.unwrap(), Some(newer));
+    assert_eq!(
+        store.get("a", Freshness::Latest).await.unwrap(),
+        Some(newer)
+    );
     assert_eq!(store.count().await.unwrap(), 1);
     assert_eq!(
         page(&*store, None, Cursor::Start, 10).await.customers.len(),
@@ -113,7 +116,7 @@ pub async fn delete_removes(h: &impl Harness) {
         "second delete finds nothing"
     );
     assert!(!store.delete("never").await.unwrap());
-    assert_eq!(store.get("a").await.unwrap(), None);
+    assert_eq!(store.get("a", Freshness::Latest).await.unwrap(), None);
     assert_eq!(store.count().await.unwrap(), 1);
     assert_eq!(
         ids(&page(&*store, None, Cursor::Start, 10).await.customers),
@@ -220,7 +223,10 @@ pub async fn pages_sort_by_any_column_either_way(h: &impl Harness) {
             let (mut seen, mut cursor) = (Vec::new(), Cursor::Start);
             loop {
                 let query = PageQuery::new(search, cursor, 2).sorted(sort);
-                let page = store.list(&query).await.expect("list succeeds");
+                let page = store
+                    .list(&query, Freshness::Latest)
+                    .await
+                    .expect("list succeeds");
                 assert_eq!(page.offset as usize, seen.len(), "{sort:?}: placed");
                 seen.extend(page.customers.iter().map(|c| c.id.clone()));
                 match page.after {
@@ -250,12 +256,15 @@ pub async fn pages_sort_by_any_column_either_way(h: &impl Harness) {
     // The last page, and the one before a cursor, in name order.
     let by_last = sorted(SortField::LastName, false);
     let end = store
-        .list(&PageQuery::new(None, Cursor::End, 2).sorted(by_last))
+        .list(
+            &PageQuery::new(None, Cursor::End, 2).sorted(by_last),
+            Freshness::Latest,
+        )
         .await
         .unwrap();
     assert_eq!((ids(&end.customers), end.offset), (vec!["10", "c9"], 4));
     let before = PageQuery::new(None, Cursor::Before("2".into()), 2).sorted(by_last);
-    let before = store.list(&before).await.unwrap();
+    let before = store.list(&before, Freshness::Latest).await.unwrap();
     assert_eq!(
         (ids(&before.customers), before.offset),
         (vec!["1", "100"], 1)
@@ -370,7 +379,10 @@ pub async fn unicode_round_trips(h: &impl Harness) {
         store.upsert(c).await.unwrap();
     }
     for c in &records {
-        assert_eq!(store.get(&c.id).await.unwrap().as_ref(), Some(c));
+        assert_eq!(
+            store.get(&c.id, Freshness::Latest).await.unwrap().as_ref(),
+            Some(c)
+        );
     }
     let p = page(&*store, Some("ÉLODIE"), Cursor::Start, 10).await;
     assert_eq!(ids(&p.customers), ["école"]);
@@ -411,7 +423,11 @@ pub async fn concurrent_writers_lose_nothing(h: &impl Harness) {
         for i in 0..25 {
             let id = format!("w{w}-{i:02}");
             assert!(
-                reopened.get(&id).await.unwrap().is_some(),
+                reopened
+                    .get(&id, Freshness::Latest)
+                    .await
+                    .unwrap()
+                    .is_some(),
                 "{id} was acknowledged but is missing"
             );
         }
@@ -434,16 +450,30 @@ pub async fn reopen_sees_every_acknowledged_write(h: &impl Harness) {
     let reopened = h.reopen(store).await;
     assert_eq!(reopened.count().await.unwrap(), 2);
     assert_eq!(
-        reopened.get("changed").await.unwrap().unwrap().first_name,
+        reopened
+            .get("changed", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name,
         "New"
     );
-    assert_eq!(reopened.get("gone").await.unwrap(), None);
-    assert!(reopened.get("kept").await.unwrap().is_some());
+    assert_eq!(reopened.get("gone", Freshness::Latest).await.unwrap(), None);
+    assert!(reopened
+        .get("kept", Freshness::Latest)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 pub async fn scan_json_yields_everyone_once_in_id_order(h: &impl Harness) {
     let store = h.fresh().await;
-    assert!(store.scan_json(None).await.unwrap().records.is_empty());
+    assert!(store
+        .scan_json(None, Freshness::Latest)
+        .await
+        .unwrap()
+        .records
+        .is_empty());
     // More than one batch's worth (batches are 1000).
     let count = 1500;
     for i in (0..count).rev() {
@@ -456,7 +486,7 @@ pub async fn scan_json_yields_everyone_once_in_id_order(h: &impl Harness) {
     let mut from = None;
     let mut batches = 0;
     loop {
-        let batch = store.scan_json(from).await.unwrap();
+        let batch = store.scan_json(from, Freshness::Latest).await.unwrap();
         batches += 1;
         for (id, json) in batch.records {
             let decoded: Customer =
@@ -512,7 +542,15 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
         (now.version, now.customer.first_name.as_str()),
         (v2, "Anne")
     );
-    assert_eq!(store.find("a").await.unwrap().unwrap().version, v2);
+    assert_eq!(
+        store
+            .find("a", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        v2
+    );
 
     let missing = conflict(
         store
@@ -552,10 +590,26 @@ pub async fn writes_check_versions_atomically(h: &impl Harness) {
     // Created again, it never reuses a version an old form may still carry.
     let v3 = store.create(&customer("a", "New", "Ann")).await.unwrap();
     assert!(v3 > v2);
-    assert_eq!(store.get("a").await.unwrap().unwrap().first_name, "New");
+    assert_eq!(
+        store
+            .get("a", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name,
+        "New"
+    );
 
     let reopened = h.reopen(store).await;
-    assert_eq!(reopened.find("a").await.unwrap().unwrap().version, v3);
+    assert_eq!(
+        reopened
+            .find("a", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        v3
+    );
     let v4 = reopened.upsert(&customer("b", "B", "B")).await.unwrap();
     assert!(v4 > v3, "versions keep increasing after a restart");
 }
@@ -580,7 +634,7 @@ pub async fn parallel_creates_of_one_id_let_exactly_one_win(h: &impl Harness) {
         }
     }
     assert_eq!((won.len(), conflicts), (1, 39));
-    let stored = store.get("same").await.unwrap().unwrap();
+    let stored = store.get("same", Freshness::Latest).await.unwrap().unwrap();
     assert_eq!(
         stored.last_name,
         won[0].to_string(),
@@ -613,7 +667,7 @@ pub async fn an_edit_racing_a_delete_never_brings_the_customer_back(h: &impl Har
                 .await
         });
         let (edited, deleted) = (edit.await.unwrap(), delete.await.unwrap());
-        let stored = store.get(&id).await.unwrap();
+        let stored = store.get(&id, Freshness::Latest).await.unwrap();
         match (edited, deleted) {
             (Ok(_), Err(StoreError::Conflict(_))) => {
                 assert_eq!(stored.unwrap().first_name, "Edited", "round {round}")
@@ -635,7 +689,11 @@ pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
         .upsert(&customer("Jos\u{e9}", "Composed", "C"))
         .await
         .unwrap();
-    let decomposed = store.find("Jose\u{301}").await.unwrap().unwrap();
+    let decomposed = store
+        .find("Jose\u{301}", Freshness::Latest)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(decomposed.customer.first_name, "Composed");
     // A record stored under a non-NFC key before IDs were normalised stays
     // readable and deletable by its own key.
@@ -644,7 +702,12 @@ pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
         .await
         .unwrap();
     assert_eq!(
-        store.get("Rene\u{301}").await.unwrap().unwrap().first_name,
+        store
+            .get("Rene\u{301}", Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap()
+            .first_name,
         "Legacy"
     );
     assert!(store.delete("Rene\u{301}").await.unwrap());
@@ -805,11 +868,19 @@ pub async fn put_all_stores_a_batch_as_single_puts_would(h: &impl Harness) {
     assert_eq!(store.count().await.unwrap(), 300);
     let mut versions = std::collections::BTreeSet::new();
     for expected in &batch {
-        let stored = store.find(&expected.id).await.unwrap().expect("stored");
+        let stored = store
+            .find(&expected.id, Freshness::Latest)
+            .await
+            .unwrap()
+            .expect("stored");
         assert_eq!(&stored.customer, expected);
         assert!(versions.insert(stored.version), "each a version of its own");
     }
-    let updated = store.find("b0001").await.unwrap().unwrap();
+    let updated = store
+        .find("b0001", Freshness::Latest)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(updated.version > before, "an update takes a later version");
     let found = page(store.as_ref(), Some("member299"), Cursor::Start, 10).await;
     assert_eq!(ids(&found.customers), ["b0299"]);
@@ -836,7 +907,7 @@ pub async fn put_all_stores_a_batch_as_single_puts_would(h: &impl Harness) {
     let reopened = h.reopen(store).await;
     assert_eq!(reopened.count().await.unwrap(), 300);
     assert_eq!(
-        reopened.get("b0299").await.unwrap(),
+        reopened.get("b0299", Freshness::Latest).await.unwrap(),
         Some(batch[299].clone())
     );
 }

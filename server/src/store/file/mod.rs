@@ -22,8 +22,8 @@ pub use lock::LockError;
 use super::order::{Orders, Record};
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    AuditPage, AuditQuery, Author, Customer, JsonBatch, Needle, Page, PageQuery, Precondition,
-    Sort, Stored, Version,
+    AuditPage, AuditQuery, Author, Customer, Freshness, JsonBatch, Needle, Page, PageQuery,
+    Precondition, Sort, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -318,7 +318,8 @@ fn load_snapshot(files: &DataFiles) -> Result<Records, OpenError> {
 
 #[async_trait]
 impl CustomerStore for FileStore {
-    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
+    /// Every read sees the latest state: `fresh` asks nothing more.
+    async fn fetch(&self, key: &str, _: Freshness) -> Result<Option<Stored>, StoreError> {
         Ok(self.records().get(key).map(|stored| Stored::clone(stored)))
     }
 
@@ -357,7 +358,7 @@ impl CustomerStore for FileStore {
         Ok(audit::query(&trail, query))
     }
 
-    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
+    async fn list(&self, query: &PageQuery, _: Freshness) -> Result<Page, StoreError> {
         self.warm_up().await?;
         let writer::Snapshot { records, orders } = self.snapshot();
         let orders = orders.ok_or_else(writer_stopped)?;
@@ -385,7 +386,7 @@ impl CustomerStore for FileStore {
         Ok(self.records().len() as u64)
     }
 
-    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
+    async fn scan_json(&self, from: Option<String>, _: Freshness) -> Result<JsonBatch, StoreError> {
         let records = self.records();
         let start = match &from {
             Some(after) => Bound::Excluded(after.as_str()),

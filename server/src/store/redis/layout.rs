@@ -222,14 +222,16 @@ pub fn parse_version_tag(tag: Option<&str>) -> u64 {
 }
 
 /// KEYS: records, changes. ARGV: last seen entry ID ('' for none), its nonce,
-/// batch size, maxlen, a fresh nonce.
+/// batch size, maxlen, a fresh nonce, `replica` when run on a replica.
 /// Returns `{kind, entry ID, its nonce, {changed IDs}, {their JSON or false}, more}`:
 /// - `changes`: the entries after the seen one (at most the batch size; `more` is 1
 ///   when there may be further ones), with the current value of each changed ID;
 ///   the entry ID and nonce are those of the last entry returned;
 /// - `reload`: the seen entry is no longer in the stream (trimmed, stream deleted or
 ///   flushed, writes lost in a failover) or there is none: the caller must reload
-///   everything, then continue from the returned entry (the stream's last).
+///   everything, then continue from the returned entry (the stream's last);
+/// - `behind` (on a replica, instead of `reload`): the replica has not reached the
+///   seen entry, or the caller has seen none; a reload is for the master to serve.
 ///
 /// An empty stream gets a marker entry first, so that a later loss of the stream
 /// (DEL, FLUSH) is noticed even when nothing was ever written.
@@ -248,10 +250,15 @@ local function reload()
   end
   return {'reload', last[1][1], field(last[1][2], 'n') or '', {}, {}, 0}
 end
-if ARGV[1] == '' then return reload() end
+local on_replica = ARGV[6] == 'replica'
+if ARGV[1] == '' then
+  if on_replica then return {'behind', '', '', {}, {}, 0} end
+  return reload()
+end
 local batch = tonumber(ARGV[3])
 local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', batch + 1)
 if #entries == 0 or entries[1][1] ~= ARGV[1] or (field(entries[1][2], 'n') or '') ~= ARGV[2] then
+  if on_replica then return {'behind', '', '', {}, {}, 0} end
   return reload()
 end
 local ids, seen = {}, {}

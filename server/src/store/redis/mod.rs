@@ -4,13 +4,15 @@
 //! - `master` + `sentinel`: which server is the master, following failovers.
 //! - `request` + `retry`: one operation, retried with backoff until its deadline.
 //! - `layout`: key names and Lua scripts; `migrate`: import of the legacy layout.
+//! - `replicas`: reads from replicas, within a bound on their lag.
 //! - `search`: searches over an in-memory index kept in sync by a change stream.
 //! - `audit`: reading the audit trail the write script records.
 //! - `sessions`: the UI's sign-in sessions ([`crate::auth::sessions`]).
 //!
 //! Everything goes through one multiplexed connection to the master (plus one
-//! for writes when `WAIT` is used): requests share it by pipelining, so there is
-//! no pool to size and a failover replaces exactly one connection.
+//! for writes when `WAIT` is used, and one per replica when reads may go there):
+//! requests share it by pipelining, so there is no pool to size and a failover
+//! replaces exactly one connection.
 
 mod addr;
 mod address_map;
@@ -23,6 +25,7 @@ mod follower;
 mod layout;
 mod master;
 mod migrate;
+mod replicas;
 mod request;
 mod retry;
 mod search;
@@ -34,12 +37,13 @@ pub use address_map::{AddressMap, AddressMapError};
 pub use error::ConnectError;
 pub use migrate::{MigrationReport, SkippedKey};
 pub use settings::{
-    parse_sentinels, ClientCertificate, RedisSettings, RedisTarget, SentinelListError, TlsSettings,
+    parse_sentinels, ClientCertificate, ReadFrom, RedisSettings, RedisTarget, SentinelListError,
+    TlsSettings,
 };
 
 use app::domain::{
-    AuditPage, AuditQuery, Author, Conflict, Customer, CustomerStore, JsonBatch, Page, PageQuery,
-    Precondition, StoreError, Stored, Version,
+    AuditPage, AuditQuery, Author, Conflict, Customer, CustomerStore, Freshness, JsonBatch, Page,
+    PageQuery, Precondition, StoreError, Stored, Version,
 };
 use async_trait::async_trait;
 use layout::Keys;
@@ -61,6 +65,8 @@ const SUBSCRIBE_WAIT: Duration = Duration::from_secs(1);
 
 pub struct RedisStore {
     tracker: Arc<Tracker>,
+    /// `Some` when reads may go to replicas (`REDIS_READ_FROM=replica-preferred`).
+    replicas: Option<Arc<replicas::Replicas>>,
     keys: Keys,
     tasks: Vec<JoinHandle<()>>,
     /// Entries the write scripts keep in the change stream.
@@ -116,8 +122,15 @@ impl RedisStore {
             .await;
             tasks.push(tokio::spawn(follower::poll(Arc::downgrade(&tracker))));
         }
+        let replicas = (tracker.settings.read_from == ReadFrom::ReplicaPreferred).then(|| {
+            let replicas = Arc::new(replicas::Replicas::new(&tracker.settings));
+            let poll = replicas::poll(Arc::downgrade(&replicas), Arc::downgrade(&tracker));
+            tasks.push(tokio::spawn(poll));
+            replicas
+        });
         Ok(RedisStore {
             tracker,
+            replicas,
             keys,
             tasks,
             change_log_len: layout::CHANGE_LOG_LEN,
@@ -385,13 +398,15 @@ fn decode(json: &str) -> Result<Customer, OpError> {
 
 #[async_trait]
 impl CustomerStore for RedisStore {
-    async fn fetch(&self, key: &str) -> Result<Option<Stored>, StoreError> {
+    async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
         let keys = &self.keys;
-        run(
+        let replicas = self.replicas.as_deref();
+        let (found, _) = replicas::read(
             &self.tracker,
-            Access::Read,
+            replicas,
+            fresh,
             RoundTrips::One,
-            |mut conn| async move {
+            |mut conn, _| async move {
                 // The version first, then the record, in one pipeline: Redis runs
                 // a connection's commands in order, so a write landing between
                 // them pairs the record with an *older* version, never a newer
@@ -410,7 +425,8 @@ impl CustomerStore for RedisStore {
                 }))
             },
         )
-        .await
+        .await?;
+        Ok(found)
     }
 
     async fn put(
@@ -482,8 +498,8 @@ impl CustomerStore for RedisStore {
 
     /// Served from the search index (caught up first), which holds every
     /// customer in each sort order: natural ID order and names need it.
-    async fn list(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        self.page_from_index(query).await
+    async fn list(&self, query: &PageQuery, fresh: Freshness) -> Result<Page, StoreError> {
+        self.page_from_index(query, fresh).await
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
@@ -496,8 +512,12 @@ impl CustomerStore for RedisStore {
 
     /// Served from the search index (caught up first): whole listings then cost
     /// memory reads instead of a pass over the hash per request.
-    async fn scan_json(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
-        self.scan_index(from).await
+    async fn scan_json(
+        &self,
+        from: Option<String>,
+        fresh: Freshness,
+    ) -> Result<JsonBatch, StoreError> {
+        self.scan_index(from, fresh).await
     }
 
     async fn warm_up(&self) -> Result<(), StoreError> {
@@ -509,6 +529,9 @@ impl CustomerStore for RedisStore {
     }
 
     fn describe(&self) -> String {
-        self.tracker.describe()
+        match &self.replicas {
+            Some(replicas) => format!("{}; {}", self.tracker.describe(), replicas.describe()),
+            None => self.tracker.describe(),
+        }
     }
 }

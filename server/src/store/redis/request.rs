@@ -32,6 +32,9 @@ pub enum OpError {
     },
     /// Stored data is not what the store wrote: retrying will not fix it.
     Corrupt(String),
+    /// A replica has not reached what this server has read already; the
+    /// master has (see `replicas::read`).
+    Behind,
 }
 
 impl From<RedisError> for OpError {
@@ -142,5 +145,8 @@ where
             Err(Failure::Busy(Cause::NotConfirmed { wanted, got }))
         }
         Err(OpError::Corrupt(message)) => Err(Failure::Fatal(Cause::Corrupt(message))),
+        Err(OpError::Behind) => Err(Failure::Fatal(Cause::Corrupt(
+            "the master is behind this server's search index".into(),
+        ))),
     }
 }

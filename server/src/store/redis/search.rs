@@ -11,11 +11,12 @@
 //! or whether it holds writes that no longer exist: it reloads everything.
 
 use super::layout;
+use super::replicas::{read, Node};
 use super::request::{run, Access, OpError, RoundTrips};
 use super::{decode, RedisStore, SCAN_COUNT};
 use crate::store::order::{Orders, Record};
 use app::domain::{
-    haystack, Cursor, Customer, JsonBatch, Needle, Page, PageQuery, Sort, StoreError,
+    haystack, Cursor, Customer, Freshness, JsonBatch, Needle, Page, PageQuery, Sort, StoreError,
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -32,8 +33,8 @@ pub struct SearchIndex {
     seen: Option<Seen>,
     entries: BTreeMap<Box<str>, Entry>,
     orders: Orders<Entry>,
-    /// When the last catch-up that succeeded began: it holds every write
-    /// acknowledged before then.
+    /// What the index covers: it holds every write acknowledged before then
+    /// (when the last catch-up began, or what the replica it read covered).
     caught_up_from: Option<Instant>,
 }
 
@@ -139,10 +140,14 @@ impl SearchIndex {
 impl RedisStore {
     /// Brings the index up to date (see [`Self::catch_up_since`]), then pages
     /// through it.
-    pub(super) async fn page_from_index(&self, query: &PageQuery) -> Result<Page, StoreError> {
-        let asked = Instant::now();
+    pub(super) async fn page_from_index(
+        &self,
+        query: &PageQuery,
+        fresh: Freshness,
+    ) -> Result<Page, StoreError> {
+        let needed = self.needed(fresh);
         let mut index = self.index.lock().await;
-        self.catch_up_since(&mut index, asked).await?;
+        self.catch_up_since(&mut index, needed, fresh).await?;
         let sort = query.sort;
         let position = match &query.cursor {
             Cursor::After(id) | Cursor::Before(id) | Cursor::At(id) => index.position_of(id, sort),
@@ -173,11 +178,15 @@ impl RedisStore {
     /// Up to `SCAN_COUNT` customers after `from`, in ID order (see
     /// `CustomerStore::scan_json`). A pass catches up once, at its start: it then
     /// has every write acknowledged before it began.
-    pub(super) async fn scan_index(&self, from: Option<String>) -> Result<JsonBatch, StoreError> {
-        let asked = Instant::now();
+    pub(super) async fn scan_index(
+        &self,
+        from: Option<String>,
+        fresh: Freshness,
+    ) -> Result<JsonBatch, StoreError> {
+        let needed = self.needed(fresh);
         let mut index = self.index.lock().await;
         if from.is_none() {
-            self.catch_up_since(&mut index, asked).await?;
+            self.catch_up_since(&mut index, needed, fresh).await?;
         }
         let start = match &from {
             Some(after) => Bound::Excluded(after.as_str()),
@@ -198,37 +207,59 @@ impl RedisStore {
     /// Loads the index, or brings it up to date, ahead of any search.
     pub(super) async fn warm_up_index(&self) -> Result<(), StoreError> {
         let mut index = self.index.lock().await;
-        self.catch_up(&mut index).await
+        self.catch_up(&mut index, Freshness::Latest).await
     }
 
-    /// Catches up unless a catch-up that began after `asked` has succeeded
-    /// already: requests queued behind one catch-up then share the next one
-    /// instead of making a round trip each, and each still sees every write
-    /// acknowledged before it was asked.
+    /// The instant a read asked now with `fresh` must cover: now itself, or,
+    /// when reads may come from replicas, the bound's start or the reader's
+    /// own last write, whichever is later.
+    fn needed(&self, fresh: Freshness) -> Instant {
+        let now = Instant::now();
+        match (fresh, &self.replicas) {
+            (Freshness::Bounded { own_writes }, Some(_)) => {
+                let bound = now.checked_sub(self.tracker.settings.max_replica_lag);
+                own_writes.max(bound).unwrap_or(now)
+            }
+            _ => now,
+        }
+    }
+
+    /// Catches up unless the index covers `needed` already: requests queued
+    /// behind one catch-up then share the next one instead of making a round
+    /// trip each, and each still sees every write acknowledged before it was
+    /// asked (or, reading within a staleness bound, before what it needs).
     async fn catch_up_since(
         &self,
         index: &mut SearchIndex,
-        asked: Instant,
+        needed: Instant,
+        fresh: Freshness,
     ) -> Result<(), StoreError> {
-        if index.caught_up_from.is_some_and(|from| from > asked) {
+        if index.caught_up_from.is_some_and(|from| from >= needed) {
             return Ok(());
         }
-        self.catch_up(index).await
+        self.catch_up(index, fresh).await
     }
 
-    async fn catch_up(&self, index: &mut SearchIndex) -> Result<(), StoreError> {
-        let from = Instant::now();
-        self.apply_changes(index).await?;
-        index.caught_up_from = Some(from);
+    async fn catch_up(&self, index: &mut SearchIndex, fresh: Freshness) -> Result<(), StoreError> {
+        let covers = self.apply_changes(index, fresh).await?;
+        // The index never goes back, so it covers the later of the two.
+        index.caught_up_from = index.caught_up_from.max(Some(covers));
         self.index_loaded
             .store(true, std::sync::atomic::Ordering::Relaxed);
         Ok(())
     }
 
     /// On error the index keeps its last consistent state (nothing half-applied).
-    async fn apply_changes(&self, index: &mut SearchIndex) -> Result<(), StoreError> {
+    /// Returns what the index covers now: what the last round trip's node covered
+    /// (each round trip reads on to the end of its node's stream).
+    async fn apply_changes(
+        &self,
+        index: &mut SearchIndex,
+        fresh: Freshness,
+    ) -> Result<Instant, StoreError> {
         loop {
-            match self.changes_since(index.seen.as_ref()).await? {
+            let (step, covers) = self.changes_since(index.seen.as_ref(), fresh).await?;
+            match step {
                 Step::Changes {
                     changed,
                     seen,
@@ -239,7 +270,7 @@ impl RedisStore {
                     }
                     index.seen = Some(seen);
                     if !more {
-                        return Ok(());
+                        return Ok(covers);
                     }
                 }
                 Step::Reload { seen } => {
@@ -250,21 +281,29 @@ impl RedisStore {
                     index.reload(entries);
                     index.seen = Some(seen);
                     tracing::debug!(customers = index.entries.len(), "search index reloaded");
-                    return Ok(());
+                    return Ok(covers);
                 }
             }
         }
     }
 
-    async fn changes_since(&self, seen: Option<&Seen>) -> Result<Step, StoreError> {
+    /// One catch-up round trip, and what its answer covers. A replica that has
+    /// not reached the entry the index holds (or has no stream yet) answers
+    /// `behind`, and the master is asked instead: reloads happen on the master.
+    async fn changes_since(
+        &self,
+        seen: Option<&Seen>,
+        fresh: Freshness,
+    ) -> Result<(Step, Instant), StoreError> {
         let (seen_id, seen_nonce) = seen.map_or(("", ""), |s| (&s.id, &s.nonce));
         let fresh_nonce = format!("{:016x}", rand::random::<u64>());
         let (keys, maxlen, fresh_nonce) = (&self.keys, self.change_log_len, &fresh_nonce);
-        run(
+        read(
             &self.tracker,
-            Access::Read,
+            self.replicas.as_deref(),
+            fresh,
             RoundTrips::One,
-            |mut conn| async move {
+            |mut conn, node| async move {
                 let reply: Reply = redis::cmd("EVAL")
                     .arg(layout::CATCH_UP)
                     .arg(2)
@@ -275,6 +314,7 @@ impl RedisStore {
                     .arg(CATCH_UP_BATCH)
                     .arg(maxlen)
                     .arg(fresh_nonce)
+                    .arg(if node == Node::Replica { "replica" } else { "" })
                     .query_async(&mut conn)
                     .await?;
                 step(reply)
@@ -339,6 +379,9 @@ type Reply = (
 );
 
 fn step((kind, id, nonce, ids, values, more): Reply) -> Result<Step, OpError> {
+    if kind == "behind" {
+        return Err(OpError::Behind);
+    }
     let seen = Seen { id, nonce };
     if kind == "reload" {
         return Ok(Step::Reload { seen });

@@ -44,6 +44,21 @@ pub struct RedisSettings {
     pub tls: Option<TlsSettings>,
     /// Where to reach the servers sentinels report at unreachable addresses.
     pub address_map: AddressMap,
+    /// Where reads that may be a little stale go (see `replicas.rs`).
+    pub read_from: ReadFrom,
+    /// How stale a replica may be and still serve reads.
+    pub max_replica_lag: Duration,
+}
+
+/// Which servers serve reads ([`app::domain::Freshness::Bounded`] ones).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReadFrom {
+    /// Every read from the master.
+    #[default]
+    Master,
+    /// A replica known to be at most `max_replica_lag` behind and to hold the
+    /// reader's own writes, else the master.
+    ReplicaPreferred,
 }
 
 /// How to speak TLS to Redis. Certificates are read once, at start-up.
@@ -84,6 +99,7 @@ impl RedisSettings {
     pub const DEFAULT_COMMAND_TIMEOUT: Duration = Duration::from_millis(1000);
     pub const DEFAULT_REQUEST_DEADLINE: Duration = Duration::from_secs(10);
     pub const DEFAULT_AUDIT_RETENTION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+    pub const DEFAULT_MAX_REPLICA_LAG: Duration = Duration::from_millis(1000);
 
     /// Settings with defaults for everything but the target.
     pub fn new(target: RedisTarget) -> Self {
@@ -101,6 +117,8 @@ impl RedisSettings {
             audit_retention: Some(Self::DEFAULT_AUDIT_RETENTION),
             tls: None,
             address_map: AddressMap::default(),
+            read_from: ReadFrom::Master,
+            max_replica_lag: Self::DEFAULT_MAX_REPLICA_LAG,
         }
     }
 
@@ -117,6 +135,11 @@ impl RedisSettings {
     pub fn validate(&self) -> Result<(), String> {
         if self.command_timeout.is_zero() || self.request_deadline.is_zero() {
             return Err("the command timeout and the request deadline must be positive".into());
+        }
+        if self.read_from == ReadFrom::ReplicaPreferred && self.max_replica_lag.is_zero() {
+            return Err(
+                "the replicas' lag bound must be positive (REDIS_MAX_REPLICA_LAG_MS)".into(),
+            );
         }
         if self.key_prefix.is_empty() {
             return Err("the key prefix must not be empty: it keeps the store's keys apart".into());
@@ -163,6 +186,8 @@ impl fmt::Debug for RedisSettings {
             .field("audit_retention", &self.audit_retention)
             .field("tls", &self.tls)
             .field("address_map", &self.address_map)
+            .field("read_from", &self.read_from)
+            .field("max_replica_lag", &self.max_replica_lag)
             .finish()
     }
 }
