@@ -591,6 +591,17 @@ def partition_section(path):
     out.append("What each case means for an operator: `RELIABILITY.md`.")
     return out
 
+def kept_sections(path):
+    """Sections other scripts write into the same file (`scripts/bench/million.sh`),
+    carried over as they were."""
+    try:
+        text = open(path).read()
+    except FileNotFoundError:
+        return []
+    found = re.search(r"<!-- million:start -->.*?<!-- million:end -->", text, re.S)
+    return [found.group(0), ""] if found else []
+
+
 def main(argv):
     if len(argv) != 2:
         sys.exit(__doc__)
@@ -694,6 +705,7 @@ def main(argv):
         f"master after {setting('FAILOVER_BEFORE_S')} s), `/proc/PID/status` for RSS, `gzip -9` for the wasm.",
         "",
     ]
+    out += kept_sections(argv[1])
     with open(argv[1], "w") as output:
         output.write("\n".join(out))
     if found:

@@ -5,6 +5,8 @@
 //! users file taking effect at once.
 
 use reqwest::{Client, Method, StatusCode};
+use std::time::Duration;
+use testkit::topology::wait_for;
 use testkit::{admin_command, run_admin, sample_data, Server};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -172,6 +174,12 @@ async fn every_route_checks_credentials_and_roles() {
         // on its own below).
         server = server.restart();
         client = Client::new();
+        // Ready first: the store loads its data just after the server listens.
+        wait_for(Duration::from_secs(20), "the server ready", || {
+            let ready = client.get(server.url("/readyz")).send();
+            async move { (ready.await.ok()?.status() == 200).then_some(()) }
+        })
+        .await;
         // No credentials, wrong ones, an unknown user, a wrong token, a session
         // that never was.
         for credentials in [

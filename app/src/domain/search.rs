@@ -32,6 +32,11 @@ impl Needle {
         (!words.is_empty()).then_some(Needle { words })
     }
 
+    /// The folded words, each of which a match holds.
+    pub fn words(&self) -> &[String] {
+        &self.words
+    }
+
     /// Whether a [`haystack`] holds every word.
     pub fn found_in(&self, haystack: &str) -> bool {
         self.words

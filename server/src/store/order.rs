@@ -16,9 +16,33 @@ use std::ops::Bound;
 /// What the orders hold of each customer.
 pub trait Record: Clone {
     fn customer(&self) -> Customer;
-    fn matches(&self, needle: &Needle) -> bool;
+    fn matches(&self, matcher: &Matcher) -> bool;
     /// [`Sort::position`] of this record.
     fn position(&self, sort: Sort) -> String;
+}
+
+/// A search's words (see [`Needle`]), each ready to be looked for in many
+/// haystacks: a searcher built once per search rather than once per customer
+/// (as `str::contains` does) makes a pass over a million customers several
+/// times faster.
+pub struct Matcher(Vec<memchr::memmem::Finder<'static>>);
+
+impl Matcher {
+    pub fn new(needle: &Needle) -> Self {
+        let words = needle.words().iter();
+        Matcher(
+            words
+                .map(|w| memchr::memmem::Finder::new(w.as_bytes()).into_owned())
+                .collect(),
+        )
+    }
+
+    /// Whether a [`app::domain::haystack`] holds every word ([`Needle::found_in`]).
+    pub fn found_in(&self, haystack: &str) -> bool {
+        self.0
+            .iter()
+            .all(|word| word.find(haystack.as_bytes()).is_some())
+    }
 }
 
 /// A record at its position. Ordered, compared and found by position alone.
@@ -113,7 +137,8 @@ impl<R: Record> Orders<R> {
             .iter()
             .position(|f| *f == query.sort.field)
             .unwrap_or(0)];
-        page_in(set, query, query.needle().as_ref(), position_of)
+        let matcher = query.needle().map(|needle| Matcher::new(&needle));
+        page_in(set, query, matcher.as_ref(), position_of)
     }
 
     /// [`Self::page`] of a search whose matches the caller found by a pass of
@@ -150,7 +175,7 @@ const SORT_AT_MOST: usize = 5_000;
 fn page_in<R: Record>(
     set: &imbl::OrdSet<Placed<R>>,
     query: &PageQuery,
-    needle: Option<&Needle>,
+    matcher: Option<&Matcher>,
     position_of: impl Fn(&str) -> Option<String>,
 ) -> Page {
     let view = View {
@@ -165,8 +190,8 @@ fn page_in<R: Record>(
         },
         other => (other.clone(), String::new()),
     };
-    let keep = |placed: &&Placed<R>| needle.is_none_or(|n| placed.record.matches(n));
-    let count = |walk: Walk<'_, R>| match needle {
+    let keep = |placed: &&Placed<R>| matcher.is_none_or(|m| placed.record.matches(m));
+    let count = |walk: Walk<'_, R>| match matcher {
         None => walk.count(),
         Some(_) => walk.filter(keep).count(),
     };
@@ -193,7 +218,7 @@ fn page_in<R: Record>(
         .take(query.limit + 1)
         .map(|placed| placed.record.customer())
         .collect();
-    let total = match needle {
+    let total = match matcher {
         None => set.len(),
         Some(_) => count(view.forward(Bound::Unbounded)),
     };
@@ -239,8 +264,8 @@ mod tests {
         fn customer(&self) -> Customer {
             self.clone()
         }
-        fn matches(&self, needle: &Needle) -> bool {
-            app::domain::matches(self, needle)
+        fn matches(&self, matcher: &Matcher) -> bool {
+            matcher.found_in(&app::domain::haystack(self))
         }
         fn position(&self, sort: Sort) -> String {
             sort.position(self)

@@ -910,6 +910,49 @@ pub async fn put_all_stores_a_batch_as_single_puts_would(h: &impl Harness) {
         reopened.get("b0299", Freshness::Latest).await.unwrap(),
         Some(batch[299].clone())
     );
+
+    // One customer twice in a batch: as two puts in a row, the later one kept.
+    let twice = [
+        customer("t0001", "First", "Take"),
+        customer("t0001", "Second", "Take"),
+    ];
+    reopened.put_all(&twice, &tester()).await.unwrap();
+    let stored = reopened
+        .find("t0001", Freshness::Latest)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.customer, twice[1]);
+    let history = reopened
+        .audit(&AuditQuery {
+            customer_id: Some("t0001".into()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let steps: Vec<_> = history
+        .entries
+        .iter()
+        .rev()
+        .map(|e| (e.action, e.before.clone(), e.after.clone(), e.version))
+        .collect();
+    assert_eq!(
+        steps,
+        [
+            (Action::Create, None, Some(twice[0].clone()), steps[0].3),
+            (
+                Action::Update,
+                Some(twice[0].clone()),
+                Some(twice[1].clone()),
+                Some(stored.version)
+            ),
+        ]
+    );
+    assert!(
+        steps[0].3 < steps[1].3,
+        "the second put takes a later version"
+    );
 }
 
 /// One `#[tokio::test]` per contract case, for the harness expression given.

@@ -19,11 +19,11 @@ mod writer;
 
 pub use lock::LockError;
 
-use super::order::{Orders, Record};
+use super::order::{Matcher, Orders, Record};
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    AuditPage, AuditQuery, Author, Customer, Freshness, JsonBatch, Needle, Page, PageQuery,
-    Precondition, Sort, Stored, Version,
+    AuditPage, AuditQuery, Author, Customer, Freshness, JsonBatch, Page, PageQuery, Precondition,
+    Sort, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -272,8 +272,8 @@ impl Record for Arc<Stored> {
     fn customer(&self) -> Customer {
         self.customer.clone()
     }
-    fn matches(&self, needle: &Needle) -> bool {
-        app::domain::matches(&self.customer, needle)
+    fn matches(&self, matcher: &Matcher) -> bool {
+        matcher.found_in(&app::domain::haystack(&self.customer))
     }
     fn position(&self, sort: Sort) -> String {
         sort.position(&self.customer)
@@ -372,9 +372,10 @@ impl CustomerStore for FileStore {
         Ok(match query.needle() {
             None => orders.page(query, position_of),
             Some(needle) => {
+                let matcher = Matcher::new(&needle);
                 let matches = records
                     .values()
-                    .filter(|stored| stored.matches(&needle))
+                    .filter(|stored| stored.matches(&matcher))
                     .cloned()
                     .collect();
                 orders.page_among(query, matches, position_of)

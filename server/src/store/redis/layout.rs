@@ -93,7 +93,10 @@ end
 /// expected version, id, json (for `put`).
 ///
 /// Checks each change's precondition and makes it, in order, as one step (an
-/// import sends hundreds at once; a single write is a batch of one). A put takes
+/// import sends hundreds at once; a single write is a batch of one). The records,
+/// versions and ID index are read once and written once per batch; the audit
+/// entry, the customer's history and the change-stream entry are one call each
+/// per change. A put takes
 /// the next store-wide revision as the record's version and records it with the
 /// write's nonce, so a retried attempt of a write that already ran (reply lost in
 /// a failover) finds its own nonce and answers as the first attempt would have.
@@ -105,6 +108,17 @@ pub static WRITE_SCRIPT: std::sync::LazyLock<redis::Script> =
 const WRITE: &str = concat!(
     earlier_in_lua!(),
     r"local maxlen, actor, request_id, keep_from = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+-- Each ID's record and version tag as the batch has left them so far (false:
+-- none), the IDs changed (in order), and the store-wide revision.
+local record, tags, touched, revision = {}, {}, {}, 0
+local changed = {}
+local function touch(id, json, tag)
+  if not changed[id] then
+    changed[id] = true
+    touched[#touched + 1] = id
+  end
+  record[id], tags[id] = json, tag
+end
 local function write(history, nonce, op, kind, expected, id, json)
   local function audit(what, before, after, version)
     local fields = {'op', what, 'id', id, 'by', actor}
@@ -136,10 +150,10 @@ local function write(history, nonce, op, kind, expected, id, json)
       redis.call('SET', history, table.concat(kept, ' ') .. ' ')
     end
   end
-  local current = redis.call('HGET', KEYS[1], id)
+  local current = record[id]
   local exists = current ~= false
   local version, seen_nonce = false, false
-  local tag = redis.call('HGET', KEYS[4], id)
+  local tag = tags[id]
   if tag then version, seen_nonce = string.match(tag, '^(%d+) (.*)$') end
   if exists and not version then version = '0' end
   if exists and op == 'put' and seen_nonce == nonce then return {'ok', version, 1} end
@@ -152,29 +166,70 @@ local function write(history, nonce, op, kind, expected, id, json)
   if op == 'del' then
     if not exists then return {'ok', false, 0} end
     audit('delete', current, false, false)
-    redis.call('HDEL', KEYS[1], id)
-    redis.call('HDEL', KEYS[4], id)
-    redis.call('ZREM', KEYS[2], id)
+    touch(id, false, false)
     redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
     return {'ok', false, 1}
   end
-  local revision = tostring(redis.call('INCR', KEYS[5]))
+  revision = revision + 1
+  local new_version = string.format('%d', revision)
   if exists then
-    audit('update', current, json, revision)
+    audit('update', current, json, new_version)
   else
-    audit('create', false, json, revision)
+    audit('create', false, json, new_version)
   end
-  redis.call('HSET', KEYS[1], id, json)
-  redis.call('HSET', KEYS[4], id, revision .. ' ' .. nonce)
-  redis.call('ZADD', KEYS[2], 0, id)
+  touch(id, json, new_version .. ' ' .. nonce)
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
-  return {'ok', revision, 1}
+  return {'ok', new_version, 1}
 end
+-- Every ID's record and version tag, read at once; the batch's changes apply
+-- to these copies in order, and what they end as is written at the end, one
+-- command per hash (a change per command was two thirds of an import's time).
+local count = (#ARGV - 4) / 6
+if count == 0 then return {} end
+local ids = {}
+for i = 1, count do ids[i] = ARGV[4 + (i - 1) * 6 + 5] end
+local stored = redis.call('HMGET', KEYS[1], unpack(ids))
+local stored_tags = redis.call('HMGET', KEYS[4], unpack(ids))
+for i = 1, count do
+  if record[ids[i]] == nil then
+    record[ids[i]] = stored[i]
+    tags[ids[i]] = stored_tags[i]
+  end
+end
+revision = tonumber(redis.call('GET', KEYS[5]) or '0')
+local first_revision = revision
 local replies = {}
-for i = 1, (#ARGV - 4) / 6 do
+for i = 1, count do
   local at = 4 + (i - 1) * 6
   replies[i] = write(KEYS[6 + i], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4],
     ARGV[at + 5], ARGV[at + 6])
+end
+local records, versions, ranks, gone = {}, {}, {}, {}
+for _, id in ipairs(touched) do
+  if record[id] then
+    local n = #records
+    records[n + 1] = id
+    records[n + 2] = record[id]
+    versions[n + 1] = id
+    versions[n + 2] = tags[id]
+    ranks[n + 1] = 0
+    ranks[n + 2] = id
+  else
+    gone[#gone + 1] = id
+  end
+end
+if #records > 0 then
+  redis.call('HSET', KEYS[1], unpack(records))
+  redis.call('HSET', KEYS[4], unpack(versions))
+  redis.call('ZADD', KEYS[2], unpack(ranks))
+end
+if #gone > 0 then
+  redis.call('HDEL', KEYS[1], unpack(gone))
+  redis.call('HDEL', KEYS[4], unpack(gone))
+  redis.call('ZREM', KEYS[2], unpack(gone))
+end
+if revision ~= first_revision then
+  redis.call('SET', KEYS[5], string.format('%d', revision))
 end
 return replies
 "

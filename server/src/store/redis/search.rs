@@ -14,9 +14,9 @@ use super::layout;
 use super::replicas::{read, Node};
 use super::request::{run, Access, OpError, RoundTrips};
 use super::{decode, RedisStore, SCAN_COUNT};
-use crate::store::order::{Orders, Record};
+use crate::store::order::{Matcher, Orders, Record};
 use app::domain::{
-    haystack, Cursor, Customer, Freshness, JsonBatch, Needle, Page, PageQuery, Sort, StoreError,
+    haystack, Cursor, Customer, Freshness, JsonBatch, Page, PageQuery, Sort, StoreError,
 };
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -88,8 +88,8 @@ impl Record for Entry {
             last_name: last_name.to_owned(),
         }
     }
-    fn matches(&self, needle: &Needle) -> bool {
-        needle.found_in(self.haystack())
+    fn matches(&self, matcher: &Matcher) -> bool {
+        matcher.found_in(self.haystack())
     }
     fn position(&self, sort: Sort) -> String {
         sort.position(&self.customer())
@@ -157,10 +157,11 @@ impl RedisStore {
         match query.needle() {
             // A search passes over the entries (in ID order in memory) under the lock.
             Some(needle) => {
+                let matcher = Matcher::new(&needle);
                 let matches = index
                     .entries
                     .values()
-                    .filter(|entry| entry.matches(&needle))
+                    .filter(|entry| entry.matches(&matcher))
                     .cloned()
                     .collect();
                 Ok(index.orders.page_among(query, matches, position_of))
