@@ -39,9 +39,16 @@ impl Matcher {
 
     /// Whether a [`app::domain::haystack`] holds every word ([`Needle::found_in`]).
     pub fn found_in(&self, haystack: &str) -> bool {
-        self.0
-            .iter()
-            .all(|word| word.find(haystack.as_bytes()).is_some())
+        self.found_in_bytes(haystack.as_bytes())
+    }
+
+    pub fn found_in_bytes(&self, haystack: &[u8]) -> bool {
+        self.0.iter().all(|word| word.find(haystack).is_some())
+    }
+
+    /// The searcher of the longest word: the one to scan with, as it matches least.
+    pub fn longest_word(&self) -> Option<&memchr::memmem::Finder<'static>> {
+        self.0.iter().max_by_key(|word| word.needle().len())
     }
 }
 

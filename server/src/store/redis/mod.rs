@@ -22,6 +22,7 @@ mod driver;
 mod error;
 mod failover_state;
 mod follower;
+mod haystacks;
 mod layout;
 mod master;
 mod migrate;

@@ -10,6 +10,7 @@
 //! deleted or flushed, writes lost in a failover) it cannot know what it missed,
 //! or whether it holds writes that no longer exist: it reloads everything.
 
+use super::haystacks::Haystacks;
 use super::layout;
 use super::replicas::{read, Node};
 use super::request::{run, Access, OpError, RoundTrips};
@@ -31,11 +32,19 @@ const CATCH_UP_BATCH: usize = 1000;
 pub struct SearchIndex {
     /// `None` until the first load.
     seen: Option<Seen>,
-    entries: BTreeMap<Box<str>, Entry>,
+    entries: BTreeMap<Box<str>, Held>,
     orders: Orders<Entry>,
+    /// Every entry's haystack in one buffer, which searches scan.
+    haystacks: Haystacks,
     /// What the index covers: it holds every write acknowledged before then
     /// (when the last catch-up began, or what the replica it read covered).
     caught_up_from: Option<Instant>,
+}
+
+/// An entry and its slot in the haystacks.
+struct Held {
+    entry: Entry,
+    slot: usize,
 }
 
 /// The last stream entry applied: its ID, and its nonce to tell it apart from an
@@ -57,7 +66,7 @@ pub struct Entry(Arc<str>);
 
 impl Entry {
     /// The customer stored under `id` (the hash field, which names it).
-    fn new(id: &str, customer: Customer) -> Entry {
+    pub(super) fn new(id: &str, customer: Customer) -> Entry {
         let clean = |text: &str| text.replace('\0', "\u{FFFD}");
         let text = [
             haystack(&customer),
@@ -74,7 +83,7 @@ impl Entry {
         std::array::from_fn(|_| parts.next().unwrap_or_default())
     }
 
-    fn haystack(&self) -> &str {
+    pub(super) fn haystack(&self) -> &str {
         self.0.split('\0').next().unwrap_or_default()
     }
 }
@@ -112,7 +121,7 @@ impl SearchIndex {
     /// The position in `sort` of the customer a cursor names, if it is here.
     fn position_of(&self, id: &str, sort: Sort) -> Option<String> {
         match self.entries.get(id) {
-            Some(entry) => Some(entry.position(sort)),
+            Some(held) => Some(held.entry.position(sort)),
             None => sort.position_of_id(id),
         }
     }
@@ -120,20 +129,45 @@ impl SearchIndex {
     fn set(&mut self, id: String, entry: Option<Entry>) {
         match entry {
             Some(entry) => {
-                let old = self.entries.insert(id.into(), entry.clone());
-                self.orders.replace(old.as_ref(), entry);
+                let slot = self.haystacks.add(&entry);
+                let held = Held {
+                    entry: entry.clone(),
+                    slot,
+                };
+                let old = self.entries.insert(id.into(), held);
+                if let Some(old) = &old {
+                    self.haystacks.remove(old.slot);
+                }
+                self.orders
+                    .replace(old.map(|old| old.entry).as_ref(), entry);
             }
             None => {
                 if let Some(old) = self.entries.remove(id.as_str()) {
-                    self.orders.remove(&old);
+                    self.haystacks.remove(old.slot);
+                    self.orders.remove(&old.entry);
                 }
             }
+        }
+        if self.haystacks.worth_rebuilding() {
+            self.rebuild_haystacks();
         }
     }
 
     fn reload(&mut self, entries: BTreeMap<Box<str>, Entry>) {
         self.orders = Orders::from_records(entries.values().cloned());
-        self.entries = entries;
+        self.entries = entries
+            .into_iter()
+            .map(|(id, entry)| (id, Held { entry, slot: 0 }))
+            .collect();
+        self.rebuild_haystacks();
+    }
+
+    /// The haystacks afresh, in ID order, without dead slots.
+    fn rebuild_haystacks(&mut self) {
+        self.haystacks = Haystacks::default();
+        for held in self.entries.values_mut() {
+            held.slot = self.haystacks.add(&held.entry);
+        }
     }
 }
 
@@ -155,15 +189,9 @@ impl RedisStore {
         };
         let position_of = |_: &str| position.clone();
         match query.needle() {
-            // A search passes over the entries (in ID order in memory) under the lock.
+            // A search scans the haystacks under the lock.
             Some(needle) => {
-                let matcher = Matcher::new(&needle);
-                let matches = index
-                    .entries
-                    .values()
-                    .filter(|entry| entry.matches(&matcher))
-                    .cloned()
-                    .collect();
+                let matches = index.haystacks.search(&Matcher::new(&needle));
                 Ok(index.orders.page_among(query, matches, position_of))
             }
             // A plain page walks a copy of the orders (sharing their nodes), after
@@ -194,7 +222,7 @@ impl RedisStore {
             None => Bound::Unbounded,
         };
         let mut batch = JsonBatch::default();
-        for (id, entry) in index.entries.range::<str, _>((start, Bound::Unbounded)) {
+        for (id, Held { entry, .. }) in index.entries.range::<str, _>((start, Bound::Unbounded)) {
             if batch.records.len() == SCAN_COUNT {
                 batch.next = batch.records.last().map(|(id, _)| id.clone());
                 break;
