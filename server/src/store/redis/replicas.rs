@@ -321,10 +321,11 @@ where
                     metrics::counter!("redis_replica_reads_total").increment(1);
                     return Ok((value, chosen.covers));
                 }
-                // Behind what this server has read already: fine, just not for this read.
-                Ok(Err(OpError::Behind)) => {}
+                // Behind what this server has read already, or a record that
+                // is not a customer (the master holds the same): not the
+                // replica's fault, so it stays in; the master answers this read.
+                Ok(Err(OpError::Behind | OpError::Corrupt(_) | OpError::NotConfirmed { .. })) => {}
                 Ok(Err(OpError::Redis(e))) => replicas.drop_out(&chosen.addr, &e.to_string()),
-                Ok(Err(e)) => replicas.drop_out(&chosen.addr, &format!("{e:?}")),
                 Err(_) => replicas.drop_out(
                     &chosen.addr,
                     &format!("no answer within {} ms", replicas.patience.as_millis()),
