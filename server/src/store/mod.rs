@@ -5,6 +5,7 @@ pub mod file;
 mod metered;
 pub mod order;
 pub mod redis;
+pub mod row;
 pub mod transfer;
 
 pub use app::domain::{CustomerStore, StoreError};

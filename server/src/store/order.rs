@@ -3,23 +3,15 @@
 //! for the embedded store's records and the Redis store's search index, so
 //! both sort, search and count alike.
 //!
-//! Each order is a persistent set of (position, record): the embedded store
-//! publishes a copy with every write, which then shares all but the changed
-//! nodes. A page costs a walk from the cursor's position, plus, to place it
-//! ("26–50 of 100,000"), a count of what lies behind it.
+//! Each order is a persistent set of [`Row`]s, which every order shares: the
+//! embedded store publishes a copy with every write, which then shares all but
+//! the changed nodes. A page costs a walk from the cursor's row, plus, to
+//! place it ("26–50 of 100,000"), a count of what lies behind it.
 
-use app::domain::{Cursor, Customer, Needle, Page, PageQuery, Sort, SortField};
-use std::borrow::Borrow;
+use super::row::Row;
+use app::domain::{Cursor, Needle, Page, PageQuery, SortField};
 use std::cmp::Ordering;
 use std::ops::Bound;
-
-/// What the orders hold of each customer.
-pub trait Record: Clone {
-    fn customer(&self) -> Customer;
-    fn matches(&self, matcher: &Matcher) -> bool;
-    /// [`Sort::position`] of this record.
-    fn position(&self, sort: Sort) -> String;
-}
 
 /// A search's words (see [`Needle`]), each ready to be looked for in many
 /// haystacks: a searcher built once per search rather than once per customer
@@ -52,125 +44,143 @@ impl Matcher {
     }
 }
 
-/// A record at its position. Ordered, compared and found by position alone.
+/// A row in one order: `FIELD` is its [`SortField`]'s index in
+/// [`SortField::ALL`]. Compared by [`Row::prefix`], then [`Row::cmp_by`],
+/// so the set needs no position string per row, and most comparisons read
+/// only the set's own nodes.
 #[derive(Clone)]
-struct Placed<R> {
-    position: Box<str>,
-    record: R,
+struct Placed<const FIELD: usize> {
+    prefix: u64,
+    row: Row,
 }
 
-impl<R> PartialEq for Placed<R> {
-    fn eq(&self, other: &Self) -> bool {
-        self.position == other.position
+impl<const FIELD: usize> Placed<FIELD> {
+    fn new(row: Row) -> Self {
+        Placed {
+            prefix: row.prefix(SortField::ALL[FIELD]),
+            row,
+        }
     }
 }
-impl<R> Eq for Placed<R> {}
-impl<R> PartialOrd for Placed<R> {
+
+impl<const FIELD: usize> Ord for Placed<FIELD> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.prefix
+            .cmp(&other.prefix)
+            .then_with(|| self.row.cmp_by(&other.row, SortField::ALL[FIELD]))
+    }
+}
+impl<const FIELD: usize> PartialOrd for Placed<FIELD> {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<R> Ord for Placed<R> {
-    fn cmp(&self, other: &Self) -> Ordering {
-        self.position.cmp(&other.position)
+impl<const FIELD: usize> PartialEq for Placed<FIELD> {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other).is_eq()
     }
 }
-impl<R> Borrow<str> for Placed<R> {
-    fn borrow(&self) -> &str {
-        &self.position
-    }
-}
+impl<const FIELD: usize> Eq for Placed<FIELD> {}
+
+const BY_ID: usize = 0;
+const BY_FIRST: usize = 1;
+const BY_LAST: usize = 2;
 
 /// Every customer in each [`SortField`]'s ascending order.
-#[derive(Clone)]
-pub struct Orders<R: Record> {
-    by: [imbl::OrdSet<Placed<R>>; 3],
+#[derive(Clone, Default)]
+pub struct Orders {
+    by_id: imbl::OrdSet<Placed<BY_ID>>,
+    by_first: imbl::OrdSet<Placed<BY_FIRST>>,
+    by_last: imbl::OrdSet<Placed<BY_LAST>>,
 }
 
-impl<R: Record> Default for Orders<R> {
-    fn default() -> Self {
+impl Orders {
+    pub fn from_rows(rows: &[Row]) -> Self {
         Orders {
-            by: Default::default(),
-        }
-    }
-}
-
-fn ascending(field: SortField) -> Sort {
-    Sort {
-        field,
-        descending: false,
-    }
-}
-
-impl<R: Record> Orders<R> {
-    pub fn from_records(records: impl IntoIterator<Item = R>) -> Self {
-        let mut orders = Orders::default();
-        for record in records {
-            orders.insert(record);
-        }
-        orders
-    }
-
-    pub fn insert(&mut self, record: R) {
-        for (set, field) in self.by.iter_mut().zip(SortField::ALL) {
-            set.insert(Placed {
-                position: record.position(ascending(field)).into(),
-                record: record.clone(),
-            });
+            by_id: sorted(rows.iter().cloned()),
+            by_first: sorted(rows.iter().cloned()),
+            by_last: sorted(rows.iter().cloned()),
         }
     }
 
-    /// Removes the record as it was inserted (its names then decide where it is).
-    pub fn remove(&mut self, record: &R) {
-        for (set, field) in self.by.iter_mut().zip(SortField::ALL) {
-            set.remove::<str>(&record.position(ascending(field)));
-        }
+    pub fn insert(&mut self, row: Row) {
+        self.by_id.insert(Placed::new(row.clone()));
+        self.by_first.insert(Placed::new(row.clone()));
+        self.by_last.insert(Placed::new(row));
+    }
+
+    /// Removes the row as it was inserted (its names then decide where it is).
+    pub fn remove(&mut self, row: &Row) {
+        self.by_id.remove(&Placed::new(row.clone()));
+        self.by_first.remove(&Placed::new(row.clone()));
+        self.by_last.remove(&Placed::new(row.clone()));
     }
 
     /// Replaces `old` (if any) by `new`.
-    pub fn replace(&mut self, old: Option<&R>, new: R) {
+    pub fn replace(&mut self, old: Option<&Row>, new: Row) {
         if let Some(old) = old {
             self.remove(old);
         }
         self.insert(new);
     }
 
-    /// One page in `query.sort` order, filtered by its search. `position_of`
-    /// gives the position of the customer a cursor names, in that order; a
-    /// cursor naming a customer that is gone (and not placeable by ID alone)
-    /// reads from the nearest end.
-    pub fn page(&self, query: &PageQuery, position_of: impl Fn(&str) -> Option<String>) -> Page {
-        let set = &self.by[SortField::ALL
-            .iter()
-            .position(|f| *f == query.sort.field)
-            .unwrap_or(0)];
+    /// Every row in ID order.
+    pub fn rows(&self) -> impl Iterator<Item = &Row> {
+        self.by_id.iter().map(|placed| &placed.row)
+    }
+
+    /// One page in `query.sort` order, filtered by its search. `cursor_row` is
+    /// the row of the customer a cursor names (see [`Row::of_id`] for one known
+    /// by ID alone); without one, a cursor reads from the nearest end.
+    pub fn page(&self, query: &PageQuery, cursor_row: Option<Row>) -> Page {
         let matcher = query.needle().map(|needle| Matcher::new(&needle));
-        page_in(set, query, matcher.as_ref(), position_of)
+        let matcher = matcher.as_ref();
+        match query.sort.field {
+            SortField::Id => page_in(&self.by_id, query, matcher, cursor_row),
+            SortField::FirstName => page_in(&self.by_first, query, matcher, cursor_row),
+            SortField::LastName => page_in(&self.by_last, query, matcher, cursor_row),
+        }
     }
 
     /// [`Self::page`] of a search whose matches the caller found by a pass of
-    /// its own, faster than a walk of an order (its records lie in memory in
-    /// the order it keeps them): a few thousand matches are sorted here, more
-    /// are found again by walking the order.
+    /// its own, faster than a walk of an order (its rows lie in memory in the
+    /// order it keeps them): a few thousand matches are sorted here, more are
+    /// found again by walking the order.
     pub fn page_among(
         &self,
         query: &PageQuery,
-        matches: Vec<R>,
-        position_of: impl Fn(&str) -> Option<String>,
+        matches: Vec<Row>,
+        cursor_row: Option<Row>,
     ) -> Page {
         if matches.len() > SORT_AT_MOST {
-            return self.page(query, position_of);
+            return self.page(query, cursor_row);
         }
-        let sort = ascending(query.sort.field);
-        let set = matches
-            .into_iter()
-            .map(|record| Placed {
-                position: record.position(sort).into(),
-                record,
-            })
-            .collect();
-        page_in(&set, query, None, position_of)
+        match query.sort.field {
+            SortField::Id => page_in(
+                &sorted::<BY_ID>(matches.into_iter()),
+                query,
+                None,
+                cursor_row,
+            ),
+            SortField::FirstName => page_in(
+                &sorted::<BY_FIRST>(matches.into_iter()),
+                query,
+                None,
+                cursor_row,
+            ),
+            SortField::LastName => page_in(
+                &sorted::<BY_LAST>(matches.into_iter()),
+                query,
+                None,
+                cursor_row,
+            ),
+        }
     }
+}
+
+/// `rows` in one order.
+fn sorted<const FIELD: usize>(rows: impl Iterator<Item = Row>) -> imbl::OrdSet<Placed<FIELD>> {
+    rows.map(Placed::new).collect()
 }
 
 /// Matches sorted for a page at most (see [`Orders::page_among`]): sorting 5,000
@@ -178,52 +188,57 @@ impl<R: Record> Orders<R> {
 const SORT_AT_MOST: usize = 5_000;
 
 /// One page of `set` read from the query's cursor in its direction, keeping
-/// what `needle` finds (all when `None`).
-fn page_in<R: Record>(
-    set: &imbl::OrdSet<Placed<R>>,
+/// what `matcher` finds (all when `None`).
+fn page_in<const FIELD: usize>(
+    set: &imbl::OrdSet<Placed<FIELD>>,
     query: &PageQuery,
     matcher: Option<&Matcher>,
-    position_of: impl Fn(&str) -> Option<String>,
+    cursor_row: Option<Row>,
 ) -> Page {
     let view = View {
         set,
         descending: query.sort.descending,
     };
-    let (cursor, position) = match &query.cursor {
-        Cursor::After(id) | Cursor::Before(id) | Cursor::At(id) => match position_of(id) {
-            Some(position) => (query.cursor.clone(), position),
-            None if query.cursor.reads_down() => (Cursor::End, String::new()),
-            None => (Cursor::Start, String::new()),
-        },
-        other => (other.clone(), String::new()),
+    let (cursor, at) = match (&query.cursor, cursor_row) {
+        (Cursor::After(_) | Cursor::Before(_) | Cursor::At(_), Some(row)) => {
+            (query.cursor.clone(), Some(Placed::new(row)))
+        }
+        (Cursor::After(_) | Cursor::Before(_) | Cursor::At(_), None) => {
+            let end = if query.cursor.reads_down() {
+                Cursor::End
+            } else {
+                Cursor::Start
+            };
+            (end, None)
+        }
+        (other, _) => (other.clone(), None),
     };
-    let keep = |placed: &&Placed<R>| matcher.is_none_or(|m| placed.record.matches(m));
-    let count = |walk: Walk<'_, R>| match matcher {
+    let keep = |placed: &&Placed<FIELD>| matcher.is_none_or(|m| placed.row.matches(m));
+    let count = |walk: Walk<'_, FIELD>| match matcher {
         None => walk.count(),
         Some(_) => walk.filter(keep).count(),
     };
-    let p = position.as_str();
     // The page's walk (in the cursor's direction) and what lies behind it.
-    let (walk, behind) = match &cursor {
-        Cursor::Start => (view.forward(Bound::Unbounded), None),
-        Cursor::End => (view.backward(Bound::Unbounded), None),
-        Cursor::After(_) => (
+    let (walk, behind) = match (&cursor, &at) {
+        (Cursor::After(_), Some(p)) => (
             view.forward(Bound::Excluded(p)),
             Some(view.backward(Bound::Included(p))),
         ),
-        Cursor::At(_) => (
+        (Cursor::At(_), Some(p)) => (
             view.forward(Bound::Included(p)),
             Some(view.backward(Bound::Excluded(p))),
         ),
-        Cursor::Before(_) => (
+        (Cursor::Before(_), Some(p)) => (
             view.backward(Bound::Excluded(p)),
             Some(view.forward(Bound::Included(p))),
         ),
+        (Cursor::End, _) => (view.backward(Bound::Unbounded), None),
+        _ => (view.forward(Bound::Unbounded), None),
     };
     let window = walk
         .filter(keep)
         .take(query.limit + 1)
-        .map(|placed| placed.record.customer())
+        .map(|placed| placed.row.customer())
         .collect();
     let total = match matcher {
         None => set.len(),
@@ -233,32 +248,38 @@ fn page_in<R: Record>(
     Page::from_window(&cursor, query.limit, window, total as u64, behind as u64)
 }
 
-type Walk<'a, R> = Box<dyn Iterator<Item = &'a Placed<R>> + 'a>;
+type Walk<'a, const FIELD: usize> = Box<dyn Iterator<Item = &'a Placed<FIELD>> + 'a>;
 
 /// One order read either way.
-struct View<'a, R: Record> {
-    set: &'a imbl::OrdSet<Placed<R>>,
+struct View<'a, const FIELD: usize> {
+    set: &'a imbl::OrdSet<Placed<FIELD>>,
     descending: bool,
 }
 
-impl<'a, R: Record> View<'a, R> {
+impl<'a, const FIELD: usize> View<'a, FIELD> {
     /// From `from` on, in the order shown.
-    fn forward(&self, from: Bound<&str>) -> Walk<'a, R> {
+    fn forward(&self, from: Bound<&Placed<FIELD>>) -> Walk<'a, FIELD> {
         let set = self.set;
         if self.descending {
-            Box::new(set.range::<_, str>((Bound::Unbounded, from)).rev())
+            Box::new(
+                set.range::<_, Placed<FIELD>>((Bound::Unbounded, from))
+                    .rev(),
+            )
         } else {
-            Box::new(set.range::<_, str>((from, Bound::Unbounded)))
+            Box::new(set.range::<_, Placed<FIELD>>((from, Bound::Unbounded)))
         }
     }
 
     /// From `from` back towards the start, against the order shown.
-    fn backward(&self, from: Bound<&str>) -> Walk<'a, R> {
+    fn backward(&self, from: Bound<&Placed<FIELD>>) -> Walk<'a, FIELD> {
         let set = self.set;
         if self.descending {
-            Box::new(set.range::<_, str>((from, Bound::Unbounded)))
+            Box::new(set.range::<_, Placed<FIELD>>((from, Bound::Unbounded)))
         } else {
-            Box::new(set.range::<_, str>((Bound::Unbounded, from)).rev())
+            Box::new(
+                set.range::<_, Placed<FIELD>>((Bound::Unbounded, from))
+                    .rev(),
+            )
         }
     }
 }
@@ -266,25 +287,29 @@ impl<'a, R: Record> View<'a, R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use app::domain::{Customer, Sort};
 
-    impl Record for Customer {
-        fn customer(&self) -> Customer {
-            self.clone()
-        }
-        fn matches(&self, matcher: &Matcher) -> bool {
-            matcher.found_in(&app::domain::haystack(self))
-        }
-        fn position(&self, sort: Sort) -> String {
-            sort.position(self)
-        }
+    fn customers(n: usize) -> Vec<Customer> {
+        (1..=n)
+            .map(|i| Customer {
+                id: i.to_string(),
+                first_name: format!("First{}", n + 1 - i),
+                last_name: if i % 2 == 0 { "Even" } else { "Odd" }.into(),
+            })
+            .collect()
     }
 
-    fn orders(n: usize) -> Orders<Customer> {
-        Orders::from_records((1..=n).map(|i| Customer {
-            id: i.to_string(),
-            first_name: format!("First{}", n + 1 - i),
-            last_name: if i % 2 == 0 { "Even" } else { "Odd" }.into(),
-        }))
+    fn row(customer: &Customer) -> Row {
+        Row::new(&customer.id, customer)
+    }
+
+    fn orders(n: usize) -> Orders {
+        Orders::from_rows(&customers(n).iter().map(row).collect::<Vec<_>>())
+    }
+
+    /// The row a cursor on `id` names, as the stores find it.
+    fn cursor_row(customers: &[Customer], id: &str) -> Option<Row> {
+        customers.iter().find(|c| c.id == id).map(row)
     }
 
     fn ids(page: &Page) -> Vec<&str> {
@@ -298,8 +323,8 @@ mod tests {
     #[test]
     fn pages_walk_either_way_in_natural_order() {
         let orders = orders(10);
-        let lookup = |id: &str| Sort::default().position_of_id(id);
-        let first = orders.page(&query(Cursor::Start, Sort::default(), None), lookup);
+        let at = |id: &str| Some(Row::of_id(id));
+        let first = orders.page(&query(Cursor::Start, Sort::default(), None), None);
         assert_eq!(ids(&first), ["1", "2", "3"]);
         assert_eq!(
             (first.offset, first.total, first.after.as_deref()),
@@ -307,65 +332,67 @@ mod tests {
         );
         let next = orders.page(
             &query(Cursor::After("3".into()), Sort::default(), None),
-            lookup,
+            at("3"),
         );
         assert_eq!(ids(&next), ["4", "5", "6"]);
         assert_eq!(next.offset, 3);
         let back = orders.page(
             &query(Cursor::Before("4".into()), Sort::default(), None),
-            lookup,
+            at("4"),
         );
         assert_eq!(ids(&back), ["1", "2", "3"]);
         assert_eq!(back.before, None);
-        let last = orders.page(&query(Cursor::End, Sort::default(), None), lookup);
+        let last = orders.page(&query(Cursor::End, Sort::default(), None), None);
         assert_eq!((ids(&last), last.offset), (vec!["8", "9", "10"], 7));
+        // A cursor on an ID that is gone still has its place in the ID order.
+        let gone = orders.page(
+            &query(Cursor::After("4½".into()), Sort::default(), None),
+            at("4½"),
+        );
+        assert_eq!(ids(&gone), ["5", "6", "7"]);
     }
 
     #[test]
     fn descending_name_order_with_a_search() {
-        let orders = orders(10);
-        let records: std::collections::HashMap<String, Customer> = orders.by[0]
-            .iter()
-            .map(|p| (p.record.id.clone(), p.record.clone()))
-            .collect();
+        let customers = customers(10);
+        let orders = Orders::from_rows(&customers.iter().map(row).collect::<Vec<_>>());
+        let at = |id: &str| cursor_row(&customers, id);
         let sort = Sort {
             field: SortField::FirstName,
             descending: true,
         };
-        let lookup = |id: &str| records.get(id).map(|c| sort.position(c));
         // First names run First10 (ID 1) down to First1 (ID 10): descending
         // by first name is ascending by ID.
-        let page = orders.page(&query(Cursor::Start, sort, Some("odd")), lookup);
+        let page = orders.page(&query(Cursor::Start, sort, Some("odd")), None);
         assert_eq!(ids(&page), ["1", "3", "5"]);
         assert_eq!((page.total, page.offset), (5, 0));
-        let next = orders.page(&query(Cursor::After("5".into()), sort, Some("odd")), lookup);
+        let next = orders.page(
+            &query(Cursor::After("5".into()), sort, Some("odd")),
+            at("5"),
+        );
         assert_eq!(
             (ids(&next), next.offset, next.after.as_deref()),
             (vec!["7", "9"], 3, None)
         );
-        let at = orders.page(&query(Cursor::At("3".into()), sort, Some("odd")), lookup);
-        assert_eq!((ids(&at), at.offset), (vec!["3", "5", "7"], 1));
+        let at_3 = orders.page(&query(Cursor::At("3".into()), sort, Some("odd")), at("3"));
+        assert_eq!((ids(&at_3), at_3.offset), (vec!["3", "5", "7"], 1));
     }
 
     #[test]
     fn matches_found_by_the_caller_page_as_a_walk_does() {
-        let orders = orders(40);
-        let records: Vec<Customer> = orders.by[0].iter().map(|p| p.record.clone()).collect();
-        let needle = app::domain::Needle::new("even").unwrap();
-        let matches: Vec<Customer> = records
-            .iter()
-            .filter(|c| app::domain::matches(c, &needle))
+        let customers = customers(40);
+        let orders = Orders::from_rows(&customers.iter().map(row).collect::<Vec<_>>());
+        let needle = Needle::new("even").unwrap();
+        let matcher = Matcher::new(&needle);
+        let matches: Vec<Row> = orders
+            .rows()
+            .filter(|r| r.matches(&matcher))
             .cloned()
             .collect();
+        assert_eq!(matches.len(), 20);
         for field in SortField::ALL {
             for descending in [false, true] {
                 let sort = Sort { field, descending };
-                let lookup = |id: &str| {
-                    records
-                        .iter()
-                        .find(|c| c.id == id)
-                        .map(|c| sort.position(c))
-                };
                 for cursor in [
                     Cursor::Start,
                     Cursor::End,
@@ -373,10 +400,16 @@ mod tests {
                     Cursor::Before("30".into()),
                     Cursor::At("7".into()),
                 ] {
+                    let at = match &cursor {
+                        Cursor::After(id) | Cursor::Before(id) | Cursor::At(id) => {
+                            cursor_row(&customers, id)
+                        }
+                        _ => None,
+                    };
                     let query = query(cursor, sort, Some("even"));
                     assert_eq!(
-                        orders.page_among(&query, matches.clone(), lookup),
-                        orders.page(&query, lookup),
+                        orders.page_among(&query, matches.clone(), at.clone()),
+                        orders.page(&query, at),
                         "{query:?}"
                     );
                 }
@@ -391,15 +424,14 @@ mod tests {
             field: SortField::LastName,
             descending: false,
         };
-        let gone = |_: &str| None;
-        let page = orders.page(&query(Cursor::After("x".into()), sort, None), gone);
+        let page = orders.page(&query(Cursor::After("x".into()), sort, None), None);
         assert_eq!(page.offset, 0);
-        let page = orders.page(&query(Cursor::Before("x".into()), sort, None), gone);
+        let page = orders.page(&query(Cursor::Before("x".into()), sort, None), None);
         assert_eq!(page.offset, 2);
     }
 
     #[test]
-    fn replacing_a_record_moves_it() {
+    fn replacing_a_row_moves_it_in_every_order() {
         let mut orders = orders(3);
         let old = Customer {
             id: "2".into(),
@@ -410,14 +442,23 @@ mod tests {
             last_name: "Aardvark".into(),
             ..old.clone()
         };
-        orders.replace(Some(&old), new);
-        assert!(orders.by.iter().all(|set| set.len() == 3));
+        orders.replace(Some(&row(&old)), row(&new));
+        assert_eq!(
+            (
+                orders.by_id.len(),
+                orders.by_first.len(),
+                orders.by_last.len()
+            ),
+            (3, 3, 3)
+        );
         let sort = Sort {
             field: SortField::LastName,
             descending: false,
         };
-        let page = orders.page(&query(Cursor::Start, sort, None), |_| None);
+        let page = orders.page(&query(Cursor::Start, sort, None), None);
         // Then by first name: ID 3 is First1, ID 1 is First3.
         assert_eq!(ids(&page), ["2", "3", "1"]);
+        orders.remove(&row(&new));
+        assert_eq!(orders.rows().map(Row::id).collect::<Vec<_>>(), ["1", "3"]);
     }
 }

@@ -19,11 +19,12 @@ mod writer;
 
 pub use lock::LockError;
 
-use super::order::{Matcher, Orders, Record};
+use super::order::{Matcher, Orders};
+use super::row::Row;
 use super::{CustomerStore, StoreError};
 use app::domain::{
-    AuditPage, AuditQuery, Author, Customer, Freshness, JsonBatch, Page, PageQuery, Precondition,
-    Sort, Stored, Version,
+    AuditPage, AuditQuery, Author, Cursor, Customer, Freshness, JsonBatch, Page, PageQuery,
+    Precondition, SortField, Stored, Version,
 };
 use async_trait::async_trait;
 use files::DataFiles;
@@ -268,18 +269,6 @@ fn keep_torn_tail(files: &DataFiles, torn: &[u8]) {
     }
 }
 
-impl Record for Arc<Stored> {
-    fn customer(&self) -> Customer {
-        self.customer.clone()
-    }
-    fn matches(&self, matcher: &Matcher) -> bool {
-        matcher.found_in(&app::domain::haystack(&self.customer))
-    }
-    fn position(&self, sort: Sort) -> String {
-        sort.position(&self.customer)
-    }
-}
-
 fn writer_stopped() -> StoreError {
     StoreError::Failed("the store's writer has stopped".into())
 }
@@ -363,22 +352,25 @@ impl CustomerStore for FileStore {
         let writer::Snapshot { records, orders } = self.snapshot();
         let orders = orders.ok_or_else(writer_stopped)?;
         let sort = query.sort;
-        let position_of = |id: &str| {
-            records
-                .get(id)
-                .map(|stored| sort.position(&stored.customer))
-                .or_else(|| sort.position_of_id(id))
+        let cursor_row = match &query.cursor {
+            Cursor::After(id) | Cursor::Before(id) | Cursor::At(id) => {
+                match records.get(id.as_str()) {
+                    Some(stored) => Some(Row::new(id, &stored.customer)),
+                    None => (sort.field == SortField::Id).then(|| Row::of_id(id)),
+                }
+            }
+            Cursor::Start | Cursor::End => None,
         };
         Ok(match query.needle() {
-            None => orders.page(query, position_of),
+            None => orders.page(query, cursor_row),
             Some(needle) => {
                 let matcher = Matcher::new(&needle);
-                let matches = records
-                    .values()
-                    .filter(|stored| stored.matches(&matcher))
+                let matches = orders
+                    .rows()
+                    .filter(|row| row.matches(&matcher))
                     .cloned()
                     .collect();
-                orders.page_among(query, matches, position_of)
+                orders.page_among(query, matches, cursor_row)
             }
         })
     }

@@ -20,6 +20,7 @@ use super::journal::{self, Entry};
 use super::lock::DataLock;
 use super::Records;
 use crate::store::order::Orders;
+use crate::store::row::Row;
 use app::domain::{
     Action, AuditEntry, Author, Conflict, Customer, Precondition, StoreError, Stored, Version,
 };
@@ -71,7 +72,7 @@ pub struct Snapshot {
     /// `None` until the writer has sorted the customers loaded at start (a few
     /// hundred ms at 100,000), which it does before its first write, while
     /// reads by ID are already served (see [`Writer::run`]).
-    pub orders: Option<Orders<Arc<Stored>>>,
+    pub orders: Option<Orders>,
 }
 
 pub struct Writer {
@@ -85,7 +86,7 @@ pub struct Writer {
     pub audit: AuditLog,
     pub records: Records,
     /// `records` in each sort order, changed with them (built by `run`).
-    pub orders: Orders<Arc<Stored>>,
+    pub orders: Orders,
     /// Told once the orders are published.
     pub orders_ready: tokio::sync::watch::Sender<bool>,
     pub revision: u64,
@@ -103,7 +104,10 @@ impl Writer {
     pub fn run(mut self, requests: Receiver<Request>) {
         // Sorted here rather than in `open`, so that the server answers by ID at
         // once; lists wait for `orders_ready`, writes queue until it is done.
-        self.orders = Orders::from_records(self.records.values().cloned());
+        let rows: Vec<Row> = (self.records.iter())
+            .map(|(id, stored)| Row::new(id, &stored.customer))
+            .collect();
+        self.orders = Orders::from_rows(&rows);
         self.publish();
         let _ = self.orders_ready.send(true);
         if self.files.old_journal().exists() {
@@ -190,8 +194,10 @@ impl Writer {
                         version: Version(revision),
                     };
                     let stored = Arc::new(stored);
-                    let old = next.insert(Arc::from(key), stored.clone());
-                    next_orders.replace(old.as_ref(), stored);
+                    let row = Row::new(key, &stored.customer);
+                    let old = next.insert(Arc::from(key), stored);
+                    let old = old.map(|old| Row::new(key, &old.customer));
+                    next_orders.replace(old.as_ref(), row);
                     outcomes.push(Ok(Outcome::Put(Version(revision))));
                 }
                 Change::Remove(_) if current.is_none() => {
@@ -217,7 +223,7 @@ impl Writer {
                         version: None,
                     });
                     if let Some(old) = next.remove(key.as_str()) {
-                        next_orders.remove(&old);
+                        next_orders.remove(&Row::new(key, &old.customer));
                     }
                     outcomes.push(Ok(Outcome::Removed(true)));
                 }

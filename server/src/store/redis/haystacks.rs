@@ -7,8 +7,8 @@
 //! gets a new slot at the end and its old one is marked dead; once half of the
 //! buffer is dead, the index rebuilds it (see [`Haystacks::worth_rebuilding`]).
 
-use super::search::Entry;
 use crate::store::order::Matcher;
+use crate::store::row::Row;
 
 #[derive(Default)]
 pub struct Haystacks {
@@ -17,7 +17,7 @@ pub struct Haystacks {
     /// Where each slot's haystack ends (the offset of its `\0`), ascending.
     ends: Vec<usize>,
     /// Each slot's customer; `None` once it changed or went.
-    owners: Vec<Option<Entry>>,
+    owners: Vec<Option<Row>>,
     /// Bytes of dead slots.
     dead: usize,
 }
@@ -26,12 +26,12 @@ pub struct Haystacks {
 const REBUILD_FROM_BYTES: usize = 1 << 16;
 
 impl Haystacks {
-    /// Adds `entry`'s haystack; returns its slot.
-    pub fn add(&mut self, entry: &Entry) -> usize {
-        self.text.extend_from_slice(entry.haystack().as_bytes());
+    /// Adds `row`'s haystack; returns its slot.
+    pub fn add(&mut self, row: &Row) -> usize {
+        self.text.extend_from_slice(row.haystack().as_bytes());
         self.ends.push(self.text.len());
         self.text.push(0);
-        self.owners.push(Some(entry.clone()));
+        self.owners.push(Some(row.clone()));
         self.owners.len() - 1
     }
 
@@ -50,7 +50,7 @@ impl Haystacks {
 
     /// The live customers whose haystack holds every word of `matcher`, in
     /// slot order.
-    pub fn search(&self, matcher: &Matcher) -> Vec<Entry> {
+    pub fn search(&self, matcher: &Matcher) -> Vec<Row> {
         let mut found = Vec::new();
         let Some(scan) = matcher.longest_word() else {
             return found;
@@ -64,9 +64,9 @@ impl Haystacks {
             // Every word is checked within the slot, the scanned one too: a
             // word holding a `\0` could match across two haystacks.
             let (start, _) = self.bounds(slot);
-            if let Some(entry) = &self.owners[slot] {
+            if let Some(row) = &self.owners[slot] {
                 if matcher.found_in_bytes(&self.text[start..end]) {
-                    found.push(entry.clone());
+                    found.push(row.clone());
                 }
             }
             from = end + 1;
@@ -87,20 +87,19 @@ impl Haystacks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::order::Record;
     use app::domain::{Customer, Needle};
 
-    fn entry(id: &str, first: &str, last: &str) -> Entry {
+    fn row(id: &str, first: &str, last: &str) -> Row {
         let customer = Customer {
             id: id.into(),
             first_name: first.into(),
             last_name: last.into(),
         };
-        Entry::new(id, customer)
+        Row::new(id, &customer)
     }
 
-    fn ids(found: Vec<Entry>) -> Vec<String> {
-        found.into_iter().map(|e| e.customer().id).collect()
+    fn ids(found: Vec<Row>) -> Vec<String> {
+        found.iter().map(|row| row.id().to_owned()).collect()
     }
 
     fn search(haystacks: &Haystacks, query: &str) -> Vec<String> {
@@ -116,7 +115,7 @@ mod tests {
             ("a3", "Baker", "Jameson"),
             ("a4", "Ann", "Müller"),
         ] {
-            haystacks.add(&entry(id, first, last));
+            haystacks.add(&row(id, first, last));
         }
         assert_eq!(search(&haystacks, "james baker"), ["a1", "a3"]);
         assert_eq!(search(&haystacks, "FERNANDEZ"), ["a2"]);
@@ -131,13 +130,13 @@ mod tests {
     fn dead_slots_are_not_found_and_half_dead_is_worth_a_rebuild() {
         let mut haystacks = Haystacks::default();
         let slots: Vec<usize> = (0..6000)
-            .map(|n| haystacks.add(&entry(&format!("c{n:05}"), "Ann", "Lee")))
+            .map(|n| haystacks.add(&row(&format!("c{n:05}"), "Ann", "Lee")))
             .collect();
         assert_eq!(search(&haystacks, "c00017").len(), 1);
         haystacks.remove(slots[17]);
         haystacks.remove(slots[17]);
         assert!(search(&haystacks, "c00017").is_empty());
-        let again = haystacks.add(&entry("c00017", "Ann", "Lee-Smith"));
+        let again = haystacks.add(&row("c00017", "Ann", "Lee-Smith"));
         assert_eq!(search(&haystacks, "c00017 smith"), ["c00017"]);
         assert!(!haystacks.worth_rebuilding());
         for slot in slots.iter().take(3100) {
