@@ -377,3 +377,138 @@ pub async fn delete_customer(
     })
     .await
 }
+
+/// The most customers one bulk request names: a few pages of the list, and
+/// few enough that the notice naming them fits in a URL.
+pub const BULK_LIMIT: usize = 100;
+
+/// The IDs a bulk request names, checked: some, at most [`BULK_LIMIT`], none twice.
+#[cfg(feature = "ssr")]
+fn bulk_ids(ids: &[String]) -> Result<(), CustomerError> {
+    if ids.is_empty() {
+        return Err(CustomerError::BadInput("no customers were selected".into()));
+    }
+    if ids.len() > BULK_LIMIT {
+        return Err(CustomerError::BadInput(format!(
+            "at most {BULK_LIMIT} customers can be handled at once"
+        )));
+    }
+    let mut seen = std::collections::HashSet::new();
+    match ids.iter().find(|id| !seen.insert(id.as_str())) {
+        Some(twice) => Err(CustomerError::BadInput(format!(
+            "customer “{twice}” is named twice"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// The customers named (for the bulk delete confirmation), in the order
+/// given, each with its version; IDs no customer has are left out.
+#[server(endpoint = "get_customers")]
+pub async fn get_customers(ids: Vec<String>) -> Result<Vec<Stored>, CustomerError> {
+    ssr::respond(async move {
+        bulk_ids(&ids)?;
+        let store = ssr::store()?;
+        let mut found = Vec::with_capacity(ids.len());
+        for id in &ids {
+            found.extend(store.find(id, ssr::freshness()).await?);
+        }
+        Ok(found)
+    })
+    .await
+}
+
+/// Deletes each customer named that is still at the version given for it
+/// (`versions[i]` for `ids[i]`, as the confirmation showed them). Those
+/// deleted are named in the list's notice, which offers to undo; a customer
+/// changed or deleted by someone else meanwhile is kept and named there too.
+#[server(endpoint = "delete_customers")]
+pub async fn delete_customers(
+    ids: Vec<String>,
+    versions: Vec<String>,
+) -> Result<(), CustomerError> {
+    use crate::domain::{Precondition, StoreError};
+    ssr::respond(async move {
+        bulk_ids(&ids)?;
+        if versions.len() != ids.len() {
+            return Err(CustomerError::BadInput(
+                "each customer needs the version that was confirmed".into(),
+            ));
+        }
+        let versions = versions
+            .into_iter()
+            .map(|v| ssr::parse_version(Some(v))?.ok_or_else(|| {
+                CustomerError::BadInput("each customer needs the version that was confirmed".into())
+            }))
+            .collect::<Result<Vec<_>, _>>()?;
+        let (store, author) = (ssr::store()?, ssr::author()?);
+        let (mut deleted, mut kept) = (Vec::new(), Vec::new());
+        for (id, version) in ids.iter().zip(versions) {
+            match store
+                .delete_if(id, Precondition::Version(version), &author)
+                .await
+            {
+                Ok(true) => deleted.push(id),
+                Ok(false) | Err(StoreError::Conflict(_)) => kept.push(id),
+                // What was deleted before the failure stays deleted: say so.
+                Err(other) if deleted.is_empty() => return Err(other.into()),
+                Err(other) => {
+                    tracing::warn!(error = %other, deleted = deleted.len(), "a bulk delete stopped part way");
+                    kept.extend(ids.iter().skip(deleted.len() + kept.len()));
+                    break;
+                }
+            }
+        }
+        let params: Vec<(&str, Option<&str>)> = (deleted.iter().map(|id| ("deleted", Some(id.as_str()))))
+            .chain(kept.iter().map(|id| ("kept", Some(id.as_str()))))
+            .collect();
+        ssr::redirect(&crate::url::with_query("/", &params));
+        Ok(())
+    })
+    .await
+}
+
+/// Undoes deletions: re-creates each customer named as it was when it was
+/// last deleted (from the audit trail, not from what the client sends), unless
+/// a customer with its ID exists again. The list's notice then names them.
+#[server(endpoint = "restore_customers")]
+pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
+    use crate::domain::{lookup_keys, Action, AuditQuery, Precondition, StoreError};
+    ssr::respond(async move {
+        bulk_ids(&ids)?;
+        let (store, author) = (ssr::store()?, ssr::author()?);
+        let (mut restored, mut kept) = (Vec::new(), Vec::new());
+        for id in &ids {
+            let query = AuditQuery {
+                customer_id: lookup_keys(id).into_iter().next(),
+                actor: None,
+                older_than: None,
+                limit: 1,
+            };
+            let last = store.audit(&query).await?.entries.into_iter().next();
+            let before = last
+                .filter(|entry| entry.action == Action::Delete)
+                .and_then(|entry| entry.before);
+            let Some(customer) = before else {
+                kept.push(id);
+                continue;
+            };
+            match store.put(&customer, Precondition::Absent, &author).await {
+                Ok(_) => restored.push(id),
+                Err(StoreError::Conflict(_)) => kept.push(id),
+                Err(other) if restored.is_empty() => return Err(other.into()),
+                Err(other) => {
+                    tracing::warn!(error = %other, restored = restored.len(), "an undo stopped part way");
+                    kept.extend(ids.iter().skip(restored.len() + kept.len()));
+                    break;
+                }
+            }
+        }
+        let params: Vec<(&str, Option<&str>)> = (restored.iter().map(|id| ("restored", Some(id.as_str()))))
+            .chain(kept.iter().map(|id| ("not_restored", Some(id.as_str()))))
+            .collect();
+        ssr::redirect(&crate::url::with_query("/", &params));
+        Ok(())
+    })
+    .await
+}

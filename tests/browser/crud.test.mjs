@@ -69,7 +69,7 @@ test('create, find, edit and delete a customer with JavaScript', async () => {
 
   // Delete, after confirming.
   await page.getByRole('link', { name: 'Delete this customer…' }).click();
-  await page.getByText('This cannot be undone.').waitFor();
+  await page.getByText('The list then offers to undo it.').waitFor();
   await page.getByRole('button', { name: 'Yes, delete' }).click();
   await page.getByText('Deleted customer “ui-1”.').waitFor();
   assert.equal((await apiGet('ui-1')).status, 404);

@@ -3,7 +3,7 @@
 //! so links, Back and the forms without JavaScript all keep them.
 
 use super::errors_with;
-use crate::api::{list_customers, CustomerError};
+use crate::api::{list_customers, CustomerError, RestoreCustomers};
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::url::with_query;
 use leptos::prelude::*;
@@ -190,24 +190,126 @@ async fn within_answer_limit<T>(
     call.await
 }
 
-/// The "saved"/"deleted" confirmations that writes redirect to.
+/// How long the notice of a deletion offers to undo it, with JavaScript
+/// (without, the notice and its Undo button stay until the next page).
+#[cfg(feature = "hydrate")]
+const UNDO_FOR: Duration = Duration::from_secs(10);
+
+/// What the writes that redirect here did, from the URL they redirect to:
+/// `saved`, `deleted` (with an Undo), `kept` (not deleted: changed or gone
+/// since they were selected), `restored` and `not_restored`.
 #[component]
 fn Notices() -> impl IntoView {
     let query = use_query_map();
-    let notice = move || {
-        let query = query.read();
-        if let Some(id) = query.get("saved") {
-            Some(format!("Saved customer “{id}”."))
-        } else {
-            query
-                .get("deleted")
-                .map(|id| format!("Deleted customer “{id}”."))
-        }
+    let all = move |key: &str| query.read().get_all(key).unwrap_or_default();
+    let saved = move || {
+        query
+            .read()
+            .get("saved")
+            .map(|id| view! { <p class="notice success" role="status">{format!("Saved customer “{id}”.")}</p> })
+    };
+    let kept = move || {
+        let kept = all("kept");
+        (!kept.is_empty()).then(|| {
+            let text = format!(
+                "Not deleted: {}. Someone changed or deleted {} after you selected {}; check and try again.",
+                quoted(&kept),
+                if kept.len() == 1 { "it" } else { "them" },
+                if kept.len() == 1 { "it" } else { "them" },
+            );
+            view! { <p class="notice warning" role="status">{text}</p> }
+        })
+    };
+    let restored = move || {
+        let restored = all("restored");
+        (!restored.is_empty()).then(|| {
+            let text = match restored.as_slice() {
+                [one] => format!("Restored customer “{one}”."),
+                many => format!("Restored {} customers.", thousands(many.len() as u64)),
+            };
+            view! { <p class="notice success" role="status">{text}</p> }
+        })
+    };
+    let not_restored = move || {
+        let ids = all("not_restored");
+        (!ids.is_empty()).then(|| {
+            let text = format!(
+                "Not restored: {}. A customer with that ID exists again, or there is no deletion to undo.",
+                quoted(&ids)
+            );
+            view! { <p class="notice warning" role="status">{text}</p> }
+        })
     };
     view! {
         <div aria-live="polite">
-            {move || notice().map(|text| view! { <p class="notice success" role="status">{text}</p> })}
+            {saved}
+            {move || {
+                let deleted = all("deleted");
+                (!deleted.is_empty()).then(|| view! { <Deleted ids=deleted/> })
+            }}
+            {kept}
+            {restored}
+            {not_restored}
         </div>
+    }
+}
+
+/// The notice of a deletion, with a button that undoes it: the server restores
+/// the customers from the audit trail. With JavaScript it goes after
+/// [`UNDO_FOR`], as a toast does.
+#[component]
+fn Deleted(ids: Vec<String>) -> impl IntoView {
+    let restore = ServerAction::<RestoreCustomers>::new();
+    let pending = restore.pending();
+    let failure = move || restore.value().get().and_then(Result::err);
+    let (open, set_open) = signal(true);
+    #[cfg(feature = "hydrate")]
+    {
+        let closing = set_timeout_with_handle(move || set_open.set(false), UNDO_FOR).ok();
+        on_cleanup(move || {
+            if let Some(timer) = closing {
+                timer.clear();
+            }
+        });
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = set_open;
+    let text = match ids.as_slice() {
+        [one] => format!("Deleted customer “{one}”."),
+        many => format!("Deleted {} customers.", thousands(many.len() as u64)),
+    };
+    let ids = StoredValue::new(ids);
+    let hidden = move || {
+        ids.with_value(|ids| {
+            ids.iter()
+                .enumerate()
+                .map(|(n, id)| view! { <input type="hidden" name=format!("ids[{n}]") value=id.clone()/> })
+                .collect_view()
+        })
+    };
+    view! {
+        <Show when=move || open.get()>
+            <div class="notice success toast" role="status">
+                <span>{text.clone()}</span>
+                <ActionForm action=restore attr:class="undo">
+                    <super::FormPage/>
+                    {hidden}
+                    <button type="submit" class="button" disabled=move || pending.get()>
+                        {move || if pending.get() { "Undoing…" } else { "Undo" }}
+                    </button>
+                </ActionForm>
+                {move || failure().map(|error| view! { <super::ErrorNotice error/> })}
+            </div>
+        </Show>
+    }
+}
+
+/// `“a”, “b” and “c”`.
+fn quoted(ids: &[String]) -> String {
+    let quoted: Vec<String> = ids.iter().map(|id| format!("“{id}”")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => quoted.concat(),
     }
 }
 
@@ -262,29 +364,69 @@ fn CustomerTable(
     let header = |field: SortField, label: &'static str| {
         view! { <SortHeader field label sort search=search.clone()/> }.into_any()
     };
+    // The customers ticked on this page (with JavaScript: for the count, the
+    // select-all box and the button's state; without it, the boxes post as they are).
+    let on_page: Vec<String> = customers.iter().map(|c| c.id.clone()).collect();
+    let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    let count_selected = move || selected.read().len();
+    let all_selected = {
+        let on_page = on_page.clone();
+        move || !on_page.is_empty() && selected.read().len() == on_page.len()
+    };
+    // Select-all needs JavaScript: without it the box would do nothing, so it
+    // shows once the page has hydrated.
+    let (hydrated, set_hydrated) = signal(false);
+    Effect::new(move |_| set_hydrated.set(true));
+    let select_all = move |ev: leptos::ev::Event| {
+        let ticked = event_target_checked(&ev);
+        selected.set(match ticked {
+            true => on_page.iter().cloned().collect(),
+            false => Default::default(),
+        });
+    };
     view! {
         <p class="count" role="status">{count}</p>
-        <div class="table-wrap">
-            <table class="customers">
-                <thead>
-                    <tr>
-                        {header(SortField::Id, "ID")}
-                        {header(SortField::FirstName, "First name")}
-                        {header(SortField::LastName, "Last name")}
-                        <th scope="col"><span class="visually-hidden">"Actions"</span></th>
-                    </tr>
-                </thead>
-                <tbody>
-                    {customers
-                        .into_iter()
-                        .map(|customer| {
-                            let just_saved = saved.as_deref() == Some(customer.id.as_str());
-                            view! { <CustomerRow customer just_saved/> }
-                        })
-                        .collect_view()}
-                </tbody>
-            </table>
-        </div>
+        <form id="selection" method="GET" action="/delete" class="selection">
+            <div class="bulk-bar">
+                <span class="selected-count" aria-live="polite">
+                    {move || match count_selected() {
+                        0 => String::new(),
+                        n => format!("{n} selected"),
+                    }}
+                </span>
+                // With JavaScript, there is nothing to delete until a row is ticked.
+                <button type="submit" class="button danger"
+                    disabled=move || hydrated.get() && count_selected() == 0>
+                    "Delete selected…"
+                </button>
+            </div>
+            <div class="table-wrap">
+                <table class="customers">
+                    <thead>
+                        <tr>
+                            <th scope="col" class="select">
+                                <input type="checkbox" aria-label="Select every customer on this page"
+                                    hidden=move || !hydrated.get()
+                                    prop:checked=all_selected on:change=select_all/>
+                            </th>
+                            {header(SortField::Id, "ID")}
+                            {header(SortField::FirstName, "First name")}
+                            {header(SortField::LastName, "Last name")}
+                            <th scope="col"><span class="visually-hidden">"Actions"</span></th>
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {customers
+                            .into_iter()
+                            .map(|customer| {
+                                let just_saved = saved.as_deref() == Some(customer.id.as_str());
+                                view! { <CustomerRow customer just_saved selected/> }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </div>
+        </form>
         <nav class="pager" aria-label="Pages">
             <PagerLink href=first label="« First"/>
             <PagerLink href=previous label="‹ Previous" rel="prev"/>
@@ -367,11 +509,33 @@ fn PagerLink(
 /// JavaScript too. Long values are cut with an ellipsis; the cell's title and
 /// focus show them whole.
 #[component]
-fn CustomerRow(customer: Customer, just_saved: bool) -> impl IntoView {
+fn CustomerRow(
+    customer: Customer,
+    just_saved: bool,
+    selected: RwSignal<std::collections::BTreeSet<String>>,
+) -> impl IntoView {
     let edit = with_query("/edit", &[("id", Some(&customer.id))]);
     let delete = with_query("/delete", &[("id", Some(&customer.id))]);
     let label = format!("Edit {} {}", customer.first_name, customer.last_name);
     let delete_label = format!("Delete {} {}", customer.first_name, customer.last_name);
+    let select_label = format!("Select {} {}", customer.first_name, customer.last_name);
+    let ticked = {
+        let id = customer.id.clone();
+        move || selected.read().contains(&id)
+    };
+    let tick = {
+        let id = customer.id.clone();
+        move |ev: leptos::ev::Event| {
+            let on = event_target_checked(&ev);
+            selected.update(|selected| {
+                if on {
+                    selected.insert(id.clone());
+                } else {
+                    selected.remove(&id);
+                }
+            });
+        }
+    };
     let Customer {
         id,
         first_name,
@@ -379,21 +543,25 @@ fn CustomerRow(customer: Customer, just_saved: bool) -> impl IntoView {
     } = customer;
     let titles = (id.clone(), first_name.clone(), last_name.clone());
     view! {
-        <tr class:saved=just_saved aria-current=just_saved.then_some("true")>
-            <td class="id" title=titles.0 data-label="ID">{id}</td>
-            <td title=titles.1 data-label="First name">{first_name}</td>
-            <td title=titles.2 data-label="Last name">{last_name}</td>
-            // A plain link: the router navigates it client-side all the same, and
-            // `<A>`'s active-route tracking, of no use here, was a large part of
-            // rendering a page of rows.
-            // Delete goes to the confirmation page, as from the customer's own page.
-            <td class="actions">
-                <a class="edit" href=edit aria-label=label>"Edit"</a>
-                " "
-                <a class="delete" href=delete aria-label=delete_label>"Delete"</a>
-            </td>
-        </tr>
-    }
+    <tr class:saved=just_saved aria-current=just_saved.then_some("true")>
+               <td class="select">
+                   <input type="checkbox" name="id" value=id.clone() aria-label=select_label
+                       prop:checked=ticked on:change=tick/>
+               </td>
+               <td class="id" title=titles.0 data-label="ID">{id}</td>
+               <td title=titles.1 data-label="First name">{first_name}</td>
+               <td title=titles.2 data-label="Last name">{last_name}</td>
+               // A plain link: the router navigates it client-side all the same, and
+               // `<A>`'s active-route tracking, of no use here, was a large part of
+               // rendering a page of rows.
+               // Delete goes to the confirmation page, as from the customer's own page.
+               <td class="actions">
+                   <a class="edit" href=edit aria-label=label>"Edit"</a>
+                   " "
+                   <a class="delete" href=delete aria-label=delete_label>"Delete"</a>
+               </td>
+           </tr>
+       }
 }
 
 /// `100000` → `100,000`.

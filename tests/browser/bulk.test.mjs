@@ -1,0 +1,152 @@
+// Bulk work in the list, in real headless Chromium: ticking rows (and every row
+// of the page), deleting the ticked customers after one confirmation, and
+// undoing a deletion from the list's notice, with and without JavaScript.
+// Customers changed by someone else after they were ticked are not deleted, and
+// an undo never overwrites a customer created again meanwhile.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+
+const shared = useServerAndBrowser();
+
+async function apiGet(id) {
+  const response = await fetch(`${shared.server.base}/get/${encodeURIComponent(id)}`);
+  return { status: response.status, body: await response.json() };
+}
+
+async function apiSet(customerID, firstName, lastName) {
+  const response = await fetch(`${shared.server.base}/set`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ customerID, firstName, lastName }),
+  });
+  assert.equal(response.status, 200, await response.text());
+}
+
+for (const javaScriptEnabled of [true, false]) {
+  const js = `JavaScript ${javaScriptEnabled ? 'on' : 'off'}`;
+
+  test(`ticked customers are deleted after one confirmation, and Undo brings them back (${js})`, async () => {
+    const [x, y] = javaScriptEnabled ? ['bulk-j1', 'bulk-j2'] : ['bulk-n1', 'bulk-n2'];
+    await apiSet(x, 'Bulk', `First ${js}`);
+    await apiSet(y, 'Bulk', `Second ${js}`);
+    const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(`${shared.server.base}/?q=${encodeURIComponent(js)}`);
+    if (javaScriptEnabled) await waitForHydration(page);
+    await page.getByText(`2 customers match “${js}”`).waitFor();
+
+    if (javaScriptEnabled) {
+      // Select-all ticks every row of the page, and says how many.
+      await page.getByLabel('Select every customer on this page').check();
+      await page.getByText('2 selected').waitFor();
+      assert.equal(await page.getByLabel(`Select Bulk First ${js}`).isChecked(), true);
+      await page.getByLabel('Select every customer on this page').uncheck();
+      assert.equal(await page.getByLabel(`Select Bulk Second ${js}`).isChecked(), false);
+    }
+    await page.getByLabel(`Select Bulk First ${js}`).check();
+    await page.getByLabel(`Select Bulk Second ${js}`).check();
+    if (javaScriptEnabled) await page.getByText('2 selected').waitFor();
+    await page.getByRole('button', { name: 'Delete selected…' }).click();
+
+    // One confirmation names both.
+    await page.waitForURL((url) => url.pathname === '/delete');
+    assert.deepEqual(new URL(page.url()).searchParams.getAll('id'), [x, y]);
+    await page.getByText('Delete these 2 customers?').waitFor();
+    await page.getByText(`Bulk First ${js}`).waitFor();
+    await page.getByText(`Bulk Second ${js}`).waitFor();
+    if (javaScriptEnabled) await waitForHydration(page);
+    await page.getByRole('button', { name: 'Yes, delete 2 customers' }).click();
+
+    await page.getByText('Deleted 2 customers.').waitFor();
+    assert.equal((await apiGet(x)).status, 404);
+    assert.equal((await apiGet(y)).status, 404);
+
+    // Undo restores both as they were (from the audit trail).
+    if (javaScriptEnabled) await waitForHydration(page);
+    await page.getByRole('button', { name: 'Undo' }).click();
+    await page.getByText('Restored 2 customers.').waitFor();
+    assert.deepEqual(await apiGet(x), {
+      status: 200,
+      body: { customerID: x, firstName: 'Bulk', lastName: `First ${js}` },
+    });
+    assert.equal((await apiGet(y)).body.lastName, `Second ${js}`);
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+
+  test(`a customer changed after it was ticked is kept, and says so (${js})`, async () => {
+    const [x, y] = javaScriptEnabled ? ['keep-j1', 'keep-j2'] : ['keep-n1', 'keep-n2'];
+    await apiSet(x, 'Keep', 'One');
+    await apiSet(y, 'Keep', 'Two');
+    const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
+    await page.goto(`${shared.server.base}/delete?id=${x}&id=${y}`);
+    await page.getByText('Delete these 2 customers?').waitFor();
+    if (javaScriptEnabled) await waitForHydration(page);
+    // Someone else edits one of them while the confirmation is open.
+    await apiSet(y, 'Keep', 'Changed meanwhile');
+    await page.getByRole('button', { name: 'Yes, delete 2 customers' }).click();
+    await page.getByText(`Deleted customer “${x}”.`).waitFor();
+    await page.getByText(`Not deleted: “${y}”.`).waitFor();
+    assert.equal((await apiGet(x)).status, 404);
+    assert.equal((await apiGet(y)).body.lastName, 'Changed meanwhile');
+    assert.deepEqual(problems, []);
+    await page.context().close();
+  });
+}
+
+test('Undo never overwrites a customer created again with the same ID', async () => {
+  await apiSet('undo-1', 'Old', 'Record');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/delete?id=undo-1`);
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('Deleted customer “undo-1”.').waitFor();
+  await apiSet('undo-1', 'New', 'Record');
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByText('Not restored: “undo-1”.').waitFor();
+  assert.equal((await apiGet('undo-1')).body.firstName, 'New');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('with JavaScript the Undo notice goes after 10 seconds, as a toast does', async () => {
+  await apiSet('toast-1', 'Toast', 'Gone');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/delete?id=toast-1`);
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  const notice = page.getByText('Deleted customer “toast-1”.');
+  await notice.waitFor();
+  const shown = Date.now();
+  await notice.waitFor({ state: 'detached', timeout: 15000 });
+  const after = Date.now() - shown;
+  assert.ok(after > 8000 && after < 13000, `gone after about 10 s: ${after} ms`);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('bulk requests a form of ours never sends are refused with 400, and nothing changes', async () => {
+  await apiSet('guard-1', 'Guard', 'One');
+  const post = (endpoint, body) => fetch(`${shared.server.base}/api/${endpoint}`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body,
+  });
+  const version = (await (await fetch(`${shared.server.base}/api/get_customer`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: 'id=guard-1',
+  })).json()).version;
+  const tooMany = Array.from({ length: 101 }, (_, n) => `ids[${n}]=x${n}&versions[${n}]=1`).join('&');
+  for (const [endpoint, body] of [
+    ['delete_customers', 'ids[0]=guard-1'],
+    ['delete_customers', `ids[0]=guard-1&versions[0]=${version}&ids[1]=guard-1&versions[1]=${version}`],
+    ['delete_customers', `ids[0]=guard-1&versions[0]=not-a-number`],
+    ['delete_customers', tooMany],
+    ['restore_customers', ''],
+  ]) {
+    const response = await post(endpoint, body);
+    assert.equal(response.status, 400, `${endpoint} ${body.slice(0, 80)}: ${response.status}`);
+  }
+  assert.equal((await apiGet('guard-1')).status, 200);
+});
