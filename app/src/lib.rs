@@ -120,7 +120,7 @@ fn SignedInAs() -> impl IntoView {
 /// The user the page is shown to, from the request's extensions (the server's
 /// access check puts it there); `None` in the browser, where the server's
 /// value is used instead.
-fn signed_in_here() -> Option<SignedIn> {
+pub(crate) fn signed_in_here() -> Option<SignedIn> {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()

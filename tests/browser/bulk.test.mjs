@@ -150,3 +150,22 @@ test('bulk requests a form of ours never sends are refused with 400, and nothing
   }
   assert.equal((await apiGet('guard-1')).status, 200);
 });
+
+test('the list offers every customer as a CSV or JSON download', async () => {
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/`);
+  await waitForHydration(page);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.getByRole('link', { name: 'CSV' }).click(),
+  ]);
+  assert.equal(download.suggestedFilename(), 'customers.csv');
+  const path = await download.path();
+  const { readFileSync } = await import('node:fs');
+  const lines = readFileSync(path, 'utf8').split('\r\n');
+  assert.equal(lines[0], 'customerID,firstName,lastName');
+  assert.ok(lines.includes('a,James,Baker'), lines.slice(0, 3).join(' | '));
+  assert.equal(await page.getByRole('link', { name: 'JSON' }).getAttribute('href'), '/export');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

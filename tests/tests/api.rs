@@ -521,3 +521,60 @@ async fn import_and_export_round_trip_the_original_format() {
     let round_trip: Value = serde_json::from_slice(&std::fs::read(&exported).unwrap()).unwrap();
     assert_eq!(round_trip, original);
 }
+
+#[tokio::test]
+async fn export_streams_csv_or_json_and_refuses_other_formats() {
+    let (_dir, server) = start_with_sample();
+    let client = Client::new();
+    // A name a spreadsheet would run as a formula, and one that needs quotes.
+    for body in [
+        json!({"customerID": "x1", "firstName": "=HYPERLINK(\"http://evil\")", "lastName": "Lee"}),
+        json!({"customerID": "x2", "firstName": "Ann, Jr.", "lastName": "O\"Neil"}),
+    ] {
+        let response = client
+            .post(server.url("/set"))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+    let response = client
+        .get(server.url("/export?format=csv"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let header = |name: &str| response.headers()[name].to_str().unwrap().to_owned();
+    assert_eq!(header("content-type"), "text/csv; charset=utf-8");
+    assert_eq!(
+        header("content-disposition"),
+        "attachment; filename=\"customers.csv\""
+    );
+    let csv = response.text().await.unwrap();
+    let lines: Vec<&str> = csv.split("\r\n").collect();
+    assert_eq!(lines[0], "customerID,firstName,lastName");
+    assert_eq!(lines[1], "a,James,Baker");
+    assert!(
+        lines.contains(&"x1,\"'=HYPERLINK(\"\"http://evil\"\")\",Lee"),
+        "{csv}"
+    );
+    assert!(lines.contains(&"x2,\"Ann, Jr.\",\"O\"\"Neil\""), "{csv}");
+    assert_eq!(
+        lines.len(),
+        1 + 9 + 1,
+        "a header, 9 customers, the last line's end"
+    );
+
+    let (status, _, json) = get_json(&client, &server.url("/export?format=json")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json.as_object().unwrap().len(), 9);
+    for bad in [
+        "/export?format=xml",
+        "/export?format=csv&x=1",
+        "/export?fmt=csv",
+    ] {
+        let response = client.get(server.url(bad)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+}

@@ -133,7 +133,27 @@ pub fn CustomerList() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </div>
+        <Downloads/>
     }
+}
+
+/// Every customer as a file, for those who may export (admins; everyone in
+/// protected mode or with AUTH=off). Plain links the browser downloads (the
+/// server streams them), not the router's.
+#[component]
+fn Downloads() -> impl IntoView {
+    let who = SharedValue::new(crate::signed_in_here).into_inner();
+    let admin = who.as_ref().is_none_or(|who| who.role == "admin");
+    admin.then(|| {
+        view! {
+            <p class="downloads">
+                "Download every customer: "
+                <a href="/export?format=csv" download="customers.csv" rel="external">"CSV"</a>
+                " · "
+                <a href="/export" download="customers.json" rel="external">"JSON"</a>
+            </p>
+        }
+    })
 }
 
 /// Why the list could not be shown, and a Retry: a button once hydrated, else a

@@ -1,18 +1,18 @@
 //! The original app's JSON API, kept byte-compatible for the programs that call it:
 //! `GET /` (for non-browsers), `GET /get/{id}` and `POST /set`.
 
+use super::listing::{stream_all, Format};
 use super::{ApiError, AppState};
 use crate::customer_json::customer_from_object;
 use app::domain::{
     Author, Conflict, Customer, CustomerStore, Freshness, Precondition, StoreError, Version,
 };
-use axum::body::{Body, Bytes};
+use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use futures::{stream, StreamExt};
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
@@ -46,55 +46,12 @@ fn accepts_html(headers: &HeaderMap) -> bool {
         .any(|value| value.contains("text/html"))
 }
 
-/// Streams `{"id": {...}, ...}` batch by batch from [`CustomerStore::scan_json`],
-/// so memory stays bounded however many customers there are. A store failure
-/// before the first byte is a 503.
+/// The original listing, `{"id": {...}, ...}` (see [`super::listing`]).
 pub async fn list_all(
     store: Arc<dyn CustomerStore>,
     fresh: Freshness,
 ) -> Result<Response, ApiError> {
-    let first = store.scan_json(None, fresh).await?;
-    // State: the batch to send, whether an entry was sent (to place commas).
-    let entries = stream::unfold(Some((first, false)), move |state| {
-        let store = store.clone();
-        async move {
-            let (batch, mut sent_any) = state?;
-            let mut chunk = Vec::with_capacity(batch.records.len() * 96);
-            for (id, json) in batch.records {
-                if sent_any {
-                    chunk.push(b',');
-                }
-                sent_any = true;
-                serde_json::to_writer(&mut chunk, &id).expect("string serialises");
-                chunk.push(b':');
-                chunk.extend_from_slice(json.as_bytes());
-            }
-            let next = match batch.next {
-                None => None,
-                Some(from) => match store.scan_json(Some(from), fresh).await {
-                    Ok(batch) => Some((batch, sent_any)),
-                    Err(error) => {
-                        // Headers are gone already: abort the body so the client sees a
-                        // broken response rather than a silently truncated listing.
-                        tracing::warn!(%error, "GET / stream aborted");
-                        return Some((Err(std::io::Error::other(error)), None));
-                    }
-                },
-            };
-            Some((Ok(Bytes::from(chunk)), next))
-        }
-    });
-    let body = stream::once(async { Ok(Bytes::from_static(b"{")) })
-        .chain(entries)
-        .chain(stream::once(async { Ok(Bytes::from_static(b"}")) }));
-    Ok((
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("application/json"),
-        )],
-        Body::from_stream(body),
-    )
-        .into_response())
+    stream_all(store, fresh, Format::Json).await
 }
 
 /// `GET /get/{id}`: the customer, or `{}` with 404. The `ETag` is its version,

@@ -8,6 +8,7 @@ mod forwarded;
 mod guard;
 mod idle;
 mod legacy;
+mod listing;
 pub mod observe;
 mod own_writes;
 pub mod serve;
