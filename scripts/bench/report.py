@@ -592,14 +592,18 @@ def partition_section(path):
     return out
 
 def kept_sections(path):
-    """Sections other scripts write into the same file (`scripts/bench/million.sh`),
-    carried over as they were."""
+    """Sections other scripts write into the same file (`scripts/bench/million.sh`,
+    `scripts/bench/lighthouse.sh`), carried over as they were."""
     try:
         text = open(path).read()
     except FileNotFoundError:
         return []
-    found = re.search(r"<!-- million:start -->.*?<!-- million:end -->", text, re.S)
-    return [found.group(0), ""] if found else []
+    kept = []
+    for name in ("million", "lighthouse"):
+        found = re.search(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", text, re.S)
+        if found:
+            kept += [found.group(0), ""]
+    return kept
 
 
 def main(argv):
