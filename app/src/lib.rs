@@ -64,6 +64,11 @@ fn set_content_security_policy() {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    // Read on the server, carried to the browser in the page for hydration: no
+    // server-function call and no suspense on every page. Read here, once, as a
+    // page rendered later in the browser (after a client-side navigation) has
+    // no server to read it from.
+    provide_context(Viewer(SharedValue::new(signed_in_here).into_inner()));
     view! {
         <Title formatter=|page: String| format!("{page} · Customer records")/>
         <Meta name="description" content="Find, add, edit and remove customer records."/>
@@ -99,11 +104,9 @@ pub fn App() -> impl IntoView {
 /// log's link for those who may read it.
 #[component]
 fn SignedInAs() -> impl IntoView {
-    // Read on the server, carried to the browser in the page for hydration: no
-    // server-function call and no suspense on every page.
-    let who = SharedValue::new(signed_in_here).into_inner();
-    // No one named: protected mode or AUTH=off, where everyone may do everything.
-    let admin = who.as_ref().is_none_or(|who| who.role == "admin");
+    let viewer = expect_context::<Viewer>();
+    let admin = viewer.is_admin();
+    let who = viewer.0;
     view! {
         {admin.then(|| view! { <a href="/audit" class="button">"Audit log"</a> })}
         {who.map(|who| view! {
@@ -117,10 +120,22 @@ fn SignedInAs() -> impl IntoView {
     }
 }
 
+/// Who the pages are shown to (see [`App`]).
+#[derive(Clone, Debug)]
+pub(crate) struct Viewer(pub Option<SignedIn>);
+
+impl Viewer {
+    /// May do everything: an admin, or no one named (protected mode or
+    /// AUTH=off, where everyone may).
+    pub fn is_admin(&self) -> bool {
+        self.0.as_ref().is_none_or(|who| who.role == "admin")
+    }
+}
+
 /// The user the page is shown to, from the request's extensions (the server's
 /// access check puts it there); `None` in the browser, where the server's
 /// value is used instead.
-pub(crate) fn signed_in_here() -> Option<SignedIn> {
+fn signed_in_here() -> Option<SignedIn> {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()

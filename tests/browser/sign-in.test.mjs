@@ -116,6 +116,7 @@ test("an editor reads a customer's history; an admin filters everyone's changes 
   await page.getByLabel('Last name').fill('Historic');
   await page.getByRole('button', { name: 'Save changes' }).click();
   await page.getByText('Saved customer “c”.').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'CSV' }).count(), 0, 'downloads are for admins');
   await page.goto(`${shared.server.base}/edit?id=c`);
   await page.getByRole('link', { name: 'History' }).click();
   await page.waitForURL((url) => url.pathname === '/history');
@@ -129,6 +130,7 @@ test("an editor reads a customer's history; an admin filters everyone's changes 
   await admin.goto(`${shared.server.base}/`);
   await signIn(admin, 'ada', 'ada-password');
   await admin.waitForURL((url) => url.pathname === '/');
+  assert.equal(await admin.getByRole('link', { name: 'CSV' }).getAttribute('href'), '/export?format=csv');
   await admin.getByRole('link', { name: 'Audit log' }).click();
   await admin.waitForURL((url) => url.pathname === '/audit');
   await admin.getByLabel('Who').fill('user:ann');

@@ -142,8 +142,7 @@ pub fn CustomerList() -> impl IntoView {
 /// server streams them), not the router's.
 #[component]
 fn Downloads() -> impl IntoView {
-    let who = SharedValue::new(crate::signed_in_here).into_inner();
-    let admin = who.as_ref().is_none_or(|who| who.role == "admin");
+    let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
     admin.then(|| {
         view! {
             <p class="downloads">
