@@ -430,39 +430,26 @@ pub async fn delete_customers(
     use crate::domain::{Precondition, StoreError};
     ssr::respond(async move {
         bulk_ids(&ids)?;
+        let unconfirmed =
+            || CustomerError::BadInput("each customer needs the version that was confirmed".into());
         if versions.len() != ids.len() {
-            return Err(CustomerError::BadInput(
-                "each customer needs the version that was confirmed".into(),
-            ));
+            return Err(unconfirmed());
         }
         let versions = versions
             .into_iter()
-            .map(|v| ssr::parse_version(Some(v))?.ok_or_else(|| {
-                CustomerError::BadInput("each customer needs the version that was confirmed".into())
-            }))
+            .map(|v| ssr::parse_version(Some(v))?.ok_or_else(unconfirmed))
             .collect::<Result<Vec<_>, _>>()?;
-        let (store, author) = (ssr::store()?, ssr::author()?);
-        let (mut deleted, mut kept) = (Vec::new(), Vec::new());
-        for (id, version) in ids.iter().zip(versions) {
-            match store
-                .delete_if(id, Precondition::Version(version), &author)
-                .await
-            {
-                Ok(true) => deleted.push(id),
-                Ok(false) | Err(StoreError::Conflict(_)) => kept.push(id),
-                // What was deleted before the failure stays deleted: say so.
-                Err(other) if deleted.is_empty() => return Err(other.into()),
-                Err(other) => {
-                    tracing::warn!(error = %other, deleted = deleted.len(), "a bulk delete stopped part way");
-                    kept.extend(ids.iter().skip(deleted.len() + kept.len()));
-                    break;
-                }
+        let (store, author) = (&ssr::store()?, &ssr::author()?);
+        let versions = &versions;
+        let (deleted, kept) = each_in_turn(&ids, |n, id| async move {
+            let precondition = Precondition::Version(versions[n]);
+            match store.delete_if(id, precondition, author).await {
+                Err(StoreError::Conflict(_)) => Ok(false),
+                other => other,
             }
-        }
-        let params: Vec<(&str, Option<&str>)> = (deleted.iter().map(|id| ("deleted", Some(id.as_str()))))
-            .chain(kept.iter().map(|id| ("kept", Some(id.as_str()))))
-            .collect();
-        ssr::redirect(&crate::url::with_query("/", &params));
+        })
+        .await?;
+        ssr::redirect(&list_naming(&[("deleted", &deleted), ("kept", &kept)]));
         Ok(())
     })
     .await
@@ -476,9 +463,8 @@ pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
     use crate::domain::{lookup_keys, Action, AuditQuery, Precondition, StoreError};
     ssr::respond(async move {
         bulk_ids(&ids)?;
-        let (store, author) = (ssr::store()?, ssr::author()?);
-        let (mut restored, mut kept) = (Vec::new(), Vec::new());
-        for id in &ids {
+        let (store, author) = (&ssr::store()?, &ssr::author()?);
+        let (restored, kept) = each_in_turn(&ids, |_, id| async move {
             let query = AuditQuery {
                 customer_id: lookup_keys(id).into_iter().next(),
                 actor: None,
@@ -486,29 +472,62 @@ pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
                 limit: 1,
             };
             let last = store.audit(&query).await?.entries.into_iter().next();
-            let before = last
+            let deleted = last
                 .filter(|entry| entry.action == Action::Delete)
                 .and_then(|entry| entry.before);
-            let Some(customer) = before else {
-                kept.push(id);
-                continue;
+            let Some(customer) = deleted else {
+                return Ok(false);
             };
-            match store.put(&customer, Precondition::Absent, &author).await {
-                Ok(_) => restored.push(id),
-                Err(StoreError::Conflict(_)) => kept.push(id),
-                Err(other) if restored.is_empty() => return Err(other.into()),
-                Err(other) => {
-                    tracing::warn!(error = %other, restored = restored.len(), "an undo stopped part way");
-                    kept.extend(ids.iter().skip(restored.len() + kept.len()));
-                    break;
-                }
+            match store.put(&customer, Precondition::Absent, author).await {
+                Ok(_) => Ok(true),
+                Err(StoreError::Conflict(_)) => Ok(false),
+                Err(other) => Err(other),
             }
-        }
-        let params: Vec<(&str, Option<&str>)> = (restored.iter().map(|id| ("restored", Some(id.as_str()))))
-            .chain(kept.iter().map(|id| ("not_restored", Some(id.as_str()))))
-            .collect();
-        ssr::redirect(&crate::url::with_query("/", &params));
+        })
+        .await?;
+        ssr::redirect(&list_naming(&[
+            ("restored", &restored),
+            ("not_restored", &kept),
+        ]));
         Ok(())
     })
     .await
+}
+
+/// Runs `op` on each of `ids` in turn (with its index): done (`true`) or
+/// kept (`false`). A store failure before anything was done fails the
+/// request; after, what was done stays done and is reported, the rest as kept.
+#[cfg(feature = "ssr")]
+async fn each_in_turn<'a, Op, Done>(
+    ids: &'a [String],
+    mut op: Op,
+) -> Result<(Vec<&'a str>, Vec<&'a str>), CustomerError>
+where
+    Op: FnMut(usize, &'a str) -> Done,
+    Done: std::future::Future<Output = Result<bool, crate::domain::StoreError>>,
+{
+    let (mut done, mut kept) = (Vec::new(), Vec::new());
+    for (n, id) in ids.iter().enumerate() {
+        match op(n, id).await {
+            Ok(true) => done.push(id.as_str()),
+            Ok(false) => kept.push(id.as_str()),
+            Err(error) if done.is_empty() => return Err(error.into()),
+            Err(error) => {
+                tracing::warn!(%error, done = done.len(), "a bulk request stopped part way");
+                kept.extend(ids[n..].iter().map(String::as_str));
+                break;
+            }
+        }
+    }
+    Ok((done, kept))
+}
+
+/// The list's address naming the IDs of each outcome (see `routes::list::Notices`).
+#[cfg(feature = "ssr")]
+fn list_naming(outcomes: &[(&str, &Vec<&str>)]) -> String {
+    let params: Vec<(&str, Option<&str>)> = outcomes
+        .iter()
+        .flat_map(|(key, ids)| ids.iter().map(move |id| (*key, Some(*id))))
+        .collect();
+    crate::url::with_query("/", &params)
 }
