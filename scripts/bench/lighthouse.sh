@@ -85,13 +85,6 @@ Rerun with `scripts/bench/lighthouse.sh`.
 <!-- lighthouse:end -->""")
 EOF
 )
-python3 - "$OUT" "$section" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-text = open(path).read()
-pattern = re.compile(r"<!-- lighthouse:start -->.*?<!-- lighthouse:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-EOF
+python3 scripts/bench/put_section.py lighthouse "$OUT" "$section"
 log "wrote $OUT"
 echo "$section"

@@ -131,16 +131,6 @@ $(git rev-parse --short HEAD). Rerun with \`scripts/bench/million.sh\`.
 <!-- million:end -->
 EOF
 )
-python3 - "$OUT" "$section" <<'EOF'
-import re, sys
-path, section = sys.argv[1], sys.argv[2]
-try:
-    text = open(path).read()
-except FileNotFoundError:
-    text = ""
-pattern = re.compile(r"<!-- million:start -->.*?<!-- million:end -->", re.S)
-text = pattern.sub(lambda _: section, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + section + "\n"
-open(path, "w").write(text)
-EOF
+python3 scripts/bench/put_section.py million "$OUT" "$section"
 log "wrote $OUT"
 echo "$section"
