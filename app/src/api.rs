@@ -49,6 +49,9 @@ pub enum CustomerError {
     /// The request itself failed (network, server not reachable, ...).
     #[error("The request failed: {0}")]
     Request(String),
+    /// An upload on the import page cannot be acted on.
+    #[error("{0}")]
+    Import(crate::domain::ImportRefusal),
     /// The browser stopped waiting for the answer (see `routes::list`).
     #[error("No answer within {0} seconds: the server or the customer store may be busy or unreachable.")]
     TimedOut(u64),
@@ -75,6 +78,14 @@ mod ssr {
     pub fn store() -> Result<Arc<dyn CustomerStore>, CustomerError> {
         use_context::<Arc<dyn CustomerStore>>().ok_or_else(|| {
             tracing::error!("no customer store in the server functions' context");
+            CustomerError::Failed
+        })
+    }
+
+    /// The uploads of the import page, which the server provides through context.
+    pub fn imports() -> Result<Arc<dyn crate::domain::Imports>, CustomerError> {
+        use_context::<Arc<dyn crate::domain::Imports>>().ok_or_else(|| {
+            tracing::error!("no uploads in the server functions' context");
             CustomerError::Failed
         })
     }
@@ -117,7 +128,9 @@ mod ssr {
         use http::StatusCode;
         let status = match &error {
             CustomerError::Invalid { .. } | CustomerError::BadInput(_) => StatusCode::BAD_REQUEST,
-            CustomerError::NotFound(_) => StatusCode::NOT_FOUND,
+            CustomerError::NotFound(_)
+            | CustomerError::Import(crate::domain::ImportRefusal::Gone) => StatusCode::NOT_FOUND,
+            CustomerError::Import(_) => StatusCode::CONFLICT,
             CustomerError::Conflict { .. }
             | CustomerError::Deleted { .. }
             | CustomerError::Changed { .. } => StatusCode::CONFLICT,
@@ -530,4 +543,43 @@ fn list_naming(outcomes: &[(&str, &Vec<&str>)]) -> String {
         .flat_map(|(key, ids)| ids.iter().map(move |id| (*key, Some(*id))))
         .collect();
     crate::url::with_query("/", &params)
+}
+
+/// What an upload on the import page holds and, once started, what its
+/// import has done (admins; only the uploader's own uploads).
+#[server(endpoint = "import_report")]
+pub async fn import_report(upload: String) -> Result<crate::domain::ImportReport, CustomerError> {
+    ssr::respond(async move {
+        let report = ssr::imports()?.report(&upload, &ssr::author()?);
+        report.ok_or(CustomerError::Import(crate::domain::ImportRefusal::Gone))
+    })
+    .await
+}
+
+/// Starts importing an upload's valid rows; the import page then shows its progress.
+#[server(endpoint = "start_import")]
+pub async fn start_import(upload: String) -> Result<(), CustomerError> {
+    ssr::respond(async move {
+        let imports = ssr::imports()?;
+        imports
+            .start(&upload, &ssr::author()?)
+            .map_err(CustomerError::Import)?;
+        ssr::redirect(&crate::url::with_query(
+            "/import",
+            &[("upload", Some(&upload))],
+        ));
+        Ok(())
+    })
+    .await
+}
+
+/// Forgets an upload that is not being imported.
+#[server(endpoint = "discard_import")]
+pub async fn discard_import(upload: String) -> Result<(), CustomerError> {
+    ssr::respond(async move {
+        ssr::imports()?.discard(&upload, &ssr::author()?);
+        ssr::redirect("/import");
+        Ok(())
+    })
+    .await
 }

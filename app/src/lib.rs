@@ -92,6 +92,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("edit") view=routes::edit::EditCustomer ssr=SsrMode::Async/>
                     <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer ssr=SsrMode::Async/>
                     <Route path=StaticSegment("history") view=routes::audit::CustomerHistory ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("import") view=routes::import::ImportCustomers ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view=routes::audit::AuditLog ssr=SsrMode::Async/>
                 </Routes>
             </main>

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod config;
 pub mod customer_json;
 pub mod http;
+pub mod import;
 pub mod logging;
 pub mod metric_handles;
 pub mod store;
@@ -101,6 +102,7 @@ pub async fn serve(
     tokio::spawn(warm_up(store.clone()));
     let state = http::AppState::new(http::Shared {
         leptos_options,
+        uploads: Arc::new(import::Uploads::new(store.clone())),
         store,
         guard: Arc::new(http::Guard {
             allowed_hosts,

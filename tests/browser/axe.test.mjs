@@ -12,7 +12,7 @@ const shared = useServerAndBrowser();
 const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const PAGES = ['/', '/?q=nobody-matches', '/?saved=a', '/new', '/edit?id=a', '/delete?id=a',
-  '/history?id=a', '/audit', '/no-such-page'];
+  '/history?id=a', '/audit', '/import', '/no-such-page'];
 /** Plain server-rendered pages, without the wasm. */
 const STATIC_PAGES = ['/sign-in'];
 
@@ -54,6 +54,19 @@ for (const colorScheme of ['light', 'dark']) {
     await page.getByRole('button', { name: 'Create customer' }).click();
     await page.locator('.field-error, .notice.error').first().waitFor();
     failures.push(...await violations(page, '/new with errors'));
+    // An upload's preview (with a rejected row), and the summary of its import.
+    await page.goto(shared.server.base + '/import');
+    await page.getByLabel('File to import').setInputFiles({
+      name: 'axe.csv', mimeType: 'text/csv',
+      buffer: Buffer.from(`customerID,firstName,lastName\naxe-${colorScheme},Ann,Axe\n,No,Id\n`),
+    });
+    await page.getByRole('button', { name: 'Check the file' }).click();
+    await page.getByRole('button', { name: 'Import 1 customer' }).waitFor();
+    await waitForHydration(page);
+    failures.push(...await violations(page, '/import preview'));
+    await page.getByRole('button', { name: 'Import 1 customer' }).click();
+    await page.locator('.import-summary').waitFor();
+    failures.push(...await violations(page, '/import summary'));
     await context.close();
     assert.deepEqual(failures, []);
   });

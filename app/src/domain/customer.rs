@@ -198,6 +198,12 @@ impl ValidationErrors {
         self.0.iter().find(|error| error.field == field)
     }
 
+    /// Every rule broken, in the UI's plain words, one after another.
+    pub fn user_messages(&self) -> String {
+        let messages: Vec<String> = self.0.iter().map(FieldError::user_message).collect();
+        messages.join("; ")
+    }
+
     /// The first error in field order: what the legacy API reports.
     pub fn first(&self) -> Option<&FieldError> {
         self.0.first()

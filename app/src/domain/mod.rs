@@ -3,6 +3,7 @@
 
 mod audit;
 mod customer;
+mod import;
 mod page;
 mod search;
 mod sort;
@@ -14,6 +15,9 @@ pub use audit::{Action, AuditEntry, AuditPage, AuditQuery, Author};
 pub use customer::{
     lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, Problem, ValidationErrors,
 };
+#[cfg(feature = "ssr")]
+pub use import::Imports;
+pub use import::{ImportRefusal, ImportReport, ImportStage, RowProblem, ROWS_SHOWN};
 pub use page::{Cursor, Page, PageQuery};
 pub use search::{fold, haystack, matches, Needle};
 pub use sort::{natural_key, Sort, SortField};

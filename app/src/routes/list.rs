@@ -2,7 +2,7 @@
 //! empty state. The search and the order live in the URL (`q`, `sort`, `order`),
 //! so links, Back and the forms without JavaScript all keep them.
 
-use super::errors_with;
+use super::{errors_with, thousands};
 use crate::api::{list_customers, CustomerError, RestoreCustomers};
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::url::with_query;
@@ -137,9 +137,9 @@ pub fn CustomerList() -> impl IntoView {
     }
 }
 
-/// Every customer as a file, for those who may export (admins; everyone in
-/// protected mode or with AUTH=off). Plain links the browser downloads (the
-/// server streams them), not the router's.
+/// Every customer as a file, and the import page, for those who may export
+/// and import (admins; everyone in protected mode or with AUTH=off). The
+/// downloads are plain links the browser follows (the server streams them).
 #[component]
 fn Downloads() -> impl IntoView {
     let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
@@ -150,6 +150,8 @@ fn Downloads() -> impl IntoView {
                 <a href="/export?format=csv" download="customers.csv" rel="external">"CSV"</a>
                 " · "
                 <a href="/export" download="customers.json" rel="external">"JSON"</a>
+                " · "
+                <A href="/import">"Import customers from a file"</A>
             </p>
         }
     })
@@ -583,19 +585,6 @@ fn CustomerRow(
        }
 }
 
-/// `100000` → `100,000`.
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -607,7 +596,7 @@ mod tests {
             (100_000, "100,000"),
             (1_234_567, "1,234,567"),
         ] {
-            assert_eq!(super::thousands(n), text);
+            assert_eq!(crate::routes::thousands(n), text);
         }
     }
 }

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod delete;
 pub mod edit;
+pub mod import;
 pub mod list;
 
 use crate::api::{get_customer, CustomerError};
@@ -101,4 +102,17 @@ pub fn NotFound() -> impl IntoView {
         <h1>"Page not found"</h1>
         <p><a href="/">"Back to the customer list"</a></p>
     }
+}
+
+/// `100000` → `100,000`.
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped
 }

@@ -260,9 +260,16 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         return None;
     }
     Some(match path {
-        "/metrics" | "/audit" | "/audit/export" | "/api/audit_log" | "/export" | "/import" => {
-            Role::Admin
-        }
+        "/metrics"
+        | "/audit"
+        | "/audit/export"
+        | "/api/audit_log"
+        | "/export"
+        | "/import"
+        | "/import/upload"
+        | "/api/import_report"
+        | "/api/start_import"
+        | "/api/discard_import" => Role::Admin,
         "/history" | "/api/customer_history" => Role::Editor,
         // Server functions are all POSTs: these only read.
         "/api/list_customers" | "/api/get_customer" => Role::Viewer,
@@ -471,6 +478,9 @@ mod tests {
         assert_eq!(required_role(&get, "/audit/export"), Some(Role::Admin));
         assert_eq!(required_role(&get, "/export"), Some(Role::Admin));
         assert_eq!(required_role(&post, "/import"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/import"), Some(Role::Admin));
+        assert_eq!(required_role(&post, "/import/upload"), Some(Role::Admin));
+        assert_eq!(required_role(&post, "/api/start_import"), Some(Role::Admin));
         assert_eq!(
             required_role(&post, "/api/customer_history"),
             Some(Role::Editor)

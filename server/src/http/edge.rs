@@ -98,18 +98,17 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                 });
             }
             let writes = !matches!(*request.method(), Method::GET | Method::HEAD);
-            if writes {
-                // Who a write is by, for the audit trail.
-                let request_id = request
-                    .headers()
-                    .get(X_REQUEST_ID)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned);
-                request.extensions_mut().insert(Author {
-                    actor: principal.actor(),
-                    request_id,
-                });
-            }
+            // Who the request acts for: a write's author in the audit trail,
+            // and the owner a page checks an upload against.
+            let request_id = request
+                .headers()
+                .get(X_REQUEST_ID)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned);
+            request.extensions_mut().insert(Author {
+                actor: principal.actor(),
+                request_id,
+            });
             // Reads that may be stale must still hold the client's own writes.
             let own_writes = guard.own_writes.as_ref().map(|own| {
                 let who = OwnWrites::client(&principal, client);

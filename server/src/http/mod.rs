@@ -15,6 +15,7 @@ pub mod serve;
 mod sign_in;
 mod theme;
 mod transfer;
+mod upload;
 
 pub use error::ApiError;
 pub use forwarded::TrustedProxies;
@@ -44,6 +45,8 @@ pub struct AppState(Arc<Shared>);
 pub struct Shared {
     pub leptos_options: LeptosOptions,
     pub store: Arc<dyn CustomerStore>,
+    /// Files uploaded on the import page, held until imported.
+    pub uploads: Arc<crate::import::Uploads>,
     pub guard: Arc<Guard>,
     pub limits: Limits,
     /// `None` when metrics are off (tests that build several routers in one process).
@@ -99,6 +102,10 @@ pub fn router(state: AppState) -> Router {
             "/import",
             post(transfer::import).layer(DefaultBodyLimit::max(transfer::MAX_IMPORT_BYTES)),
         )
+        .route(
+            "/import/upload",
+            post(upload::upload).layer(DefaultBodyLimit::max(transfer::MAX_IMPORT_BYTES)),
+        )
         .merge(observe::routes(!state.private_metrics))
         .merge(ui)
         .layer(
@@ -118,8 +125,12 @@ pub fn router(state: AppState) -> Router {
 /// by Leptos because it also answers programs (see [`legacy::root`]).
 fn ui_routes(state: &AppState) -> Router<AppState> {
     let routes = generate_route_list_with_exclusions(App, Some(vec!["/".to_owned()]));
-    let store = state.store.clone();
-    let provide_store = move || provide_context(store.clone());
+    let (store, uploads) = (state.store.clone(), state.uploads.clone());
+    // What pages and server functions use: the store and the held uploads.
+    let provide_store = move || {
+        provide_context(store.clone());
+        provide_context(uploads.clone() as Arc<dyn app::domain::Imports>);
+    };
     let options = state.leptos_options.clone();
     let shell_fn = move || shell(options.clone());
     let page_context = {

@@ -236,7 +236,7 @@ fn render(state: &AppState, status: StatusCode, note: Note, name: &str, next: &s
 }
 
 /// A whole page around `body` (HTML), with the site's header and stylesheet.
-fn document(stylesheet: &str, status: StatusCode, title: &str, body: &str) -> Response {
+pub(super) fn document(stylesheet: &str, status: StatusCode, title: &str, body: &str) -> Response {
     let html = format!(
         r#"<!DOCTYPE html>
 <html lang="en">
@@ -323,7 +323,7 @@ pub fn user_message(refusal: &Refusal) -> String {
     }
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
         match c {

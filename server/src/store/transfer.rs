@@ -1,9 +1,8 @@
 //! `import` and `export`: moving the original `customers.json` format in and out of any store.
 
 use super::{CustomerStore, StoreError};
-use crate::customer_json::customer_from_object;
 use app::domain::{Author, Customer, Freshness};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
 
@@ -87,16 +86,8 @@ pub async fn import_json(
 }
 
 fn customer_entry(key: &str, value: &Value) -> Result<Customer, String> {
-    let fields: &Map<String, Value> = value
-        .as_object()
-        .ok_or_else(|| format!("entry {key:?} is not an object"))?;
-    let customer =
-        customer_from_object(fields).map_err(|errors| format!("entry {key:?}: {errors}"))?;
-    // The ID is stored NFC-normalised; the key may be in another normal form.
-    if customer.id != key && app::domain::lookup_keys(key)[0] != customer.id {
-        return Err(format!("entry {key:?} has customerID {:?}", customer.id));
-    }
-    Ok(customer)
+    crate::import::customer_in_entry(key, value)
+        .map_err(|reason| format!("entry {key:?}: {reason}"))
 }
 
 /// Writes every customer, in ID order, as an object keyed by `customerID`.
