@@ -593,13 +593,13 @@ def partition_section(path):
 
 def kept_sections(path):
     """Sections other scripts write into the same file (`scripts/bench/million.sh`,
-    `scripts/bench/lighthouse.sh`), carried over as they were."""
+    `scripts/bench/lighthouse.sh`, `scripts/bench/ui_import.sh`), carried over as they were."""
     try:
         text = open(path).read()
     except FileNotFoundError:
         return []
     kept = []
-    for name in ("million", "lighthouse"):
+    for name in ("million", "lighthouse", "ui-import"):
         found = re.search(rf"<!-- {name}:start -->.*?<!-- {name}:end -->", text, re.S)
         if found:
             kept += [found.group(0), ""]
