@@ -391,6 +391,52 @@ pub async fn delete_customer(
     .await
 }
 
+/// Deletes a customer straight from the list (with JavaScript), if it is
+/// still exactly as the list showed it: then the user saw what they deleted,
+/// and the list offers to undo it. Otherwise `Changed` (the confirmation page
+/// then shows the customer as it is now) or `NotFound`.
+#[server(endpoint = "delete_as_shown")]
+pub async fn delete_as_shown(
+    #[server(rename = "customerID")] customer_id: String,
+    #[server(rename = "firstName")] first_name: String,
+    #[server(rename = "lastName")] last_name: String,
+) -> Result<(), CustomerError> {
+    use crate::domain::{Conflict, Precondition, StoreError};
+    ssr::respond(async move {
+        let store = ssr::store()?;
+        let Some(current) = store
+            .find(&customer_id, crate::domain::Freshness::Latest)
+            .await?
+        else {
+            return Err(CustomerError::NotFound(customer_id));
+        };
+        let shown = &current.customer;
+        if shown.first_name != first_name || shown.last_name != last_name {
+            return Err(CustomerError::Changed {
+                current: Box::new(current),
+            });
+        }
+        let precondition = Precondition::Version(current.version);
+        // The record found, under exactly its key.
+        match store
+            .remove(&current.customer.id, precondition, &ssr::author()?)
+            .await
+        {
+            Ok(true) => Ok(()),
+            Ok(false) | Err(StoreError::Conflict(Conflict { current: None })) => {
+                Err(CustomerError::NotFound(customer_id))
+            }
+            Err(StoreError::Conflict(Conflict {
+                current: Some(current),
+            })) => Err(CustomerError::Changed {
+                current: Box::new(current),
+            }),
+            Err(other) => Err(other.into()),
+        }
+    })
+    .await
+}
+
 /// The most customers one bulk request names: a few pages of the list, and
 /// few enough that the notice naming them fits in a URL.
 pub const BULK_LIMIT: usize = 100;

@@ -169,3 +169,46 @@ test('the list offers every customer as a CSV or JSON download', async () => {
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test('with JavaScript, Delete in a row deletes at once, keeps the list, and Undo brings it back', async () => {
+  await apiSet('row-del-1', 'Rowdel', 'Straight');
+  await apiSet('row-del-2', 'Rowdel', 'Other');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/?q=Rowdel&sort=last`);
+  await waitForHydration(page);
+  await page.getByText('2 customers match “Rowdel”').waitFor();
+  await page.getByRole('link', { name: 'Delete Rowdel Straight' }).click();
+
+  await page.getByText('Deleted customer “row-del-1”.').waitFor();
+  const url = new URL(page.url());
+  assert.equal(url.pathname, '/');
+  assert.equal(url.searchParams.get('q'), 'Rowdel');
+  assert.equal(url.searchParams.get('sort'), 'last');
+  assert.equal(url.searchParams.get('deleted'), 'row-del-1');
+  await page.getByText('1 customer matches “Rowdel”').waitFor();
+  assert.equal(await page.getByRole('link', { name: 'Delete Rowdel Straight' }).count(), 0);
+  assert.equal((await apiGet('row-del-1')).status, 404);
+
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByText('Restored customer “row-del-1”.').waitFor();
+  assert.equal((await apiGet('row-del-1')).body.lastName, 'Straight');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('with JavaScript, a row changed by someone else since it was shown goes to the confirmation instead', async () => {
+  await apiSet('row-del-3', 'Rowchg', 'Before');
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/?q=Rowchg`);
+  await waitForHydration(page);
+  await page.getByText('1 customer matches “Rowchg”').waitFor();
+  await apiSet('row-del-3', 'Rowchg', 'After');
+  await page.getByRole('link', { name: 'Delete Rowchg Before' }).click();
+
+  await page.waitForURL((url) => url.pathname === '/delete' && url.searchParams.get('id') === 'row-del-3');
+  await page.getByText('Rowchg After').waitFor();
+  assert.equal((await apiGet('row-del-3')).body.lastName, 'After');
+  // The refused deletion's 409 is the only thing the console reports.
+  assert.deepEqual(problems.filter((p) => !p.includes('409 (Conflict)')), []);
+  await page.context().close();
+});

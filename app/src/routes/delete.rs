@@ -1,5 +1,6 @@
 //! Deleting customers after an explicit confirmation (a page of its own, so it
-//! works the same with and without JavaScript): one, from its page or its row,
+//! works the same with and without JavaScript): one, from its page (or from
+//! its row in the list without JavaScript; with it, the row deletes at once),
 //! or several ticked in the list (`/delete?id=a&id=b`). The confirmation is
 //! for the versions shown: a customer someone changed since is not deleted.
 //! The list then offers to undo the deletion.

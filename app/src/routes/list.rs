@@ -3,7 +3,7 @@
 //! so links, Back and the forms without JavaScript all keep them.
 
 use super::{errors_with, thousands};
-use crate::api::{list_customers, CustomerError, RestoreCustomers};
+use crate::api::{delete_as_shown, list_customers, CustomerError, RestoreCustomers};
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::url::with_query;
 use leptos::prelude::*;
@@ -32,15 +32,18 @@ pub fn CustomerList() -> impl IntoView {
     let search = Memo::new(move |_| param("q"));
     let sort =
         Memo::new(move |_| Sort::from_params(param("sort").as_deref(), param("order").as_deref()));
+    let deleting = DeleteFromList::default();
+    provide_context(deleting);
     let page = Resource::new(
         move || {
             let last = param("last").map(|_| true);
             // After a save, the list opens at the customer saved.
             let at = param("saved");
             let cursor = (param("after"), param("before"), last, at);
-            (search.get(), cursor, sort.get())
+            // After a deletion from the list, the page is read again.
+            (search.get(), cursor, sort.get(), deleting.deleted.get())
         },
-        |(search, (after, before, last, at), sort)| {
+        |(search, (after, before, last, at), sort, _)| {
             let (field, order) = sort.params();
             let (field, order) = (field.map(str::to_owned), order.map(str::to_owned));
             within_answer_limit(list_customers(
@@ -99,6 +102,7 @@ pub fn CustomerList() -> impl IntoView {
             <h1>"Customers"</h1>
         </div>
         <Notices/>
+        {move || deleting.failure.get().map(|error| view! { <super::ErrorNotice error/> })}
         <Form method="GET" action="/" on_form_data=drop_unnamed attr:role="search" attr:class="search">
             <label for="search">"Search by ID or name"</label>
             <div class="search-row">
@@ -135,6 +139,57 @@ pub fn CustomerList() -> impl IntoView {
         </div>
         <Downloads/>
     }
+}
+
+/// Deleting straight from the list, with JavaScript (see [`CustomerRow`]):
+/// how many were deleted (the page is read again after each), and the last
+/// failure, said above the list.
+#[derive(Clone, Copy, Default)]
+struct DeleteFromList {
+    deleted: RwSignal<u32>,
+    failure: RwSignal<Option<CustomerError>>,
+}
+
+impl DeleteFromList {
+    /// Deletes `customer` if it is still as shown. Then the list names it (its
+    /// notice offers to undo); a customer changed since goes to the
+    /// confirmation page, as it is now.
+    fn delete(
+        self,
+        customer: Customer,
+        search: String,
+        navigate: impl Fn(&str, NavigateOptions) + 'static,
+    ) {
+        self.failure.set(None);
+        leptos::task::spawn_local(async move {
+            let id = customer.id.clone();
+            let outcome =
+                delete_as_shown(customer.id, customer.first_name, customer.last_name).await;
+            let href = match outcome {
+                Ok(()) | Err(CustomerError::NotFound(_)) => {
+                    self.deleted.update(|n| *n += 1);
+                    list_naming_deleted(&search, &id)
+                }
+                Err(CustomerError::Changed { .. }) => with_query("/delete", &[("id", Some(&id))]),
+                Err(error) => return self.failure.set(Some(error)),
+            };
+            navigate(&href, Default::default());
+        });
+    }
+}
+
+/// The list's address as it is (its search, order and page), with the
+/// notices of earlier actions replaced by `deleted=id`.
+fn list_naming_deleted(search: &str, id: &str) -> String {
+    const NOTICES: [&str; 5] = ["saved", "deleted", "kept", "restored", "not_restored"];
+    let mut kept: Vec<&str> = search
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .filter(|pair| !NOTICES.contains(&pair.split('=').next().unwrap_or_default()))
+        .collect();
+    let deleted = format!("deleted={}", crate::url::encode(id));
+    kept.push(&deleted);
+    format!("/?{}", kept.join("&"))
 }
 
 /// Every customer as a file, and the import page, for those who may export
@@ -557,6 +612,23 @@ fn CustomerRow(
             });
         }
     };
+    // With JavaScript, Delete deletes at once (the list then offers to undo);
+    // a click meant to open a new tab or window is left to the browser.
+    let delete_now = {
+        let (deleting, navigate) = (use_context::<DeleteFromList>(), use_navigate());
+        let location = use_location();
+        let customer = customer.clone();
+        move |ev: leptos::ev::MouseEvent| {
+            let Some(deleting) = deleting else { return };
+            if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()
+            {
+                return;
+            }
+            ev.prevent_default();
+            let search = location.search.get_untracked();
+            deleting.delete(customer.clone(), search, navigate.clone());
+        }
+    };
     let Customer {
         id,
         first_name,
@@ -575,11 +647,12 @@ fn CustomerRow(
                // A plain link: the router navigates it client-side all the same, and
                // `<A>`'s active-route tracking, of no use here, was a large part of
                // rendering a page of rows.
-               // Delete goes to the confirmation page, as from the customer's own page.
+               // Without JavaScript, Delete goes to the confirmation page, as
+               // from the customer's own page.
                <td class="actions">
                    <a class="edit" href=edit aria-label=label>"Edit"</a>
                    " "
-                   <a class="delete" href=delete aria-label=delete_label>"Delete"</a>
+                   <a class="delete" href=delete aria-label=delete_label on:click=delete_now>"Delete"</a>
                </td>
            </tr>
        }
