@@ -629,3 +629,9 @@ pub async fn discard_import(upload: String) -> Result<(), CustomerError> {
     })
     .await
 }
+
+/// What the store is and how its nodes stand (admins; the status page).
+#[server(endpoint = "store_status")]
+pub async fn store_status() -> Result<crate::domain::StoreStatus, CustomerError> {
+    ssr::respond(async move { Ok(ssr::store()?.status().await) }).await
+}

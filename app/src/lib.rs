@@ -93,6 +93,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("delete") view=routes::delete::DeleteCustomer ssr=SsrMode::Async/>
                     <Route path=StaticSegment("history") view=routes::audit::CustomerHistory ssr=SsrMode::Async/>
                     <Route path=StaticSegment("import") view=routes::import::ImportCustomers ssr=SsrMode::Async/>
+                    <Route path=StaticSegment("status") view=routes::status::StoreStatusPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("audit") view=routes::audit::AuditLog ssr=SsrMode::Async/>
                 </Routes>
             </main>
@@ -109,7 +110,10 @@ fn SignedInAs() -> impl IntoView {
     let admin = viewer.is_admin();
     let who = viewer.0;
     view! {
-        {admin.then(|| view! { <a href="/audit" class="button">"Audit log"</a> })}
+        {admin.then(|| view! {
+            <a href="/audit" class="button">"Audit log"</a>
+            <a href="/status" class="button">"Store status"</a>
+        })}
         {who.map(|who| view! {
             <form class="signed-in" method="post" action="/sign-out">
                 <span>"Signed in as " <span class="who">{who.name}</span> " (" {who.role} ")"</span>

@@ -12,7 +12,7 @@ const shared = useServerAndBrowser();
 const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
 
 const PAGES = ['/', '/?q=nobody-matches', '/?saved=a', '/new', '/edit?id=a', '/delete?id=a',
-  '/history?id=a', '/audit', '/import', '/no-such-page'];
+  '/history?id=a', '/audit', '/import', '/status', '/no-such-page'];
 /** Plain server-rendered pages, without the wasm. */
 const STATIC_PAGES = ['/sign-in'];
 

@@ -7,6 +7,7 @@ mod import;
 mod page;
 mod search;
 mod sort;
+mod status;
 #[cfg(feature = "ssr")]
 mod store;
 mod version;
@@ -21,6 +22,7 @@ pub use import::{ImportRefusal, ImportReport, ImportStage, RowProblem, ROWS_SHOW
 pub use page::{Cursor, Page, PageQuery};
 pub use search::{fold, haystack, matches, Needle};
 pub use sort::{natural_key, Sort, SortField};
+pub use status::{ReplicaStatus, SentinelStatus, StoreEvent, StoreStatus, EVENTS_KEPT};
 #[cfg(feature = "ssr")]
 pub use store::{CustomerStore, Freshness, JsonBatch, StoreError};
 pub use version::{Conflict, Precondition, Stored, Version};

@@ -1,6 +1,6 @@
 use super::{
     lookup_keys, AuditPage, AuditQuery, Author, Conflict, Customer, Page, PageQuery, Precondition,
-    Stored, Version,
+    StoreStatus, Stored, Version,
 };
 use async_trait::async_trait;
 use std::time::Instant;
@@ -115,6 +115,10 @@ pub trait CustomerStore: Send + Sync + 'static {
 
     /// Whether [`Self::warm_up`] has succeeded (or there was nothing to load).
     fn is_warm(&self) -> bool;
+
+    /// What the store is and, if it is replicated, how its nodes stand now
+    /// (the status page). Never fails: what cannot be read is said in it.
+    async fn status(&self) -> StoreStatus;
 
     /// The customer a client asks for by `id`, in its normalised form first,
     /// then as given (see [`lookup_keys`]).

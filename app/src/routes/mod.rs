@@ -5,6 +5,7 @@ pub mod delete;
 pub mod edit;
 pub mod import;
 pub mod list;
+pub mod status;
 
 use crate::api::{get_customer, CustomerError};
 use crate::domain::Stored;

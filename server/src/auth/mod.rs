@@ -269,7 +269,10 @@ pub fn required_role(method: &Method, path: &str) -> Option<Role> {
         | "/import/upload"
         | "/api/import_report"
         | "/api/start_import"
-        | "/api/discard_import" => Role::Admin,
+        | "/api/discard_import"
+        | "/status"
+        | "/status/events"
+        | "/api/store_status" => Role::Admin,
         "/history" | "/api/customer_history" => Role::Editor,
         // Server functions are all POSTs: these only read.
         "/api/list_customers" | "/api/get_customer" => Role::Viewer,
@@ -481,6 +484,8 @@ mod tests {
         assert_eq!(required_role(&get, "/import"), Some(Role::Admin));
         assert_eq!(required_role(&post, "/import/upload"), Some(Role::Admin));
         assert_eq!(required_role(&post, "/api/start_import"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/status"), Some(Role::Admin));
+        assert_eq!(required_role(&get, "/status/events"), Some(Role::Admin));
         assert_eq!(
             required_role(&post, "/api/customer_history"),
             Some(Role::Editor)

@@ -13,6 +13,7 @@ pub mod observe;
 mod own_writes;
 pub mod serve;
 mod sign_in;
+mod status_events;
 mod theme;
 mod transfer;
 mod upload;
@@ -98,6 +99,7 @@ pub fn router(state: AppState) -> Router {
         .route("/theme", post(theme::choose))
         .route("/audit/export", get(audit_export::export))
         .route("/export", get(transfer::export))
+        .route("/status/events", get(status_events::events))
         .route(
             "/import",
             post(transfer::import).layer(DefaultBodyLimit::max(transfer::MAX_IMPORT_BYTES)),

@@ -380,6 +380,9 @@ mod tests {
         fn is_warm(&self) -> bool {
             self.0.is_warm()
         }
+        async fn status(&self) -> app::domain::StoreStatus {
+            self.0.status().await
+        }
     }
 
     async fn finished(uploads: &Uploads, token: &str, owner: &Author) -> ImportReport {

@@ -95,6 +95,10 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
         self.0.is_warm()
     }
 
+    async fn status(&self) -> app::domain::StoreStatus {
+        self.0.status().await
+    }
+
     fn describe(&self) -> String {
         self.0.describe()
     }

@@ -125,6 +125,10 @@ impl<S: CustomerStore> CustomerStore for Metered<S> {
         self.0.is_warm()
     }
 
+    async fn status(&self) -> app::domain::StoreStatus {
+        self.0.status().await
+    }
+
     async fn scan_json(
         &self,
         from: Option<String>,

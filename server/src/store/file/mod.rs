@@ -412,6 +412,14 @@ impl CustomerStore for FileStore {
         *self.sorted.borrow()
     }
 
+    /// The file's path is the operator's business, not the page's.
+    async fn status(&self) -> app::domain::StoreStatus {
+        app::domain::StoreStatus {
+            kind: "Embedded file store (one server process, no replicas)".into(),
+            ..Default::default()
+        }
+    }
+
     fn describe(&self) -> String {
         format!("embedded file store {}", self.shown)
     }

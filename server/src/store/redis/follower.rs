@@ -5,7 +5,7 @@
 use super::conn::{self, show, Addr};
 use super::master::Tracker;
 use super::retry::Backoff;
-use super::sentinel::{parse_event, Event};
+use super::sentinel::{is_timeline_event, parse_event, Event};
 use super::settings::RedisSettings;
 use redis::RedisResult;
 use std::sync::Weak;
@@ -82,6 +82,9 @@ async fn relay(
                 let Some((channel, payload)) = published(push) else { return true };
                 let Some(tracker) = tracker.upgrade() else { return false };
                 let Some(master_name) = tracker.master_name() else { return false };
+                if is_timeline_event(&channel, &payload, master_name) {
+                    tracker.events.record(&channel, &payload);
+                }
                 match parse_event(&channel, &payload, master_name) {
                     Some(Event::Switch { old, new }) => {
                         let map = &tracker.settings.address_map;

@@ -83,6 +83,8 @@ pub struct Tracker {
     resolving: tokio::sync::Mutex<()>,
     /// Ticks on every topology change, to wake requests that are backing off.
     changes: watch::Sender<u64>,
+    /// The failover events the sentinels published, for the status page.
+    pub events: super::status::EventLog,
 }
 
 impl Tracker {
@@ -108,6 +110,7 @@ impl Tracker {
             state: Mutex::default(),
             resolving: tokio::sync::Mutex::new(()),
             changes: watch::channel(0).0,
+            events: Default::default(),
         })
     }
 

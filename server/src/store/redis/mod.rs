@@ -33,6 +33,7 @@ mod search;
 mod sentinel;
 mod sessions;
 mod settings;
+mod status;
 
 pub use address_map::{AddressMap, AddressMapError};
 pub use error::ConnectError;
@@ -527,6 +528,10 @@ impl CustomerStore for RedisStore {
 
     fn is_warm(&self) -> bool {
         self.index_loaded.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    async fn status(&self) -> app::domain::StoreStatus {
+        status::status(&self.tracker).await
     }
 
     fn describe(&self) -> String {

@@ -141,12 +141,7 @@ pub fn parse_event(channel: &str, payload: &str, master_name: &str) -> Option<Ev
         let new = (new_ip.to_owned(), new_port.parse().ok()?);
         return Some(Event::Switch { old, new });
     }
-    let name = match words.iter().position(|w| *w == "@") {
-        Some(at) => words.get(at + 1)?,
-        None if words.first() == Some(&"master") => words.get(1)?,
-        None => return None,
-    };
-    if *name != master_name {
+    if !is_about(&words, master_name) {
         return None;
     }
     let started = matches!(
@@ -160,6 +155,37 @@ pub fn parse_event(channel: &str, payload: &str, master_name: &str) -> Option<Ev
     } else {
         None
     }
+}
+
+/// Whether a sentinel event's payload (`master <name> ...`, or
+/// `... @ <name> ...` for a replica or sentinel of it) names `master_name`.
+fn is_about(words: &[&str], master_name: &str) -> bool {
+    let name = match words.iter().position(|w| *w == "@") {
+        Some(at) => words.get(at + 1),
+        None if words.first() == Some(&"master") => words.get(1),
+        None => None,
+    };
+    name == Some(&master_name)
+}
+
+/// Whether an event belongs in the status page's timeline: a step of the
+/// failover machinery about our master (not the discovery of replicas and
+/// sentinels, which every sentinel repeats, nor their gossip).
+pub fn is_timeline_event(channel: &str, payload: &str, master_name: &str) -> bool {
+    let words: Vec<&str> = payload.split_whitespace().collect();
+    if channel == "+switch-master" {
+        return words.first() == Some(&master_name);
+    }
+    let noise = [
+        "+sentinel",
+        "+slave",
+        "+fix-slave-config",
+        "+reboot",
+        "+role-change",
+    ];
+    (channel.starts_with('+') || channel.starts_with('-'))
+        && !noise.contains(&channel)
+        && is_about(&words, master_name)
 }
 
 #[cfg(test)]
