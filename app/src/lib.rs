@@ -156,6 +156,7 @@ fn signed_in_here() -> Option<SignedIn> {
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    routes::list::typed_before_hydration::remember();
     leptos::mount::hydrate_body(App);
     // Lets tests (and curious users) tell a hydrated page from a server-rendered one.
     if let Some(root) = web_sys::window()

@@ -46,14 +46,21 @@ export function usersCommand(usersFile, args, input = '') {
 
 /** Starts the app on the sample data; returns { base, stop, usersFile }. With
  *  `users` ([{ name, role, password }]), they are added to a users file of its
- *  own first, so the app asks for sign-in; `env` adds to its environment. */
-export async function startServer({ users = [], env = {} } = {}) {
+ *  own first, so the app asks for sign-in; `env` adds to its environment;
+ *  `generated: N` starts it on N synthetic customers instead
+ *  (scripts/bench/gen_customers.py), once it is ready to serve them. */
+export async function startServer({ users = [], env = {}, generated = 0 } = {}) {
   const bin = process.env.SERVER_BIN;
   if (!bin) throw new Error('SERVER_BIN is not set (scripts/test.sh sets it)');
   const dir = mkdtempSync(join(tmpdir(), 'customers-ui-'));
   const dataFile = join(dir, 'customers.json');
   const usersFile = join(dir, 'users.json');
-  copyFileSync(join(repo, 'tests', 'fixtures', 'customers.json'), dataFile);
+  if (generated) {
+    const made = spawnSync('python3', [join(repo, 'scripts', 'bench', 'gen_customers.py'), String(generated), dataFile]);
+    if (made.status !== 0) throw new Error(`gen_customers.py: ${made.stderr}`);
+  } else {
+    copyFileSync(join(repo, 'tests', 'fixtures', 'customers.json'), dataFile);
+  }
   for (const { name, role, password } of users) {
     usersCommand(usersFile, ['user', 'add', name, '--role', role], `${password}\n`);
   }
@@ -66,7 +73,7 @@ export async function startServer({ users = [], env = {} } = {}) {
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;
-  await waitForHttp(`${base}/healthz`);
+  await waitForHttp(`${base}/${generated ? 'readyz' : 'healthz'}`, generated ? 60000 : 20000);
   return {
     base,
     usersFile,

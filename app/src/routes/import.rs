@@ -230,7 +230,7 @@ fn Summary(report: ImportReport, stopped: Option<String>) -> impl IntoView {
 #[component]
 fn SampleRows(customers: Vec<Customer>, total: u64) -> impl IntoView {
     (!customers.is_empty()).then(|| {
-        let caption = format!("The first {} of {}", customers.len(), thousands(total));
+        let caption = format!("First {} of the {} rows to import", customers.len(), thousands(total));
         let rows = customers
             .into_iter()
             .map(|c| view! { <tr><td class="id">{c.id}</td><td>{c.first_name}</td><td>{c.last_name}</td></tr> })

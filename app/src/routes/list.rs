@@ -90,6 +90,27 @@ pub fn CustomerList() -> impl IntoView {
         }
         pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
     };
+    // What was typed into the search box before the page hydrated (which sets
+    // the box to the URL's search) is put back and searched for.
+    #[cfg(feature = "hydrate")]
+    {
+        let navigate = use_navigate();
+        Effect::new(move |_| {
+            let Some(typed) = typed_before_hydration::take() else {
+                return;
+            };
+            // Nothing new typed: the list stays as the URL has it (its page, its order).
+            if typed == search.get_untracked().unwrap_or_default() {
+                return;
+            }
+            let (field, order) = sort.get_untracked().params();
+            let q = Some(typed.as_str()).filter(|t| !t.is_empty());
+            navigate(
+                &with_query("/", &[("q", q), ("sort", field), ("order", order)]),
+                Default::default(),
+            );
+        });
+    }
     // While the next page or search is on its way, the list shown is dimmed and
     // marked busy, rather than left looking current.
     let (loading, set_loading) = signal(false);
@@ -138,6 +159,33 @@ pub fn CustomerList() -> impl IntoView {
             </Transition>
         </div>
         <Downloads/>
+    }
+}
+
+/// The search box's text as the page's own HTML had it when hydration began:
+/// what the user typed while the app was still loading (see [`CustomerList`]).
+#[cfg(feature = "hydrate")]
+pub mod typed_before_hydration {
+    use std::cell::RefCell;
+    use wasm_bindgen::JsCast;
+
+    thread_local! {
+        static TYPED: RefCell<Option<String>> = const { RefCell::new(None) };
+    }
+
+    /// Called just before hydration: notes the search box's text, if the page has one.
+    pub fn remember() {
+        let input = web_sys::window()
+            .and_then(|w| w.document())
+            .and_then(|d| d.get_element_by_id("search"))
+            .and_then(|e| e.dyn_into::<web_sys::HtmlInputElement>().ok());
+        let typed = input.map(|input| input.value());
+        TYPED.with(|t| *t.borrow_mut() = typed);
+    }
+
+    /// The text noted, once: later lists (after navigation) have none.
+    pub fn take() -> Option<String> {
+        TYPED.with(|t| t.borrow_mut().take())
     }
 }
 

@@ -57,7 +57,7 @@ pub fn customer_in_entry(key: &str, value: &Value) -> Result<Customer, String> {
     // The ID is stored NFC-normalised; the key may be in another normal form.
     if customer.id != key && lookup_keys(key)[0] != customer.id {
         return Err(format!(
-            "The entry's key {key:?} differs from its customerID {:?}",
+            "The entry’s key “{key}” differs from its customerID “{}”",
             customer.id
         ));
     }
@@ -173,7 +173,7 @@ impl Rows {
         self.file.rows += 1;
         let customer = customer.and_then(|customer| match self.seen.get(&customer.id) {
             Some(first) => Err(format!(
-                "Customer ID {:?} is already on row {first}",
+                "Customer ID “{}” is already on row {first}",
                 customer.id
             )),
             None => Ok(customer),
