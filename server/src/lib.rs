@@ -117,7 +117,9 @@ pub async fn serve(
         limits: limits.clone(),
         metrics: Some(http::observe::install_recorder()?),
         private_metrics: metrics_listen.is_some(),
+        stopping: tokio_util::sync::CancellationToken::new(),
     });
+    let stopping = state.stopping.clone();
     if let Some(address) = metrics_listen {
         let listener = bind(&address).map_err(|e| format!("cannot listen on {address}: {e}"))?;
         tracing::info!("metrics on http://{address}/metrics");
@@ -138,7 +140,11 @@ pub async fn serve(
     raise_open_files_limit(limits.max_connections);
     // On a worker thread of its own task: accepting must not wait on the thread
     // that runs `main`.
-    tokio::spawn(async move { http::serve::serve(listener, app, &limits, shutdown_signal()).await })
+    let shutdown = async move {
+        shutdown_signal().await;
+        stopping.cancel();
+    };
+    tokio::spawn(async move { http::serve::serve(listener, app, &limits, shutdown).await })
         .await
         .map_err(|e| format!("server task failed: {e}"))
 }

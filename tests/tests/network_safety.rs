@@ -719,6 +719,39 @@ async fn sigterm_with_a_slow_client_in_flight_exits_0_within_the_grace_period() 
 }
 
 #[tokio::test]
+async fn sigterm_ends_an_open_status_event_stream_at_once() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    // A grace period far longer than the bound checked: only the stream ending
+    // by itself lets the server exit in time.
+    let settings = [("SHUTDOWN_GRACE_MS", "20000")];
+    let mut server = Server::start_with_env(&dir.path().join("customers.json"), &settings);
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    stream
+        .write_all(b"GET /status/events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        .unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut first = [0; 512];
+    let read = stream.read(&mut first).unwrap();
+    let head = String::from_utf8_lossy(&first[..read]);
+    assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+    assert!(head.contains("text/event-stream"), "{head}");
+    let asked = Instant::now();
+    let status = server
+        .terminate(Duration::from_secs(25))
+        .expect("the server exits");
+    let took = asked.elapsed();
+    assert!(status.success(), "exit status {status}");
+    assert!(
+        took < Duration::from_secs(3),
+        "took {took:?} with a stream open"
+    );
+}
+
+#[tokio::test]
 async fn health_readiness_and_metrics() {
     let (_dir, server) = sample_server();
     let client = Client::new();

@@ -54,6 +54,9 @@ pub struct Shared {
     pub metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
     /// Whether `/metrics` has a listener of its own (`METRICS_LISTEN`).
     pub private_metrics: bool,
+    /// Cancelled when the server begins to stop: endless answers (the status
+    /// page's event stream) end then, rather than hold the graceful shutdown.
+    pub stopping: tokio_util::sync::CancellationToken,
 }
 
 impl AppState {

@@ -1,13 +1,14 @@
 //! `GET /status/events` (admins): the status page's live feed, as
 //! server-sent events. The store's status is read every [`EVERY`] and sent
 //! (event `status`, its JSON) whenever it differs from what was sent last, so
-//! a failover shows within a moment of the sentinels announcing it.
+//! a failover shows within a moment of the sentinels announcing it. The
+//! stream ends when the server begins to stop.
 
 use super::AppState;
 use app::domain::CustomerStore;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use std::convert::Infallible;
 use std::time::Duration;
 use tokio::time::{interval, Interval, MissedTickBehavior};
@@ -24,6 +25,8 @@ pub async fn events(
         let (event, sent) = next_change(&*store, &mut ticks, last).await;
         Some((Ok(event), (store, ticks, Some(sent))))
     });
+    // Ends when the server stops (the browser reconnects to whichever serves next).
+    let changes = changes.take_until(state.stopping.clone().cancelled_owned());
     Sse::new(changes).keep_alive(KeepAlive::new().interval(Duration::from_secs(10)))
 }
 
