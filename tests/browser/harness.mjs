@@ -119,3 +119,23 @@ export function useServerAndBrowser(options) {
   });
   return shared;
 }
+
+/** The legacy JSON API of the server in `shared` (see useServerAndBrowser):
+ *  `get(id)` gives { status, body }; `set(id, first, last)` stores one and
+ *  throws unless it was stored. */
+export function legacyApi(shared) {
+  return {
+    async get(id) {
+      const response = await fetch(`${shared.server.base}/get/${encodeURIComponent(id)}`);
+      return { status: response.status, body: await response.json() };
+    },
+    async set(customerID, firstName, lastName) {
+      const response = await fetch(`${shared.server.base}/set`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ customerID, firstName, lastName }),
+      });
+      if (response.status !== 200) throw new Error(`POST /set ${response.status}: ${await response.text()}`);
+    },
+  };
+}

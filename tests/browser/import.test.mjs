@@ -5,23 +5,11 @@
 // entry; a file that cannot be read is refused with a page saying why.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+import { useServerAndBrowser, newPage, waitForHydration, legacyApi } from './harness.mjs';
 
 const shared = useServerAndBrowser();
 
-async function apiGet(id) {
-  const response = await fetch(`${shared.server.base}/get/${encodeURIComponent(id)}`);
-  return { status: response.status, body: await response.json() };
-}
-
-async function apiSet(customerID, firstName, lastName) {
-  const response = await fetch(`${shared.server.base}/set`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ customerID, firstName, lastName }),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
+const { get: apiGet, set: apiSet } = legacyApi(shared);
 
 const ROWS = 100_000;
 

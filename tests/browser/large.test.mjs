@@ -6,19 +6,12 @@
 // import.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, newPage, waitForHydration } from './harness.mjs';
+import { useServerAndBrowser, newPage, waitForHydration, legacyApi } from './harness.mjs';
 
 const N = 100_000;
 const shared = useServerAndBrowser({ generated: N });
 
-async function apiSet(customerID, firstName, lastName) {
-  const response = await fetch(`${shared.server.base}/set`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ customerID, firstName, lastName }),
-  });
-  assert.equal(response.status, 200, await response.text());
-}
+const { set: apiSet } = legacyApi(shared);
 
 const ids = (page) => page.locator('tbody td.id').allTextContents();
 const settled = (page) => page.waitForFunction(
