@@ -166,7 +166,9 @@ impl Tracker {
                 }
             }
         }
-        let outcome = match tokio::time::timeout_at(deadline, self.resolve()).await {
+        // Boxed: resolving is rare, and inline it would make every request's
+        // future (moved on each store call) several KB larger.
+        let outcome = match tokio::time::timeout_at(deadline, Box::pin(self.resolve())).await {
             Ok(outcome) => outcome,
             Err(_) => {
                 // Counted, so that requests waiting for this one share the cause
