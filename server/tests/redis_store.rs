@@ -558,6 +558,82 @@ async fn search_sees_writes_of_another_store_at_once() {
     assert_eq!(found(&b, "KAY").await, ["k3"]);
 }
 
+/// A batch write (an import's) is one change-stream entry naming each ID it
+/// changed; another store's index follows such entries through creates, updates
+/// and deletes, beyond the 1,000 IDs one catch-up takes and across entries of
+/// single writes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_follows_batch_writes_of_another_store() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let a = store(topology.settings("batch:")).await;
+    let b = store(topology.settings("batch:")).await;
+    let author = app::domain::Author::command("test");
+    let total = |page: app::domain::Page| page.total;
+    let entries = |admin: &mut redis::aio::MultiplexedConnection| {
+        let mut admin = admin.clone();
+        async move {
+            let len: usize = redis::cmd("XLEN")
+                .arg("batch:changes")
+                .query_async(&mut admin)
+                .await
+                .unwrap();
+            len
+        }
+    };
+    a.upsert(&contract::customer("solo", "Sam", "Single"))
+        .await
+        .unwrap();
+    assert_eq!(
+        found(&b, "single").await,
+        ["solo"],
+        "b's first search loads"
+    );
+    let before = entries(&mut admin).await;
+
+    let bulk: Vec<Customer> = (0..2500)
+        .map(|i| contract::customer(&format!("bulk{i:04}"), "Bea", "Bulk"))
+        .collect();
+    for batch in bulk.chunks(256) {
+        a.put_all(batch, &author).await.unwrap();
+    }
+    assert_eq!(entries(&mut admin).await - before, 10, "an entry per batch");
+    assert_eq!(total(list(&b, Some("bulk"), Cursor::Start, 10).await), 2500);
+
+    // One batch renames 300 (one of them twice), a single write and deletes
+    // come between, then another batch.
+    let mut renamed: Vec<Customer> = (0..300)
+        .map(|i| contract::customer(&format!("bulk{i:04}"), "Bea", "Renamed"))
+        .collect();
+    renamed.push(contract::customer("bulk0000", "Bea", "Twice"));
+    a.put_all(&renamed, &author).await.unwrap();
+    a.upsert(&contract::customer("solo", "Sam", "Solo"))
+        .await
+        .unwrap();
+    for i in 2400..2500 {
+        assert!(a.delete(&format!("bulk{i:04}")).await.unwrap());
+    }
+    let late: Vec<Customer> = (0..1200)
+        .map(|i| contract::customer(&format!("late{i:04}"), "Lee", "Late"))
+        .collect();
+    a.put_all(&late, &author).await.unwrap();
+
+    // "bulk" is in every bulk ID: all but the 100 deleted.
+    assert_eq!(total(list(&b, Some("bulk"), Cursor::Start, 10).await), 2400);
+    assert_eq!(
+        total(list(&b, Some("renamed"), Cursor::Start, 10).await),
+        299
+    );
+    assert_eq!(found(&b, "twice").await, ["bulk0000"]);
+    assert_eq!(found(&b, "solo").await, ["solo"]);
+    assert!(found(&b, "single").await.is_empty());
+    assert_eq!(total(list(&b, Some("late"), Cursor::Start, 10).await), 1200);
+    assert_eq!(
+        total(list(&b, None, Cursor::Start, 10).await),
+        2500 + 1 - 100 + 1200
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_reloads_when_the_stream_was_trimmed_past_it() {
     let topology = Topology::start(Options::light()).await;

@@ -94,9 +94,9 @@ end
 ///
 /// Checks each change's precondition and makes it, in order, as one step (an
 /// import sends hundreds at once; a single write is a batch of one). The records,
-/// versions and ID index are read once and written once per batch; the audit
-/// entry, the customer's history and the change-stream entry are one call each
-/// per change. A put takes
+/// versions and ID index are read once and written once per batch, and so is
+/// the change-stream entry (`id` once per changed ID, then `n`, a nonce); the
+/// audit entry and the customer's history are one call each per change. A put takes
 /// the next store-wide revision as the record's version and records it with the
 /// write's nonce, so a retried attempt of a write that already ran (reply lost in
 /// a failover) finds its own nonce and answers as the first attempt would have.
@@ -109,15 +109,16 @@ const WRITE: &str = concat!(
     earlier_in_lua!(),
     r"local maxlen, actor, request_id, keep_from = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 -- Each ID's record and version tag as the batch has left them so far (false:
--- none), the IDs changed (in order), and the store-wide revision.
-local record, tags, touched, revision = {}, {}, {}, 0
+-- none), the IDs changed (in order), the store-wide revision, and the nonce of
+-- the batch's last change (its change-stream entry's).
+local record, tags, touched, revision, last_nonce = {}, {}, {}, 0, false
 local changed = {}
-local function touch(id, json, tag)
+local function touch(id, json, tag, nonce)
   if not changed[id] then
     changed[id] = true
     touched[#touched + 1] = id
   end
-  record[id], tags[id] = json, tag
+  record[id], tags[id], last_nonce = json, tag, nonce
 end
 local function write(history, nonce, op, kind, expected, id, json)
   local function audit(what, before, after, version)
@@ -166,8 +167,7 @@ local function write(history, nonce, op, kind, expected, id, json)
   if op == 'del' then
     if not exists then return {'ok', false, 0} end
     audit('delete', current, false, false)
-    touch(id, false, false)
-    redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
+    touch(id, false, false, nonce)
     return {'ok', false, 1}
   end
   revision = revision + 1
@@ -177,8 +177,7 @@ local function write(history, nonce, op, kind, expected, id, json)
   else
     audit('create', false, json, new_version)
   end
-  touch(id, json, new_version .. ' ' .. nonce)
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', 'id', id, 'n', nonce)
+  touch(id, json, new_version .. ' ' .. nonce, nonce)
   return {'ok', new_version, 1}
 end
 -- Every ID's record and version tag, read at once; the batch's changes apply
@@ -231,6 +230,18 @@ end
 if revision ~= first_revision then
   redis.call('SET', KEYS[5], string.format('%d', revision))
 end
+-- One change-stream entry for the batch, naming each changed ID once (a reader
+-- reads their values as they are now): an entry per change was a tenth of an
+-- import's time on the master and on each replica.
+if #touched > 0 then
+  local entry = {}
+  for i, id in ipairs(touched) do
+    entry[2 * i - 1], entry[2 * i] = 'id', id
+  end
+  entry[#entry + 1] = 'n'
+  entry[#entry + 1] = last_nonce
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', unpack(entry))
+end
 return replies
 "
 );
@@ -279,9 +290,10 @@ pub fn parse_version_tag(tag: Option<&str>) -> u64 {
 /// KEYS: records, changes. ARGV: last seen entry ID ('' for none), its nonce,
 /// batch size, maxlen, a fresh nonce, `replica` when run on a replica.
 /// Returns `{kind, entry ID, its nonce, {changed IDs}, {their JSON or false}, more}`:
-/// - `changes`: the entries after the seen one (at most the batch size; `more` is 1
-///   when there may be further ones), with the current value of each changed ID;
-///   the entry ID and nonce are those of the last entry returned;
+/// - `changes`: the IDs the entries after the seen one name (whole entries, until
+///   the batch size is reached: an entry names one ID or a batch write's; `more` is
+///   1 when there are further entries), with the current value of each; the entry
+///   ID and nonce are those of the last entry read;
 /// - `reload`: the seen entry is no longer in the stream (trimmed, stream deleted or
 ///   flushed, writes lost in a failover) or there is none: the caller must reload
 ///   everything, then continue from the returned entry (the stream's last);
@@ -311,24 +323,41 @@ if ARGV[1] == '' then
   return reload()
 end
 local batch = tonumber(ARGV[3])
-local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', batch + 1)
+-- The seen entry and the one after it: is the seen one still there, and is
+-- there anything new?
+local count = 2
+local entries = redis.call('XRANGE', KEYS[2], ARGV[1], '+', 'COUNT', count)
 if #entries == 0 or entries[1][1] ~= ARGV[1] or (field(entries[1][2], 'n') or '') ~= ARGV[2] then
   if on_replica then return {'behind', '', '', {}, {}, 0} end
   return reload()
 end
-local ids, seen = {}, {}
-for i = 2, #entries do
-  local id = field(entries[i][2], 'id')
-  if id and not seen[id] then
-    seen[id] = true
-    ids[#ids + 1] = id
+-- Then whole entries (one names a single write's ID, or up to hundreds for a
+-- batch write) until they name `batch` IDs or the stream ends.
+local ids, seen, last, consumed, more = {}, {}, entries[1], 0, 0
+while true do
+  for i = 2, #entries do
+    if #ids >= batch then
+      more = 1
+      break
+    end
+    local fields = entries[i][2]
+    for f = 1, #fields, 2 do
+      local id = fields[f + 1]
+      if fields[f] == 'id' and not seen[id] then
+        seen[id] = true
+        ids[#ids + 1] = id
+      end
+    end
+    last, consumed = entries[i], consumed + 1
   end
+  if more == 1 or #entries < count then break end
+  -- As many entries as should name the IDs still wanted, by those read so far.
+  local per_entry = math.max(1, #ids / consumed)
+  count = math.min(batch, math.max(1, math.ceil((batch - #ids) / per_entry))) + 1
+  entries = redis.call('XRANGE', KEYS[2], last[1], '+', 'COUNT', count)
 end
 local values = {}
 if #ids > 0 then values = redis.call('HMGET', KEYS[1], unpack(ids)) end
-local last = entries[#entries]
-local more = 0
-if #entries > batch then more = 1 end
 return {'changes', last[1], field(last[2], 'n') or '', ids, values, more}
 ";
 
