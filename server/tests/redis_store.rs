@@ -558,6 +558,15 @@ async fn search_sees_writes_of_another_store_at_once() {
     assert_eq!(found(&b, "KAY").await, ["k3"]);
 }
 
+/// How many entries the stream `key` holds.
+async fn stream_len(admin: &mut redis::aio::MultiplexedConnection, key: &str) -> usize {
+    redis::cmd("XLEN")
+        .arg(key)
+        .query_async(admin)
+        .await
+        .unwrap()
+}
+
 /// A batch write (an import's) is one change-stream entry naming each ID it
 /// changed; another store's index follows such entries through creates, updates
 /// and deletes, beyond the 1,000 IDs one catch-up takes and across entries of
@@ -570,17 +579,6 @@ async fn search_follows_batch_writes_of_another_store() {
     let b = store(topology.settings("batch:")).await;
     let author = app::domain::Author::command("test");
     let total = |page: app::domain::Page| page.total;
-    let entries = |admin: &mut redis::aio::MultiplexedConnection| {
-        let mut admin = admin.clone();
-        async move {
-            let len: usize = redis::cmd("XLEN")
-                .arg("batch:changes")
-                .query_async(&mut admin)
-                .await
-                .unwrap();
-            len
-        }
-    };
     a.upsert(&contract::customer("solo", "Sam", "Single"))
         .await
         .unwrap();
@@ -589,7 +587,7 @@ async fn search_follows_batch_writes_of_another_store() {
         ["solo"],
         "b's first search loads"
     );
-    let before = entries(&mut admin).await;
+    let before = stream_len(&mut admin, "batch:changes").await;
 
     let bulk: Vec<Customer> = (0..2500)
         .map(|i| contract::customer(&format!("bulk{i:04}"), "Bea", "Bulk"))
@@ -597,7 +595,11 @@ async fn search_follows_batch_writes_of_another_store() {
     for batch in bulk.chunks(256) {
         a.put_all(batch, &author).await.unwrap();
     }
-    assert_eq!(entries(&mut admin).await - before, 10, "an entry per batch");
+    assert_eq!(
+        stream_len(&mut admin, "batch:changes").await - before,
+        10,
+        "an entry per batch"
+    );
     assert_eq!(total(list(&b, Some("bulk"), Cursor::Start, 10).await), 2500);
 
     // One batch renames 300 (one of them twice), a single write and deletes
