@@ -500,6 +500,15 @@ fn CustomerTable(
     // Select-all needs JavaScript: without it the box would do nothing, so it
     // shows once the page has hydrated.
     let (hydrated, set_hydrated) = signal(false);
+    // One delete action for every row, made once a page rather than once a row:
+    // looking up the router's hooks in each row was a fair part of rendering it.
+    let delete_now = use_context::<DeleteFromList>().map(|deleting| {
+        let (navigate, location) = (use_navigate(), use_location());
+        Callback::new(move |customer: Customer| {
+            let search = location.search.get_untracked();
+            deleting.delete(customer, search, navigate.clone());
+        })
+    });
     Effect::new(move |_| set_hydrated.set(true));
     let select_all = move |ev: leptos::ev::Event| {
         let ticked = event_target_checked(&ev);
@@ -544,7 +553,7 @@ fn CustomerTable(
                             .into_iter()
                             .map(|customer| {
                                 let just_saved = saved.as_deref() == Some(customer.id.as_str());
-                                view! { <CustomerRow customer just_saved selected/> }
+                                view! { <CustomerRow customer just_saved selected delete_now/> }
                             })
                             .collect_view()}
                     </tbody>
@@ -637,12 +646,18 @@ fn CustomerRow(
     customer: Customer,
     just_saved: bool,
     selected: RwSignal<std::collections::BTreeSet<String>>,
+    /// Deletes a customer and shows the list offering to undo; `None` where the
+    /// list offers no such thing (the link then goes to the confirmation page).
+    delete_now: Option<Callback<Customer>>,
 ) -> impl IntoView {
     let edit = with_query("/edit", &[("id", Some(&customer.id))]);
     let delete = with_query("/delete", &[("id", Some(&customer.id))]);
-    let label = format!("Edit {} {}", customer.first_name, customer.last_name);
-    let delete_label = format!("Delete {} {}", customer.first_name, customer.last_name);
-    let select_label = format!("Select {} {}", customer.first_name, customer.last_name);
+    let name = format!("{} {}", customer.first_name, customer.last_name);
+    let (label, delete_label, select_label) = (
+        format!("Edit {name}"),
+        format!("Delete {name}"),
+        format!("Select {name}"),
+    );
     let ticked = {
         let id = customer.id.clone();
         move || selected.read().contains(&id)
@@ -663,18 +678,15 @@ fn CustomerRow(
     // With JavaScript, Delete deletes at once (the list then offers to undo);
     // a click meant to open a new tab or window is left to the browser.
     let delete_now = {
-        let (deleting, navigate) = (use_context::<DeleteFromList>(), use_navigate());
-        let location = use_location();
         let customer = customer.clone();
         move |ev: leptos::ev::MouseEvent| {
-            let Some(deleting) = deleting else { return };
+            let Some(delete_now) = delete_now else { return };
             if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key()
             {
                 return;
             }
             ev.prevent_default();
-            let search = location.search.get_untracked();
-            deleting.delete(customer.clone(), search, navigate.clone());
+            delete_now.run(customer.clone());
         }
     };
     let Customer {
