@@ -474,6 +474,14 @@ DECISIONS = [
     "sorting needed orders Redis does not keep): `GET /` of 100,000 went from "
     "149 ms (pages of 1,000 by `EVAL`, decoded and re-encoded) to about 44 ms, and search "
     "from 153 ms (a full `HSCAN` pass per request) to about 16 ms.",
+    "",
+    "**Per-row work in the UI page**: a page's server CPU splits into a fixed part (the "
+    "shell, router, meta tags and headers: about 140 µs, measured on `/new`) and about "
+    "9 µs per row. Each row used to look up the router's hooks (`use_navigate`, "
+    "`use_location`) and a context; done once per page since 43ca8c2, which took server "
+    "CPU per page of 26 rows from 301 to 281 µs (Sentinel store, 100,000 customers, "
+    "`wrk -t1 -c32` page mode, old and new binaries alternated on one topology, medians "
+    "of 3; file store 394 → 370 µs).",
 ]
 
 # What profiling and experiments found for a figure, written by hand (the rest of
@@ -502,7 +510,12 @@ FINDINGS = {
         "`opt-level = \"s\"` 354 KB (+9%); `wasm-opt -Oz` again on the output −0.2%. "
         "So the bound is Leptos's renderer and reactive runtime, which every hydrated page "
         "ships; meeting 200 KB needs Leptos islands (hydrate only the search box and the "
-        "forms), a structural change not made yet."
+        "forms), a structural change not made yet. A throwaway islands probe (Leptos 0.8 "
+        "`islands`, this profile, wasm-bindgen then `wasm-opt -Oz`, gzip -9) sizes it: one "
+        "search island with a server function and `Transition` 125 KB; with a selection "
+        "island dispatching an `Action` 143 KB; with a form island validating live on a "
+        "plain `<form>` 148 KB, or 186 KB with `<ActionForm>`. So 150 KB leaves room for "
+        "few islands, and none of them an `ActionForm`."
     ),
 }
 
