@@ -3,6 +3,7 @@
 pub mod api;
 mod bundle;
 pub mod domain;
+mod html;
 mod routes;
 pub mod theme;
 mod url;
