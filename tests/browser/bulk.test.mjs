@@ -200,3 +200,22 @@ test('with JavaScript, a row changed by someone else since it was shown goes to 
   assert.deepEqual(problems.filter((p) => !p.includes('409 (Conflict)')), []);
   await page.context().close();
 });
+
+test('a row ticked before the page hydrates counts as selected once it has', async () => {
+  await apiSet('bulk-early', 'Bulk', 'Ticked early');
+  const { page, problems } = await newPage(shared.browser);
+  // Hold the module back so that the box is ticked on the server's HTML.
+  let release;
+  const held = new Promise((resolve) => { release = resolve; });
+  await page.route('**/pkg/*.wasm', async (route) => { await held; await route.continue(); });
+  await page.goto(`${shared.server.base}/?q=${encodeURIComponent('Ticked early')}`, { waitUntil: 'domcontentloaded' });
+  await page.getByLabel('Select Bulk Ticked early').check();
+  assert.equal(await page.locator('html[data-hydrated]').count(), 0, 'ticked before hydration');
+  release();
+  await waitForHydration(page);
+  await page.getByText('1 selected').waitFor();
+  assert.equal(await page.getByLabel('Select Bulk Ticked early').isChecked(), true);
+  assert.equal(await page.getByRole('button', { name: 'Delete selected…' }).isEnabled(), true);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -512,8 +512,21 @@ fn CustomerTable(
             deleting.delete(customer, search, navigate.clone());
         })
     });
-    Effect::new(move |_| set_hydrated.set(true));
     let body = NodeRef::<leptos::html::Tbody>::new();
+    Effect::new(move |_| {
+        // Boxes ticked while the page was loading (or kept by the browser on
+        // Back) count as ticked once it has hydrated.
+        if let Some(body) = body.get_untracked() {
+            let ticked: std::collections::BTreeSet<String> = row_boxes(&body)
+                .filter(|row_box| row_box.checked())
+                .map(|row_box| row_box.value())
+                .collect();
+            if !ticked.is_empty() {
+                selected.set(ticked);
+            }
+        }
+        set_hydrated.set(true);
+    });
     let select_all = move |ev: leptos::ev::Event| {
         let ticked = event_target_checked(&ev);
         if let Some(body) = body.get_untracked() {
