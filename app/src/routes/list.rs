@@ -503,8 +503,8 @@ fn CustomerTable(
     // Select-all needs JavaScript: without it the box would do nothing, so it
     // shows once the page has hydrated.
     let (hydrated, set_hydrated) = signal(false);
-    // One delete action for every row, made once a page rather than once a row:
-    // looking up the router's hooks in each row was a fair part of rendering it.
+    // Deleting from a row, for the body's click handler below (`None` where the
+    // list offers no undo: the link then goes to the confirmation page).
     let delete_now = use_context::<DeleteFromList>().map(|deleting| {
         let (navigate, location) = (use_navigate(), use_location());
         Callback::new(move |customer: Customer| {
