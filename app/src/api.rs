@@ -230,7 +230,10 @@ pub async fn customer_history(
 ) -> Result<crate::domain::AuditPage, CustomerError> {
     use crate::domain::{lookup_keys, AuditQuery};
     let query = AuditQuery {
-        customer_id: lookup_keys(&id).into_iter().next(),
+        customer_id: lookup_keys(&id)
+            .into_iter()
+            .next()
+            .map(std::borrow::Cow::into_owned),
         actor: None,
         older_than: older.filter(|o| !o.is_empty()),
         limit: AuditQuery::DEFAULT_LIMIT,
@@ -250,7 +253,12 @@ pub async fn audit_log(
     let given =
         |value: Option<String>| value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
     let query = AuditQuery {
-        customer_id: given(customer).and_then(|id| lookup_keys(&id).into_iter().next()),
+        customer_id: given(customer).and_then(|id| {
+            lookup_keys(&id)
+                .into_iter()
+                .next()
+                .map(std::borrow::Cow::into_owned)
+        }),
         actor: given(actor),
         older_than: given(older),
         limit: AuditQuery::DEFAULT_LIMIT,
@@ -525,7 +533,10 @@ pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
         let (store, author) = (&ssr::store()?, &ssr::author()?);
         let (restored, kept) = each_in_turn(&ids, |_, id| async move {
             let query = AuditQuery {
-                customer_id: lookup_keys(id).into_iter().next(),
+                customer_id: lookup_keys(id)
+                    .into_iter()
+                    .next()
+                    .map(std::borrow::Cow::into_owned),
                 actor: None,
                 older_than: None,
                 limit: 1,

@@ -7,7 +7,6 @@ pub mod customer_json;
 pub mod http;
 pub mod import;
 pub mod logging;
-pub mod metric_handles;
 pub mod store;
 
 use app::domain::CustomerStore;

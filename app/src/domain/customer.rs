@@ -1,4 +1,5 @@
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::fmt;
 
 /// Longest accepted `customerID`, in characters.
@@ -263,21 +264,21 @@ impl Customer {
 /// The keys under which a customer asked for by `id` may be stored, best first:
 /// the NFC form that every write stores, then the ID exactly as given, so records
 /// stored before IDs were normalised stay readable and deletable.
-pub fn lookup_keys(id: &str) -> Vec<String> {
+pub fn lookup_keys(id: &str) -> Vec<Cow<'_, str>> {
     let normalised = nfc(id);
     if normalised == id {
         vec![normalised]
     } else {
-        vec![normalised, id.to_owned()]
+        vec![normalised, Cow::Borrowed(id)]
     }
 }
 
 #[cfg(not(feature = "hydrate"))]
-fn nfc(text: &str) -> String {
+fn nfc(text: &str) -> Cow<'_, str> {
     use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
     match is_nfc_quick(text.chars()) {
-        IsNormalized::Yes => text.to_owned(),
-        _ => text.nfc().collect(),
+        IsNormalized::Yes => Cow::Borrowed(text),
+        _ => Cow::Owned(text.nfc().collect()),
     }
 }
 
@@ -286,8 +287,8 @@ fn nfc(text: &str) -> String {
 /// composition tables were 63 KB of the 503 KB gzipped wasm. The
 /// server's check, which decides, normalises.
 #[cfg(feature = "hydrate")]
-fn nfc(text: &str) -> String {
-    text.to_owned()
+fn nfc(text: &str) -> Cow<'_, str> {
+    Cow::Borrowed(text)
 }
 
 /// Unicode category Cf: zero-width spaces and joiners, direction marks and
@@ -329,7 +330,7 @@ fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, Problem> {
             }
             match too_long(&text, MAX_ID_CHARS) {
                 Some(problem) => Err(problem),
-                None => Ok(text),
+                None => Ok(text.into_owned()),
             }
         }
         Field::FirstName | Field::LastName => {

@@ -34,17 +34,35 @@ pub async fn edge(State(guard): State<Arc<Guard>>, mut request: Request, next: N
 }
 
 /// `{prefix}-{n in hex}`, written by hand: `format!` showed in the profile of
-/// `GET /get/{id}`.
+/// `GET /get/{id}`. The text is its own shared buffer, so the copies that go
+/// on the request, into the log's scope and on the answer share it (a copied
+/// header value allocates again on its first clone).
 fn numbered_id(prefix: &[u8; 8], n: u64) -> HeaderValue {
-    let mut text = [0u8; 8 + 1 + 16];
-    text[..8].copy_from_slice(prefix);
-    text[8] = b'-';
+    let mut id = IdText {
+        text: [0u8; 8 + 1 + 16],
+        len: 9,
+    };
+    id.text[..8].copy_from_slice(prefix);
+    id.text[8] = b'-';
     let digits = (u64::BITS - n.leading_zeros()).div_ceil(4).max(1) as usize;
-    for (i, byte) in text[9..9 + digits].iter_mut().enumerate() {
+    for (i, byte) in id.text[9..9 + digits].iter_mut().enumerate() {
         let shift = 4 * (digits - 1 - i);
         *byte = b"0123456789abcdef"[(n >> shift) as usize & 0xf];
     }
-    HeaderValue::from_bytes(&text[..9 + digits]).expect("hex digits and a dash make a header value")
+    id.len += digits;
+    HeaderValue::from_maybe_shared(axum::body::Bytes::from_owner(id))
+        .expect("hex digits and a dash make a header value")
+}
+
+struct IdText {
+    text: [u8; 8 + 1 + 16],
+    len: usize,
+}
+
+impl AsRef<[u8]> for IdText {
+    fn as_ref(&self) -> &[u8] {
+        &self.text[..self.len]
+    }
 }
 
 const X_REQUEST_ID: header::HeaderName = header::HeaderName::from_static("x-request-id");

@@ -215,6 +215,10 @@ impl Target {
     }
 }
 
+/// How many headers a small answer ends with: its content type and one more
+/// of its own (an `ETag`, say), the request ID, and the five set here.
+pub const ANSWER_HEADERS: usize = 8;
+
 /// Caching, framing and sniffing rules for every answer. Pages set their own
 /// CSP (with the nonce of their scripts); every other answer gets one that
 /// allows nothing.
