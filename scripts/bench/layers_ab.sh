@@ -34,15 +34,7 @@ OUT=$PWD/BENCHMARKS.md
 mkdir -p "$WORK"
 
 log() { echo "[layers $(printf '%3d' "$SECONDS")s] $*" >&2; }
-topo() {
-  BASE_PORT=$BASE_PORT TOPOLOGY_DIR=$TOPO_DIR REDIS_PASSWORD=$PASSWORD scripts/redis-topology.sh "$@"
-}
-SERVER_PID=""
-cleanup() {
-  [[ -z $SERVER_PID ]] || kill "$SERVER_PID" 2>/dev/null || true
-  topo stop >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+source scripts/bench/topology.sh
 
 [[ -x $SERVER_BIN ]] || { echo "layers: no release server at $SERVER_BIN" >&2; exit 1; }
 commit=$(git rev-parse --short "$BASELINE")
@@ -77,9 +69,7 @@ run() {
     "http://127.0.0.1:$APP_PORT/get/x" >/dev/null
   BENCH_MODE=$mode BENCH_N=$N wrk -t1 -c32 -d"${DURATION}s" --timeout 10s -s scripts/bench/wrk.lua \
     "http://127.0.0.1:$APP_PORT/" | sed -n 's/^BENCH //p' | python3 -c 'import json,sys; print(json.load(sys.stdin)["rps"])'
-  kill "$SERVER_PID"
-  wait "$SERVER_PID" 2>/dev/null || true
-  SERVER_PID=""
+  stop_server
 }
 
 raw_get() {

@@ -35,15 +35,7 @@ log() { echo "[million $(printf '%3d' "$SECONDS")s] $*" >&2; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 mb() { awk -v kib="$1" 'BEGIN { printf "%.0f", kib / 976.5625 }'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-topo() {
-  BASE_PORT=$BASE_PORT TOPOLOGY_DIR=$TOPO_DIR REDIS_PASSWORD=$PASSWORD scripts/redis-topology.sh "$@"
-}
-SERVER_PID=""
-cleanup() {
-  [[ -z $SERVER_PID ]] || kill "$SERVER_PID" 2>/dev/null || true
-  topo stop >/dev/null 2>&1 || true
-}
-trap cleanup EXIT
+source scripts/bench/topology.sh
 
 log "generating $N customers"
 python3 scripts/bench/gen_customers.py "$N" "$WORK/customers.json"

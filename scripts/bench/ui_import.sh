@@ -30,16 +30,7 @@ BASE=http://127.0.0.1:$APP_PORT
 
 log() { echo "[ui-import $(printf '%3d' "$SECONDS")s] $*" >&2; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-topo() {
-  BASE_PORT=$BASE_PORT TOPOLOGY_DIR=$TOPO_DIR REDIS_PASSWORD=$PASSWORD scripts/redis-topology.sh "$@"
-}
-SERVER_PID=""
-stop_server() {
-  [[ -z $SERVER_PID ]] || { kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; }
-  SERVER_PID=""
-}
-cleanup() { stop_server; topo stop >/dev/null 2>&1 || true; }
-trap cleanup EXIT
+source scripts/bench/topology.sh
 
 # start_server ENV... : the server on $APP_PORT (no users file: protected mode
 # serves this machine without sign-in), once ready.
