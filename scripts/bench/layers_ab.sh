@@ -111,7 +111,7 @@ for mode, label in (("get", "`GET /get/{id}`, c=32"), ("page", "UI customers pag
     before, now = fig(mode, "baseline"), fig(mode, "current")
     pairs = [b / a for a, b in zip(before, now)]
     out.append(f"| {label} | {med(before):,.0f} req/s | {med(now):,.0f} req/s | "
-               f"{100 * med(pairs):.0f}% | ≥ 90% |")
+               f"{100 * med(pairs):.1f}% | ≥ 90% |")
 r = raw("get")
 before, now = fig("get", "baseline"), fig("get", "current")
 out.append(f"| `GET /get/{{id}}` as % of raw GET ({med(r):,.0f} req/s) | {100 * med([b / x for b, x in zip(before, r)]):.1f}% "
