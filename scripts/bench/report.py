@@ -497,12 +497,13 @@ DECISIONS = [
     "the previous build, alternated on one topology (`wrk -t1 -c32 -d8s`, 3 rounds): "
     "server CPU per request about 15.7 → 14.7 µs (medians), throughput about +6%.",
     "",
-    "**Ratios to raw Redis depend on the CPU**: the runs up to 46c83b8 were on AMD EPYC "
-    "machines, where raw `redis-benchmark -t get` gave 76-93 k req/s; this file's run is "
-    "on an Intel Xeon, where it gives 130-165 k req/s while this server gains far less, "
-    "so every ratio to raw GET or SET is lower here (figure 1 was 44-59% there, 37% "
-    "here) with no change in the code's cost. The section \"Cost of the edge layers\" "
-    "compares two builds in the same run instead (`scripts/bench/layers_ab.sh`).",
+    "**Ratios to raw Redis depend on the CPU**: earlier runs were on AMD EPYC machines "
+    "(a2a439b, 2dd39bd, 870b407, 2df51f3, 46c83b8), where raw `redis-benchmark -t get` "
+    "gave 76-93 k req/s and this server 34-50 k (figure 1: 44-59%). This file's run is on "
+    "an Intel Xeon, where raw gives 130-165 k req/s and this server about 60 k: Redis gains "
+    "far more on this CPU, so every ratio to raw GET or SET is lower here "
+    "(figure 1: 37%). The section \"Cost of the edge layers\" compares two builds in the "
+    "same run instead (`scripts/bench/layers_ab.sh`).",
 ]
 
 # What profiling and experiments found for a figure, written by hand (the rest of
