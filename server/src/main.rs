@@ -5,7 +5,8 @@ use server::store::{self, OpenedStore};
 use std::process::ExitCode;
 
 // Rendering a page allocates and frees many small strings; mimalloc does that
-// markedly cheaper than the system allocator (see BENCHMARKS.md).
+// markedly cheaper than the system allocator (see BENCHMARKS.md). Built without
+// transparent huge pages (`no_thp` in Cargo.toml).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -14,7 +14,7 @@ use server::store::redis::{AddressMap, ClientCertificate, RedisSettings, TlsSett
 /// prefix `customers:`; the tests use them with their own prefixes.
 pub const DATA_USER_RULES: &str = "~{prefix}* -@all \
     +role +wait +eval +evalsha +script|load +get +set +getex +del +type +incr +append +strlen \
-    +hget +hmget +hset +hdel +hscan +zadd +zrem +zrange +zcard +xadd +xrange +xrevrange";
+    +hget +hmget +hset +hdel +hlen +hscan +xadd +xrange +xrevrange";
 
 /// The sentinels' rights the store needs, as the README documents them.
 pub const SENTINEL_USER_RULES: &str = "+ping +sentinel|get-master-addr-by-name +psubscribe &*";

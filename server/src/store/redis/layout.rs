@@ -1,11 +1,9 @@
 //! Where the store keeps customers, and the Lua scripts that change them.
 //!
 //! These keys, all under the prefix, so nothing else in the database matters:
-//! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON;
-//! - `{prefix}ids`: a sorted set of the IDs, all with score 0, so it is ordered by
-//!   bytes (the same order as Rust's `str` ordering): the count of customers, and
-//!   an index that programs reading the database directly can page with
-//!   `ZRANGE BYLEX` (the server pages from its in-memory orders, `order.rs`);
+//! - `{prefix}records`: a hash, field = customer ID, value = the customer's JSON
+//!   (its length is the count of customers; the server pages from its in-memory
+//!   orders, `order.rs`);
 //! - `{prefix}versions`: a hash, field = customer ID, value = `"<version> <nonce>"`
 //!   (the revision of the record's last write, and that write's random nonce);
 //! - `{prefix}revision`: the store-wide revision counter versions are taken from;
@@ -36,7 +34,6 @@
 pub struct Keys {
     pub prefix: String,
     pub records: String,
-    pub ids: String,
     pub changes: String,
     pub versions: String,
     pub revision: String,
@@ -48,7 +45,6 @@ impl Keys {
         Self {
             prefix: prefix.to_owned(),
             records: format!("{prefix}records"),
-            ids: format!("{prefix}ids"),
             changes: format!("{prefix}changes"),
             versions: format!("{prefix}versions"),
             revision: format!("{prefix}revision"),
@@ -86,7 +82,7 @@ end
     };
 }
 
-/// KEYS: records, ids, changes, versions, revision, audit, then each change's
+/// KEYS: records, changes, versions, revision, audit, then each change's
 /// customer's history index. ARGV: maxlen, actor, request ID (or ''), the oldest
 /// audit entry ID to keep ('0': all), then 6 per change: nonce, op
 /// (`put` or `del`), precondition (`none`, `absent`, `exists` or `version`), the
@@ -94,7 +90,7 @@ end
 ///
 /// Checks each change's precondition and makes it, in order, as one step (an
 /// import sends hundreds at once; a single write is a batch of one). The records,
-/// versions and ID index are read once and written once per batch, and so is
+/// versions are read once and written once per batch, and so is
 /// the change-stream entry (`id` once per changed ID, then `n`, a nonce); the
 /// audit entry and the customer's history are one call each per change. A put takes
 /// the next store-wide revision as the record's version and records it with the
@@ -135,15 +131,15 @@ local function write(history, nonce, op, kind, expected, id, json)
     add('v', version)
     local entry
     if keep_from ~= '0' then
-      entry = redis.call('XADD', KEYS[6], 'MINID', '~', keep_from, '*', unpack(fields))
+      entry = redis.call('XADD', KEYS[5], 'MINID', '~', keep_from, '*', unpack(fields))
     else
-      entry = redis.call('XADD', KEYS[6], '*', unpack(fields))
+      entry = redis.call('XADD', KEYS[5], '*', unpack(fields))
     end
     -- The customer's index of entry IDs. Every 4 KB or so, the IDs of entries
     -- the audit stream no longer has are dropped from it.
     local length = redis.call('APPEND', history, entry .. ' ')
     if math.floor(length / 4096) ~= math.floor((length - #entry - 1) / 4096) then
-      local oldest = redis.call('XRANGE', KEYS[6], '-', '+', 'COUNT', 1)
+      local oldest = redis.call('XRANGE', KEYS[5], '-', '+', 'COUNT', 1)
       local kept = {}
       for kept_id in string.gmatch(redis.call('GET', history), '%S+') do
         if #oldest > 0 and not earlier(kept_id, oldest[1][1]) then kept[#kept + 1] = kept_id end
@@ -188,22 +184,22 @@ if count == 0 then return {} end
 local ids = {}
 for i = 1, count do ids[i] = ARGV[4 + (i - 1) * 6 + 5] end
 local stored = redis.call('HMGET', KEYS[1], unpack(ids))
-local stored_tags = redis.call('HMGET', KEYS[4], unpack(ids))
+local stored_tags = redis.call('HMGET', KEYS[3], unpack(ids))
 for i = 1, count do
   if record[ids[i]] == nil then
     record[ids[i]] = stored[i]
     tags[ids[i]] = stored_tags[i]
   end
 end
-revision = tonumber(redis.call('GET', KEYS[5]) or '0')
+revision = tonumber(redis.call('GET', KEYS[4]) or '0')
 local first_revision = revision
 local replies = {}
 for i = 1, count do
   local at = 4 + (i - 1) * 6
-  replies[i] = write(KEYS[6 + i], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4],
+  replies[i] = write(KEYS[5 + i], ARGV[at + 1], ARGV[at + 2], ARGV[at + 3], ARGV[at + 4],
     ARGV[at + 5], ARGV[at + 6])
 end
-local records, versions, ranks, gone = {}, {}, {}, {}
+local records, versions, gone = {}, {}, {}
 for _, id in ipairs(touched) do
   if record[id] then
     local n = #records
@@ -211,24 +207,20 @@ for _, id in ipairs(touched) do
     records[n + 2] = record[id]
     versions[n + 1] = id
     versions[n + 2] = tags[id]
-    ranks[n + 1] = 0
-    ranks[n + 2] = id
   else
     gone[#gone + 1] = id
   end
 end
 if #records > 0 then
   redis.call('HSET', KEYS[1], unpack(records))
-  redis.call('HSET', KEYS[4], unpack(versions))
-  redis.call('ZADD', KEYS[2], unpack(ranks))
+  redis.call('HSET', KEYS[3], unpack(versions))
 end
 if #gone > 0 then
   redis.call('HDEL', KEYS[1], unpack(gone))
-  redis.call('HDEL', KEYS[4], unpack(gone))
-  redis.call('ZREM', KEYS[2], unpack(gone))
+  redis.call('HDEL', KEYS[3], unpack(gone))
 end
 if revision ~= first_revision then
-  redis.call('SET', KEYS[5], string.format('%d', revision))
+  redis.call('SET', KEYS[4], string.format('%d', revision))
 end
 -- One change-stream entry for the batch, naming each changed ID once (a reader
 -- reads their values as they are now): an entry per change was a tenth of an
@@ -240,7 +232,7 @@ if #touched > 0 then
   end
   entry[#entry + 1] = 'n'
   entry[#entry + 1] = last_nonce
-  redis.call('XADD', KEYS[3], 'MAXLEN', '~', maxlen, '*', unpack(entry))
+  redis.call('XADD', KEYS[2], 'MAXLEN', '~', maxlen, '*', unpack(entry))
 end
 return replies
 "
@@ -385,7 +377,6 @@ mod tests {
     fn keys_stay_under_the_prefix() {
         let keys = Keys::new("app:");
         assert_eq!(keys.records, "app:records");
-        assert_eq!(keys.ids, "app:ids");
         assert_eq!(keys.changes, "app:changes");
         assert_eq!(keys.versions, "app:versions");
         assert!(keys.owns(b"app:anything"));

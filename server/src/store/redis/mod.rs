@@ -209,9 +209,8 @@ impl RedisStore {
                 let mut pipe = redis::pipe();
                 pipe.cmd("EVALSHA")
                     .arg(layout::WRITE_SCRIPT.get_hash())
-                    .arg(6 + sent.len())
+                    .arg(5 + sent.len())
                     .arg(&keys.records)
-                    .arg(&keys.ids)
                     .arg(&keys.changes)
                     .arg(&keys.versions)
                     .arg(&keys.revision)
@@ -505,10 +504,18 @@ impl CustomerStore for RedisStore {
     }
 
     async fn count(&self) -> Result<u64, StoreError> {
-        let ids = &self.keys.ids;
-        run(&self.tracker, Access::Read, RoundTrips::One, |mut conn| async move {
-            Ok(redis::cmd("ZCARD").arg(ids).query_async(&mut conn).await?)
-        })
+        let records = &self.keys.records;
+        run(
+            &self.tracker,
+            Access::Read,
+            RoundTrips::One,
+            |mut conn| async move {
+                Ok(redis::cmd("HLEN")
+                    .arg(records)
+                    .query_async(&mut conn)
+                    .await?)
+            },
+        )
         .await
     }
 
