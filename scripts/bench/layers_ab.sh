@@ -12,7 +12,11 @@
 #
 # BENCH_BASELINE (default a2a439b, the build `BENCHMARKS.md` measured before the
 # layers) is built from a git worktree under target/ into the shared target dir;
-# its binary is kept as target/bench-layers/baseline-<commit>. Writes the
+# its binary is kept as target/bench-layers/baseline-<commit>-no-thp. It is built
+# with this build's allocator settings (mimalloc without transparent huge pages,
+# which came later), so that the comparison is of the layers alone; and since it
+# pages from a sorted set of IDs that this build no longer keeps, the set is
+# built for it after the import (scripts/bench/id_index.lua). Writes the
 # "Cost of the edge layers" section of BENCHMARKS.md between its markers.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -38,13 +42,17 @@ source scripts/bench/topology.sh
 
 [[ -x $SERVER_BIN ]] || { echo "layers: no release server at $SERVER_BIN" >&2; exit 1; }
 commit=$(git rev-parse --short "$BASELINE")
-BASE_BIN=$WORK/baseline-$commit
+BASE_BIN=$WORK/baseline-$commit-no-thp
 CURRENT_BIN=$WORK/current
 cp "$SERVER_BIN" "$CURRENT_BIN"
 if [[ ! -x $BASE_BIN ]]; then
   log "building the baseline $commit (once per machine)"
   tree=$PWD/target/bench-layers/tree-$commit
   [[ -d $tree ]] || git worktree add -f --detach "$tree" "$commit" >/dev/null
+  sed -i 's/^mimalloc = { version = "0.1", default-features = false }$/mimalloc = { version = "0.1", default-features = false, features = ["no_thp"] }/' \
+    "$tree/server/Cargo.toml"
+  grep -q 'features = \["no_thp"\]' "$tree/server/Cargo.toml" ||
+    { echo "layers: cannot build $commit without transparent huge pages" >&2; exit 1; }
   (cd "$tree" && cargo build --release -p server >"$WORK/build.log" 2>&1)
   cp "$CARGO_TARGET_DIR/release/customer-records" "$BASE_BIN"
   # The baseline's build replaced the app's binary: put it back.
@@ -55,6 +63,8 @@ log "generating $N customers and starting the Sentinel topology"
 python3 scripts/bench/gen_customers.py "$N" "$WORK/customers.json"
 read -r -a REDIS_ENV <<<"$(topo start 2>>"$WORK/topology.log")"
 env "${REDIS_ENV[@]}" "$CURRENT_BIN" import "$WORK/customers.json" >"$WORK/import.log" 2>&1
+redis-cli -h 127.0.0.1 -p "$MASTER_PORT" -a "$PASSWORD" --no-auth-warning \
+  EVAL "$(cat scripts/bench/id_index.lua)" 2 customers:records customers:ids >/dev/null
 
 # run MODE BIN: one wrk run against BIN started afresh; prints requests per second.
 run() {
@@ -101,7 +111,8 @@ def fig(mode, who): return [float(r[3]) for r in rows if r[1] == mode and r[2] =
 def raw(mode): return [float(r[4]) for r in rows if r[1] == mode and r[2] == "current"]
 cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), "?")
 out = ["<!-- layers:start -->", "## Cost of the edge layers (issue 8)", "",
-       f"This build ({head}) against the build before the edge layers ({baseline}), both",
+       f"This build ({head}) against the build before the edge layers ({baseline}, built with this",
+       "build's allocator settings: mimalloc without transparent huge pages), both",
        "alternated on one Sentinel topology (master, two replicas, three sentinels) with",
        f"{int(n):,} customers, `wrk -t1 -c32 -d{duration}s` (`scripts/bench/wrk.lua`), {rounds} rounds;",
        f"raw `redis-benchmark -c 32 -t get` on the same master at the start of each round.",
