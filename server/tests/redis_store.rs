@@ -157,6 +157,36 @@ async fn foreign_keys_change_nothing() {
     assert_eq!(still, (legacy.to_owned(), "not ours".to_owned(), 1));
 }
 
+/// A record under the prefix that is not a customer (written by hand) is an
+/// error for every read, including the one that sends records on as stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stored_record_that_is_not_a_customer_is_never_sent_on() {
+    let topology = Topology::start(Options::light()).await;
+    let mut admin = data_conn(topology.data_ports()[0]).await.unwrap();
+    let ours = store(topology.settings("customers:")).await;
+    ours.upsert(&contract::customer("good", "Ann", "Baker"))
+        .await
+        .unwrap();
+    let _: () = redis::cmd("HSET")
+        .arg("customers:records")
+        .arg("not-json")
+        .arg("<html>")
+        .arg("not-a-customer")
+        .arg(r#"{"customerID":1,"firstName":"A","lastName":"B"}"#)
+        .query_async(&mut admin)
+        .await
+        .unwrap();
+    for id in ["not-json", "not-a-customer"] {
+        assert!(ours.find(id, Freshness::Latest).await.is_err(), "{id}");
+        assert!(ours.find_json(id, Freshness::Latest).await.is_err(), "{id}");
+    }
+    let good = ours.find_json("good", Freshness::Latest).await.unwrap();
+    assert_eq!(
+        good.unwrap().json,
+        r#"{"customerID":"good","firstName":"Ann","lastName":"Baker"}"#
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_and_pages_over_several_scan_batches() {
     let topology = Topology::start(Options::light()).await;

@@ -24,5 +24,5 @@ pub use search::{fold, haystack, matches, Needle};
 pub use sort::{natural_key, Sort, SortField};
 pub use status::{ReplicaStatus, SentinelStatus, StoreEvent, StoreStatus, EVENTS_KEPT};
 #[cfg(feature = "ssr")]
-pub use store::{CustomerStore, Freshness, JsonBatch, StoreError};
+pub use store::{CustomerStore, Freshness, JsonBatch, StoreError, StoredJson};
 pub use version::{Conflict, Precondition, Stored, Version};

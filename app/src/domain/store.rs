@@ -3,6 +3,8 @@ use super::{
     StoreStatus, Stored, Version,
 };
 use async_trait::async_trait;
+use std::borrow::Cow;
+use std::future::Future;
 use std::time::Instant;
 
 /// Why a store operation did not happen. Whatever the reason, nothing was half-done.
@@ -29,6 +31,41 @@ pub struct JsonBatch {
     pub next: Option<String>,
 }
 
+/// A customer as stored, as the JSON of a [`Customer`] (the original app's
+/// field names): what `GET /get/{id}` sends, so that a store holding JSON hands
+/// it over without decoding and encoding it again.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredJson {
+    pub json: String,
+    pub version: Version,
+}
+
+impl From<&Stored> for StoredJson {
+    fn from(stored: &Stored) -> Self {
+        Self {
+            json: serde_json::to_string(&stored.customer).expect("a customer serialises"),
+            version: stored.version,
+        }
+    }
+}
+
+/// The first of `keys` (an ID's [`lookup_keys`]) under which `fetch` finds
+/// anything, and what it found there.
+async fn first_found<'k, T, Found>(
+    keys: &'k [Cow<'k, str>],
+    fetch: impl Fn(&'k str) -> Found,
+) -> Result<Option<T>, StoreError>
+where
+    Found: Future<Output = Result<Option<T>, StoreError>>,
+{
+    for key in keys {
+        if let Some(found) = fetch(key).await? {
+            return Ok(Some(found));
+        }
+    }
+    Ok(None)
+}
+
 /// How recent what a read returns must be. A store that always reads its
 /// latest state (the file store; Redis reading from the master) serves both alike.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -51,6 +88,16 @@ pub enum Freshness {
 pub trait CustomerStore: Send + Sync + 'static {
     /// The record stored under exactly this key (no normalisation).
     async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError>;
+
+    /// [`Self::fetch`]'s record as JSON (see [`StoredJson`]); a store that holds
+    /// JSON returns it as held.
+    async fn fetch_json(
+        &self,
+        key: &str,
+        fresh: Freshness,
+    ) -> Result<Option<StoredJson>, StoreError> {
+        Ok(self.fetch(key, fresh).await?.as_ref().map(StoredJson::from))
+    }
 
     /// Stores the customer if `precondition` holds for the record with its ID,
     /// and returns the customer's new version; otherwise fails with
@@ -123,12 +170,16 @@ pub trait CustomerStore: Send + Sync + 'static {
     /// The customer a client asks for by `id`, in its normalised form first,
     /// then as given (see [`lookup_keys`]).
     async fn find(&self, id: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
-        for key in lookup_keys(id) {
-            if let Some(stored) = self.fetch(&key, fresh).await? {
-                return Ok(Some(stored));
-            }
-        }
-        Ok(None)
+        first_found(&lookup_keys(id), |key| self.fetch(key, fresh)).await
+    }
+
+    /// [`Self::find`]'s customer as JSON (see [`StoredJson`]).
+    async fn find_json(
+        &self,
+        id: &str,
+        fresh: Freshness,
+    ) -> Result<Option<StoredJson>, StoreError> {
+        first_found(&lookup_keys(id), |key| self.fetch_json(key, fresh)).await
     }
 
     async fn get(&self, id: &str, fresh: Freshness) -> Result<Option<Customer>, StoreError> {

@@ -7,7 +7,7 @@
 
 use app::domain::{
     AuditPage, AuditQuery, Author, Customer, CustomerStore, Freshness, JsonBatch, Page, PageQuery,
-    Precondition, StoreError, Stored, Version,
+    Precondition, StoreError, Stored, StoredJson, Version,
 };
 use async_trait::async_trait;
 use futures::future::BoxFuture;
@@ -34,6 +34,19 @@ impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
         Self: 'f,
     {
         self.0.fetch(key, fresh)
+    }
+
+    fn fetch_json<'a, 'b, 'f>(
+        &'a self,
+        key: &'b str,
+        fresh: Freshness,
+    ) -> BoxFuture<'f, Result<Option<StoredJson>, StoreError>>
+    where
+        'a: 'f,
+        'b: 'f,
+        Self: 'f,
+    {
+        self.0.fetch_json(key, fresh)
     }
 
     async fn put(

@@ -3,7 +3,7 @@
 
 use app::domain::{
     AuditPage, AuditQuery, Author, Customer, CustomerStore, Freshness, JsonBatch, Page, PageQuery,
-    Precondition, StoreError, Stored, Version,
+    Precondition, StoreError, Stored, StoredJson, Version,
 };
 use async_trait::async_trait;
 use metrics::{Counter, Histogram};
@@ -81,6 +81,14 @@ async fn measured<T>(
 impl<S: CustomerStore> CustomerStore for Metered<S> {
     async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
         measured(&FETCH, self.0.fetch(key, fresh)).await
+    }
+
+    async fn fetch_json(
+        &self,
+        key: &str,
+        fresh: Freshness,
+    ) -> Result<Option<StoredJson>, StoreError> {
+        measured(&FETCH, self.0.fetch_json(key, fresh)).await
     }
 
     async fn put(

@@ -718,6 +718,30 @@ pub async fn ids_are_found_in_either_normal_form(h: &impl Harness) {
     assert_eq!(store.count().await.unwrap(), 0);
 }
 
+/// `find_json` (what `GET /get/{id}` sends) is `find`'s customer and version,
+/// as the JSON of the original app's field names, for either normal form.
+pub async fn find_json_is_find_as_json(h: &impl Harness) {
+    let store = h.fresh().await;
+    assert_eq!(store.find_json("a", Freshness::Latest).await.unwrap(), None);
+    for (id, first) in [("a", "James \"Jim\""), ("Jos\u{e9}", "Ünïcødé ☃")] {
+        store.upsert(&customer(id, first, "Baker")).await.unwrap();
+    }
+    for asked in ["a", "Jos\u{e9}", "Jose\u{301}"] {
+        let stored = store.find(asked, Freshness::Latest).await.unwrap().unwrap();
+        let json = store
+            .find_json(asked, Freshness::Latest)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(json.version, stored.version, "{asked}");
+        assert_eq!(
+            json.json,
+            serde_json::to_string(&stored.customer).unwrap(),
+            "{asked}"
+        );
+    }
+}
+
 pub async fn every_change_is_in_the_audit_trail_with_its_author(h: &impl Harness) {
     let store = h.fresh().await;
     let ann = Author {
@@ -985,6 +1009,7 @@ macro_rules! store_contract_tests {
             case!(parallel_creates_of_one_id_let_exactly_one_win);
             case!(an_edit_racing_a_delete_never_brings_the_customer_back);
             case!(ids_are_found_in_either_normal_form);
+            case!(find_json_is_find_as_json);
             case!(every_change_is_in_the_audit_trail_with_its_author);
             case!(put_all_stores_a_batch_as_single_puts_would);
         }
