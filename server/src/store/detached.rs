@@ -21,21 +21,12 @@ fn lost(error: tokio::task::JoinError) -> StoreError {
 
 #[async_trait]
 impl<S: CustomerStore> CustomerStore for DetachedWrites<S> {
-    // The inner store's future itself rather than one more box around it: this
-    // is the read of every `GET /get/{id}`.
-    fn fetch<'a, 'b, 'f>(
-        &'a self,
-        key: &'b str,
-        fresh: Freshness,
-    ) -> BoxFuture<'f, Result<Option<Stored>, StoreError>>
-    where
-        'a: 'f,
-        'b: 'f,
-        Self: 'f,
-    {
-        self.0.fetch(key, fresh)
+    async fn fetch(&self, key: &str, fresh: Freshness) -> Result<Option<Stored>, StoreError> {
+        self.0.fetch(key, fresh).await
     }
 
+    // The inner store's future itself rather than one more box around it: this
+    // is the read of every `GET /get/{id}`.
     fn fetch_json<'a, 'b, 'f>(
         &'a self,
         key: &'b str,

@@ -20,6 +20,9 @@
 //!   kept after a deletion, at about 16 bytes per change;
 //! - `{prefix}session:<digest>`: the UI's sessions (`sessions.rs`).
 //!
+//! Servers up to commit ce149f9 also kept `{prefix}ids`, a sorted set of the IDs
+//! (their count); it is no longer read or written (README: upgrading).
+//!
 //! Writes are Lua scripts so all keys change atomically (a script is one step for
 //! Redis and for its replicas). The rarely run scripts are sent with `EVAL` (a
 //! freshly promoted replica has an empty script cache); the write script, which
