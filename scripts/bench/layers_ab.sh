@@ -29,16 +29,12 @@ N=100000
 ROUNDS=${BENCH_ROUNDS:-3}
 DURATION=${BENCH_DURATION:-10}
 BASE_PORT=${BENCH_BASE_PORT:-17679}
-APP_PORT=$((BASE_PORT + 10))
-MASTER_PORT=$((BASE_PORT + 3))
-PASSWORD=bench-secret
 WORK=$PWD/target/bench-layers
-TOPO_DIR=$WORK/topology
+source scripts/bench/topology.sh
 OUT=$PWD/BENCHMARKS.md
 mkdir -p "$WORK"
 
 log() { echo "[layers $(printf '%3d' "$SECONDS")s] $*" >&2; }
-source scripts/bench/topology.sh
 
 [[ -x $SERVER_BIN ]] || { echo "layers: no release server at $SERVER_BIN" >&2; exit 1; }
 commit=$(git rev-parse --short "$BASELINE")

@@ -17,11 +17,8 @@ unset LISTEN_ADDR DATA_FILE REDIS_SENTINELS REDIS_MASTER_NAME REDIS_URL REDIS_US
 
 N=${BENCH_MILLION_N:-1000000}
 BASE_PORT=${BENCH_BASE_PORT:-17579}
-APP_PORT=$((BASE_PORT + 10))
-MASTER_PORT=$((BASE_PORT + 3))
-PASSWORD=bench-secret
 WORK=$PWD/target/bench-million
-TOPO_DIR=$WORK/topology
+source scripts/bench/topology.sh
 SEARCH=Quennell # every 1000th generated customer's last name
 LAT_S=6
 if [[ $N == 1000000 ]]; then OUT=$PWD/BENCHMARKS.md; else OUT=$(mktemp "${TMPDIR:-/tmp}/million.XXXXXX.md"); fi
@@ -35,7 +32,6 @@ log() { echo "[million $(printf '%3d' "$SECONDS")s] $*" >&2; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 mb() { awk -v kib="$1" 'BEGIN { printf "%.0f", kib / 976.5625 }'; }
 status_kb() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-source scripts/bench/topology.sh
 
 log "generating $N customers"
 python3 scripts/bench/gen_customers.py "$N" "$WORK/customers.json"

@@ -19,10 +19,8 @@ unset LISTEN_ADDR DATA_FILE REDIS_SENTINELS REDIS_MASTER_NAME REDIS_URL REDIS_US
 
 N=${BENCH_UI_IMPORT_N:-100000}
 BASE_PORT=${BENCH_BASE_PORT:-17779}
-APP_PORT=$((BASE_PORT + 10))
-PASSWORD=bench-secret
 WORK=$PWD/target/bench-ui-import
-TOPO_DIR=$WORK/topology
+source scripts/bench/topology.sh
 if [[ $N == 100000 ]]; then OUT=$PWD/BENCHMARKS.md; else OUT=$(mktemp "${TMPDIR:-/tmp}/ui-import.XXXXXX.md"); fi
 SERVER_BIN=${SERVER_BIN:-$CARGO_TARGET_DIR/release/customer-records}
 [[ -x $SERVER_BIN ]] || { echo "ui_import: no release server at $SERVER_BIN" >&2; exit 1; }
@@ -30,7 +28,6 @@ BASE=http://127.0.0.1:$APP_PORT
 
 log() { echo "[ui-import $(printf '%3d' "$SECONDS")s] $*" >&2; }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
-source scripts/bench/topology.sh
 
 # start_server ENV... : the server on $APP_PORT (no users file: protected mode
 # serves this machine without sign-in), once ready.
