@@ -74,15 +74,24 @@ pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {
     view! { <link rel="stylesheet" id="leptos" href=href/> }
 }
 
-/// Preloads the bundle and starts it: load the WebAssembly, then hydrate the
-/// server-rendered page. The script carries the response's CSP nonce.
+/// Preloads the bundle and starts it: load the WebAssembly, then hydrate each
+/// island (the interactive parts; the rest of the page stays as the server
+/// sent it). Islands are never nested here, so one pass over them in document
+/// order does. The script carries the response's CSP nonce.
 #[component]
 pub fn BundleScripts(options: LeptosOptions) -> impl IntoView {
+    // The server renders hydration markers only inside islands.
+    if let Some(context) = Owner::current_shared_context() {
+        context.set_is_hydrating(false);
+    }
     let Bundle { js, wasm, .. } = Bundle::of(&options);
     let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
     let start = format!(
         "import({js:?}).then(async (bundle) => {{ \
-         await bundle.default({{ module_or_path: {wasm:?} }}); bundle.hydrate(); }});"
+         await bundle.default({{ module_or_path: {wasm:?} }}); bundle.hydrate(); \
+         for (const island of document.querySelectorAll('leptos-island')) {{ \
+         const hydrate = bundle[island.dataset.component]; if (hydrate) await hydrate(island); }} \
+         document.documentElement.setAttribute('data-hydrated', ''); }});"
     );
     view! {
         <link rel="modulepreload" href=js.clone() crossorigin="anonymous"/>

@@ -3,6 +3,7 @@
 pub mod api;
 mod bundle;
 pub mod domain;
+mod here;
 mod html;
 mod routes;
 pub mod theme;
@@ -62,14 +63,15 @@ fn set_content_security_policy() {
     }
 }
 
+/// The whole page, rendered on the server. Only its islands (`#[island]`: the
+/// search and the list, the forms, the theme switch, the live parts) are
+/// hydrated in the browser; links between pages are ordinary page loads.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Read on the server, carried to the browser in the page for hydration: no
-    // server-function call and no suspense on every page. Read here, once, as a
-    // page rendered later in the browser (after a client-side navigation) has
-    // no server to read it from.
-    provide_context(Viewer(SharedValue::new(signed_in_here).into_inner()));
+    // The pages are rendered on the server only (the islands in them get what
+    // they need as props), so this is read there, once per page.
+    provide_context(Viewer(signed_in_here()));
     view! {
         <Title formatter=|page: String| format!("{page} · Customer records")/>
         <Meta name="description" content="Find, add, edit and remove customer records."/>
@@ -158,12 +160,7 @@ fn signed_in_here() -> Option<SignedIn> {
 pub fn hydrate() {
     console_error_panic_hook::set_once();
     routes::list::typed_before_hydration::remember();
-    leptos::mount::hydrate_body(App);
-    // Lets tests (and curious users) tell a hydrated page from a server-rendered one.
-    if let Some(root) = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.document_element())
-    {
-        let _ = root.set_attribute("data-hydrated", "");
-    }
+    // The islands are hydrated one by one after this, by the start script
+    // (`bundle::BundleScripts`), which then marks the page `data-hydrated`.
+    leptos::mount::hydrate_islands();
 }

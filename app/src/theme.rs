@@ -91,23 +91,29 @@ pub fn theme_here() -> Theme {
     }
 }
 
-/// Three buttons, the current one pressed. Each submits the form to `/theme`,
-/// which remembers the choice and sends the browser back to this page; once
-/// hydrated, a click applies the choice in place instead.
+/// The switch, for the page being rendered (see [`ThemeButtons`]).
 #[component]
 pub fn ThemeSwitch() -> impl IntoView {
-    let chosen = RwSignal::new(SharedValue::new(theme_here).into_inner());
     let location = use_location();
     // The router's `search` comes without its `?`.
-    let back = move || match location.search.get() {
-        search if search.is_empty() => location.pathname.get(),
-        search => format!("{}?{search}", location.pathname.get()),
+    let back = match location.search.get_untracked() {
+        search if search.is_empty() => location.pathname.get_untracked(),
+        search => format!("{}?{search}", location.pathname.get_untracked()),
     };
+    view! { <ThemeButtons chosen=theme_here() back/> }
+}
+
+/// Three buttons, the current one pressed. Each submits the form to `/theme`,
+/// which remembers the choice and sends the browser back to `back`; once
+/// hydrated, a click applies the choice in place instead.
+#[island]
+fn ThemeButtons(chosen: Theme, back: String) -> impl IntoView {
+    let chosen = RwSignal::new(chosen);
     view! {
         // Named, a form is a landmark: the three buttons are found together as
         // "Colour theme" (ARIA allows no `group` role on a form).
         <form class="theme-switch" method="post" action="/theme" aria-label="Colour theme">
-            <input type="hidden" name="back" prop:value=back value=back/>
+            <input type="hidden" name="back" value=back/>
             {Theme::ALL
                 .into_iter()
                 .map(|theme| {

@@ -26,6 +26,44 @@ pub fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+/// The values of `key` in a query (`a=1&b=2`, without its `?`), decoded: `%XX`
+/// escapes, and `+` as a space, as HTML forms send it.
+pub fn values<'a>(query: &'a str, key: &'a str) -> impl Iterator<Item = String> + 'a {
+    query.split('&').filter_map(move |pair| {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (decode(name) == key).then(|| decode(value))
+    })
+}
+
+/// `%XX` escapes and `+` decoded; bytes that are not UTF-8 become U+FFFD.
+pub fn decode(text: &str) -> String {
+    let hex = |byte: u8| (byte as char).to_digit(16);
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let escaped = match bytes[i] {
+            b'%' if i + 2 < bytes.len() => hex(bytes[i + 1]).zip(hex(bytes[i + 2])),
+            _ => None,
+        };
+        match (bytes[i], escaped) {
+            (_, Some((high, low))) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (b'+', None) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, None) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 fn push_encoded(out: &mut String, value: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for byte in value.bytes() {
@@ -71,5 +109,22 @@ mod tests {
             assert_eq!(encode(&c.to_string()), expected, "{c:?}");
         }
         assert_eq!(encode("Az09-._~"), "Az09-._~");
+    }
+
+    #[test]
+    fn queries_decode_what_encode_and_forms_write() {
+        for text in ["a b?c&d#é%", "Fernández", "x+y", "", "\u{10ffff}"] {
+            let query = format!("q={}&sort=id", encode(text));
+            assert_eq!(values(&query, "q").collect::<Vec<_>>(), [text], "{text:?}");
+        }
+        // As a form sends it: spaces as `+`, lower-case escapes.
+        assert_eq!(decode("james+baker%c3%a9"), "james bakeré");
+        // A stray `%` is kept; bytes that are not UTF-8 become U+FFFD.
+        assert_eq!(decode("100%"), "100%");
+        assert_eq!(decode("%zz%4"), "%zz%4");
+        assert_eq!(decode("%ff"), "\u{fffd}");
+        let query = "id=a&id=&id=b%26c&other=1&ids";
+        assert_eq!(values(query, "id").collect::<Vec<_>>(), ["a", "", "b&c"]);
+        assert_eq!(values(query, "ids").collect::<Vec<_>>(), [""]);
     }
 }

@@ -46,8 +46,8 @@ fn DeleteMany(ids: Vec<String>) -> impl IntoView {
     let delete = ServerAction::<DeleteCustomers>::new();
     let pending = delete.pending();
     let failure = move || delete.value().get().and_then(Result::err);
-    super::escape_goes_to("/".to_owned());
     view! {
+        <super::EscapeGoesTo href="/".to_owned()/>
         <Title text="Delete customers"/>
         <h1>"Delete customers"</h1>
         <Transition fallback=|| view! { <p class="loading">"Loading customers…"</p> }>
@@ -131,7 +131,6 @@ fn DeleteOne() -> impl IntoView {
                 {move || Suspend::new(async move {
                     customer.await.map(|loaded| {
                         let edit = with_query("/edit", &[("id", Some(&loaded.customer.id))]);
-                        super::escape_goes_to(edit.clone());
                         let id = loaded.customer.id.clone();
                         // What the user confirms: after a refused delete, the customer as it is now.
                         let shown = Memo::new(move |_| match failure() {
@@ -143,6 +142,7 @@ fn DeleteOne() -> impl IntoView {
                             format!("{} {}", customer.first_name, customer.last_name)
                         };
                         view! {
+                            <super::EscapeGoesTo href=edit.clone()/>
                             <p>"Delete " <strong>{name}</strong>
                                " (ID " <code>{id.clone()}</code> ")? The list then offers to undo it."</p>
                             <ActionForm action=delete attr:class="confirm-delete">

@@ -6,9 +6,10 @@
 //! customer was deleted, to create it again. With and without JavaScript: a
 //! plain form post comes back to this page with the server function's error.
 
-use super::{error_fallback, use_customer, ErrorNotice};
+use super::{error_fallback, page_rendered, use_customer, ErrorNotice, RefusedPost};
 use crate::api::{CustomerError, SaveCustomer};
 use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
+use crate::here::Here;
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -16,17 +17,17 @@ use leptos_router::components::A;
 
 #[component]
 pub fn NewCustomer() -> impl IntoView {
-    let save = ServerAction::<SaveCustomer>::new();
     view! {
         <Title text="New customer"/>
         <h1>"New customer"</h1>
-        <CustomerForm save existing=None/>
+        {customer_form(None)}
     }
 }
 
 #[component]
 pub fn EditCustomer() -> impl IntoView {
     let customer = use_customer();
+    // Only to read a refused save this page is rendered with (no JavaScript).
     let save = ServerAction::<SaveCustomer>::new();
     let deleted_meanwhile = move || {
         matches!(
@@ -48,7 +49,7 @@ pub fn EditCustomer() -> impl IntoView {
                             Ok(view! {
                                 // Names the customer in the tab and the history.
                                 <Title text=title/>
-                                <CustomerForm save existing=Some(stored)/>
+                                {customer_form(Some(stored))}
                                 <p class="danger-zone">
                                     <A href=history attr:class="button">"History"</A>
                                     " "
@@ -59,7 +60,7 @@ pub fn EditCustomer() -> impl IntoView {
                         // Back from a save refused because the customer is gone (no JavaScript):
                         // the form offers to create it again.
                         Err(CustomerError::NotFound(_)) if deleted_meanwhile() => {
-                            Ok(view! { <CustomerForm save existing=None/> }.into_any())
+                            Ok(customer_form(None).into_any())
                         }
                         Err(error) => Err(error),
                     }
@@ -81,10 +82,23 @@ enum FormState {
     Deleted(CustomerDraft),
 }
 
+/// The form for `existing`, or for a new customer, on the page being rendered.
+fn customer_form(existing: Option<Stored>) -> impl IntoView {
+    view! { <CustomerForm existing page=page_rendered() refused=RefusedPost::here()/> }
+}
+
 /// The create/edit form. Works as a plain HTML form post without JavaScript; once
-/// hydrated it submits in the background, shows the pending state and the errors.
-#[component]
-fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> impl IntoView {
+/// hydrated it checks the fields as they are typed, submits in the background,
+/// and shows the pending state and the errors.
+#[island]
+fn CustomerForm(
+    existing: Option<Stored>,
+    page: String,
+    refused: Option<RefusedPost>,
+) -> impl IntoView {
+    Here::provide(&page);
+    RefusedPost::provide(refused);
+    let save = ServerAction::<SaveCustomer>::new();
     let pending = save.pending();
     let initial = existing
         .as_ref()
@@ -278,7 +292,7 @@ fn CustomerForm(save: ServerAction<SaveCustomer>, existing: Option<Stored>) -> i
                             "Discard mine, keep theirs"
                         </a>
                     }.into_any(),
-                    _ => view! { <A href="/" attr:class="button">"Cancel"</A> }.into_any(),
+                    _ => view! { <a href="/" class="button">"Cancel"</a> }.into_any(),
                 }}
             </div>
         </ActionForm>

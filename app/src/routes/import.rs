@@ -13,9 +13,11 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_query_map;
+#[cfg(feature = "hydrate")]
 use std::time::Duration;
 
 /// How often a running import's progress is asked for (with JavaScript).
+#[cfg(feature = "hydrate")]
 const PROGRESS_EVERY: Duration = Duration::from_millis(400);
 
 #[component]
@@ -58,23 +60,13 @@ fn ChooseFile() -> impl IntoView {
 fn Upload(token: String) -> impl IntoView {
     let start = ServerAction::<StartImport>::new();
     let discard = ServerAction::<DiscardImport>::new();
-    let (tick, set_tick) = signal(0_u32);
     let report = {
         let token = token.clone();
         Resource::new(
-            move || (start.version().get(), tick.get()),
+            move || start.version().get(),
             move |_| import_report(token.clone()),
         )
     };
-    // Effects run only in the browser: the page asks again while it runs.
-    Effect::new(move |_| {
-        if report
-            .get()
-            .is_some_and(|r| r.is_ok_and(|r| r.is_running()))
-        {
-            set_timeout(move || set_tick.update(|t| *t += 1), PROGRESS_EVERY);
-        }
-    });
     let failure = move || {
         (start.value().get().and_then(Result::err))
             .or_else(|| discard.value().get().and_then(Result::err))
@@ -173,25 +165,59 @@ fn Preview(
     }
 }
 
-/// A running import: how far it is.
-#[component]
+/// A running import: how far it is. With JavaScript the bar moves by itself,
+/// and the page is loaded again once the import is over, to show its summary.
+#[island]
 fn Progress(report: ImportReport, token: String) -> impl IntoView {
-    let percent = (report.done * 100).checked_div(report.valid).unwrap_or(100);
-    let text = format!(
-        "{} of {} rows written or checked ({percent}%)",
-        thousands(report.done),
-        thousands(report.valid)
-    );
+    let report = RwSignal::new(report);
+    #[cfg(feature = "hydrate")]
+    follow_progress(token.clone(), report);
+    let percent = move || report.with(|r| (r.done * 100).checked_div(r.valid).unwrap_or(100));
+    let text = move || {
+        report.with(|r| {
+            format!(
+                "{} of {} rows written or checked ({}%)",
+                thousands(r.done),
+                thousands(r.valid),
+                percent()
+            )
+        })
+    };
     view! {
-        <p>{format!("Importing {}…", report.file_name)}</p>
-        <progress class="import-progress" max=report.valid value=report.done
-            aria-label="Import progress">{format!("{percent}%")}</progress>
+        <p>{format!("Importing {}…", report.with_untracked(|r| r.file_name.clone()))}</p>
+        <progress class="import-progress" max=move || report.with(|r| r.valid)
+            value=move || report.with(|r| r.done)
+            aria-label="Import progress">{move || format!("{}%", percent())}</progress>
         <p class="import-done">{text}</p>
         <p class="hint">
             "The import goes on if you leave this page. "
-            <a href=with_query("/import", &[("upload", Some(&token))]) rel="external">"Show the progress again"</a>
+            <a href=with_query("/import", &[("upload", Some(&token))])>"Show the progress again"</a>
         </p>
     }
+}
+
+/// Asks for the import's progress every [`PROGRESS_EVERY`] while it runs,
+/// then loads the page again.
+#[cfg(feature = "hydrate")]
+fn follow_progress(token: String, report: RwSignal<ImportReport>) {
+    set_timeout(
+        move || {
+            leptos::task::spawn_local(async move {
+                match import_report(token.clone()).await {
+                    Ok(now) if now.is_running() => {
+                        report.set(now);
+                        follow_progress(token, report);
+                    }
+                    Ok(_) => {
+                        let _ = window().location().reload();
+                    }
+                    // Asked again: the server may be restarting, the import goes on.
+                    Err(_) => follow_progress(token, report),
+                }
+            });
+        },
+        PROGRESS_EVERY,
+    );
 }
 
 /// What a finished (or stopped) import did.

@@ -2,19 +2,16 @@
 //! empty state. The search and the order live in the URL (`q`, `sort`, `order`),
 //! so links, Back and the forms without JavaScript all keep them.
 
-use super::{errors_with, thousands};
+use super::{errors_with, page_rendered, thousands};
 use crate::api::{delete_as_shown, list_customers, CustomerError, RestoreCustomers};
 use crate::domain::{Customer, Page, Sort, SortField};
+use crate::here::Here;
 use crate::html::{push_attribute, push_text};
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{Element, HtmlInputElement};
 use leptos_meta::Title;
-use leptos_router::components::{Form, A};
-use leptos_router::hooks::{use_location, use_navigate, use_query_map};
-use leptos_router::NavigateOptions;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// How long typing must pause before the search runs.
@@ -28,10 +25,25 @@ const SEARCH_SETTLED: Duration = Duration::from_secs(1);
 #[cfg(feature = "hydrate")]
 const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 
+/// `/`: the list, rendered on the server. All of it works in the browser, so
+/// all of it is one island ([`CustomerBrowser`]).
 #[component]
 pub fn CustomerList() -> impl IntoView {
-    let query = use_query_map();
-    let param = move |key: &str| query.read().get(key).filter(|v| !v.is_empty());
+    let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
+    view! {
+        <Title text="Customers"/>
+        <CustomerBrowser page=page_rendered() admin/>
+    }
+}
+
+/// The list at `page` (its search, order and place in the query). Once
+/// hydrated, it searches as the user types and moves between pages and orders
+/// in place (the address and history follow, see [`Here`]); `admin` may export
+/// and import.
+#[island]
+fn CustomerBrowser(page: String, admin: bool) -> impl IntoView {
+    let here = Here::provide(&page);
+    let param = move |key: &str| here.get(key);
     let search = Memo::new(move |_| param("q"));
     let sort =
         Memo::new(move |_| Sort::from_params(param("sort").as_deref(), param("order").as_deref()));
@@ -54,7 +66,6 @@ pub fn CustomerList() -> impl IntoView {
             ))
         },
     );
-    let navigate = use_navigate();
     // Once hydrated, search as the user types, once typing pauses (one request
     // per pause, not per key); the form still works without JS.
     let pending = StoredValue::new(None::<TimeoutHandle>);
@@ -63,11 +74,7 @@ pub fn CustomerList() -> impl IntoView {
     let unsettled = StoredValue::new(None::<TimeoutHandle>);
     let search_as_you_type = move |ev: leptos::ev::Event| {
         // Not trimmed: the input's value follows the URL, and must keep a space just typed.
-        let text = event_target_value(&ev);
-        let (field, order) = sort.get_untracked().params();
-        let q = Some(text.as_str()).filter(|t| !t.is_empty());
-        let href = with_query("/", &[("q", q), ("sort", field), ("order", order)]);
-        let navigate = navigate.clone();
+        let href = search_href(&event_target_value(&ev), sort.get_untracked());
         let go = move || {
             let replace = match unsettled.try_get_value().flatten() {
                 Some(timer) => {
@@ -80,57 +87,71 @@ pub fn CustomerList() -> impl IntoView {
                 unsettled.try_set_value(None);
             };
             unsettled.try_set_value(set_timeout_with_handle(settle, SEARCH_SETTLED).ok());
-            navigate(
-                &href,
-                NavigateOptions {
-                    replace,
-                    ..Default::default()
-                },
-            )
+            here.go(&href, replace);
         };
         if let Some(previous) = pending.get_value() {
             previous.clear();
         }
         pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
     };
+    // Enter (or the button) searches at once, as a new step in history.
+    let search_box = NodeRef::<leptos::html::Input>::new();
+    let search_now = move |ev: leptos::ev::SubmitEvent| {
+        let Some(input) = search_box.get_untracked() else {
+            return;
+        };
+        ev.prevent_default();
+        if let Some(previous) = pending.get_value() {
+            previous.clear();
+        }
+        here.go(&search_href(&input.value(), sort.get_untracked()), false);
+    };
     // What was typed into the search box before the page hydrated (which sets
     // the box to the URL's search) is put back and searched for.
     #[cfg(feature = "hydrate")]
-    {
-        let navigate = use_navigate();
-        Effect::new(move |_| {
-            let Some(typed) = typed_before_hydration::take() else {
-                return;
-            };
-            // Nothing new typed: the list stays as the URL has it (its page, its order).
-            if typed == search.get_untracked().unwrap_or_default() {
-                return;
-            }
-            let (field, order) = sort.get_untracked().params();
-            let q = Some(typed.as_str()).filter(|t| !t.is_empty());
-            navigate(
-                &with_query("/", &[("q", q), ("sort", field), ("order", order)]),
-                Default::default(),
-            );
-        });
-    }
+    Effect::new(move |_| {
+        let Some(typed) = typed_before_hydration::take() else {
+            return;
+        };
+        // Nothing new typed: the list stays as the URL has it (its page, its order).
+        if typed == search.get_untracked().unwrap_or_default() {
+            return;
+        }
+        here.go(&search_href(&typed, sort.get_untracked()), false);
+    });
     // While the next page or search is on its way, the list shown is dimmed and
     // marked busy, rather than left looking current.
     let (loading, set_loading) = signal(false);
-    // The submit button has no name: keep it out of the URL (`?q=x&=`).
-    let drop_unnamed = Arc::new(|data: &leptos::web_sys::FormData| data.delete(""));
+    // The pager's and the headings' links stay on this page: followed in place.
+    let follow_in_place = move |ev: leptos::ev::MouseEvent| {
+        let plain =
+            ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
+        if ev.default_prevented() || !plain {
+            return;
+        }
+        let href = ev
+            .target()
+            .and_then(|t| t.dyn_into::<Element>().ok())
+            .and_then(|target| target.closest("a[href]").ok().flatten())
+            .and_then(|link| link.get_attribute("href"));
+        let Some(href) = href.filter(|href| href == "/" || href.starts_with("/?")) else {
+            return;
+        };
+        ev.prevent_default();
+        here.go(&href, false);
+        window().scroll_to_with_x_and_y(0.0, 0.0);
+    };
 
     view! {
-        <Title text="Customers"/>
         <div class="page-heading">
             <h1>"Customers"</h1>
         </div>
         <Notices/>
         {move || deleting.failure.get().map(|error| view! { <super::ErrorNotice error/> })}
-        <Form method="GET" action="/" on_form_data=drop_unnamed attr:role="search" attr:class="search">
+        <form method="get" action="/" role="search" class="search" on:submit=search_now>
             <label for="search">"Search by ID or name"</label>
             <div class="search-row">
-                <input id="search" type="search" name="q" autocomplete="off"
+                <input id="search" type="search" name="q" autocomplete="off" node_ref=search_box
                     value=move || search.get().unwrap_or_default()
                     prop:value=move || search.get().unwrap_or_default()
                     on:input=search_as_you_type/>
@@ -144,8 +165,9 @@ pub fn CustomerList() -> impl IntoView {
                     {order.map(|v| view! { <input type="hidden" name="order" value=v/> })}
                 }
             }}
-        </Form>
-        <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()>
+        </form>
+        <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()
+            on:click=follow_in_place>
             <Transition
                 fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }
                 set_pending=set_loading
@@ -161,8 +183,17 @@ pub fn CustomerList() -> impl IntoView {
                 </ErrorBoundary>
             </Transition>
         </div>
-        <Downloads/>
+        {admin.then(|| view! { <Downloads/> })}
     }
+    // Type-erased: the whole list as one concrete type is too deep for the compiler.
+    .into_any()
+}
+
+/// The list searching for `text` (none when empty), in `sort`'s order.
+fn search_href(text: &str, sort: Sort) -> String {
+    let (field, order) = sort.params();
+    let q = Some(text).filter(|t| !t.is_empty());
+    with_query("/", &[("q", q), ("sort", field), ("order", order)])
 }
 
 /// The search box's text as the page's own HTML had it when hydration began:
@@ -205,12 +236,7 @@ impl DeleteFromList {
     /// Deletes `customer` if it is still as shown. Then the list names it (its
     /// notice offers to undo); a customer changed since goes to the
     /// confirmation page, as it is now.
-    fn delete(
-        self,
-        customer: Customer,
-        search: String,
-        navigate: impl Fn(&str, NavigateOptions) + 'static,
-    ) {
+    fn delete(self, customer: Customer, here: Here) {
         self.failure.set(None);
         leptos::task::spawn_local(async move {
             let id = customer.id.clone();
@@ -219,12 +245,12 @@ impl DeleteFromList {
             let href = match outcome {
                 Ok(()) | Err(CustomerError::NotFound(_)) => {
                     self.deleted.update(|n| *n += 1);
-                    list_naming_deleted(&search, &id)
+                    list_naming_deleted(&here.query_untracked(), &id)
                 }
                 Err(CustomerError::Changed { .. }) => with_query("/delete", &[("id", Some(&id))]),
                 Err(error) => return self.failure.set(Some(error)),
             };
-            navigate(&href, Default::default());
+            here.go(&href, false);
         });
     }
 }
@@ -248,19 +274,16 @@ fn list_naming_deleted(search: &str, id: &str) -> String {
 /// downloads are plain links the browser follows (the server streams them).
 #[component]
 fn Downloads() -> impl IntoView {
-    let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
-    admin.then(|| {
-        view! {
+    view! {
             <p class="downloads">
                 "Download every customer: "
                 <a href="/export?format=csv" download="customers.csv" rel="external">"CSV"</a>
                 " · "
                 <a href="/export" download="customers.json" rel="external">"JSON"</a>
                 " · "
-                <A href="/import">"Import customers from a file"</A>
+                <a href="/import">"Import customers from a file"</a>
             </p>
-        }
-    })
+    }
 }
 
 /// Why the list could not be shown, and a Retry: a button once hydrated, else a
@@ -270,12 +293,8 @@ fn Failed(
     errors: ArcRwSignal<Errors>,
     page: Resource<Result<Page, CustomerError>>,
 ) -> impl IntoView {
-    let location = use_location();
-    // The router's `search` is the query without its `?`.
-    let again = move || match location.search.get() {
-        query if query.is_empty() => "/".to_owned(),
-        query => format!("/?{query}"),
-    };
+    let here = expect_context::<Here>();
+    let again = move || here.href();
     let retry = view! {
         <a class="button" href=again on:click=move |ev| {
             ev.prevent_default();
@@ -327,12 +346,10 @@ const UNDO_FOR: Duration = Duration::from_secs(10);
 /// since they were selected), `restored` and `not_restored`.
 #[component]
 fn Notices() -> impl IntoView {
-    let query = use_query_map();
-    let all = move |key: &str| query.read().get_all(key).unwrap_or_default();
+    let here = expect_context::<Here>();
+    let all = move |key: &str| here.get_all(key);
     let saved = move || {
-        query
-            .read()
-            .get("saved")
+        here.get("saved")
             .map(|id| view! { <p class="notice success" role="status">{format!("Saved customer “{id}”.")}</p> })
     };
     let kept = move || {
@@ -468,7 +485,7 @@ fn CustomerTable(
         return view! {
             <div class="empty-state">
                 <p>{empty}</p>
-                <A href="/new" attr:class="button primary">"Create a customer"</A>
+                <a href="/new" class="button primary">"Create a customer"</a>
             </div>
         }
         .into_any();
@@ -506,11 +523,8 @@ fn CustomerTable(
     // Deleting from a row, for the body's click handler below (`None` where the
     // list offers no undo: the link then goes to the confirmation page).
     let delete_now = use_context::<DeleteFromList>().map(|deleting| {
-        let (navigate, location) = (use_navigate(), use_location());
-        Callback::new(move |customer: Customer| {
-            let search = location.search.get_untracked();
-            deleting.delete(customer, search, navigate.clone());
-        })
+        let here = expect_context::<Here>();
+        Callback::new(move |customer: Customer| deleting.delete(customer, here))
     });
     let body = NodeRef::<leptos::html::Tbody>::new();
     Effect::new(move |_| {
@@ -687,7 +701,7 @@ fn PagerLink(
     #[prop(optional)] rel: Option<&'static str>,
 ) -> impl IntoView {
     match href {
-        Some(href) => view! { <A href=href attr:rel=rel>{label}</A> }.into_any(),
+        Some(href) => view! { <a href=href rel=rel>{label}</a> }.into_any(),
         None => view! { <span class="disabled" aria-disabled="true">{label}</span> }.into_any(),
     }
 }

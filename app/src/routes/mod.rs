@@ -9,30 +9,87 @@ pub mod status;
 
 use crate::api::{get_customer, CustomerError};
 use crate::domain::Stored;
+use crate::here::Here;
 use leptos::prelude::*;
+use leptos::server::ServerActionError;
 use leptos_meta::Title;
-use leptos_router::hooks::{use_location, use_query_map};
+use leptos_router::hooks::use_query_map;
 
 /// The page a form is on, posted with it as `__page`. A refused post without
 /// JavaScript is answered with the form page in place, at the server function's
 /// address; the next post then has no page in its `Referer`, and the server
 /// takes this instead (server/src/http/form_errors.rs). Leptos's own `__`
-/// parameters are left out.
+/// parameters are left out. In an island it follows the island's address
+/// ([`Here`]); elsewhere it is the page rendered.
 #[component]
 pub fn FormPage() -> impl IntoView {
-    let location = use_location();
+    let here = use_context::<Here>();
+    let rendered = StoredValue::new(here.is_none().then(page_rendered).unwrap_or_default());
     let page = move || {
-        let search = location.search.get();
-        let kept: Vec<&str> = search
-            .split('&')
-            .filter(|pair| !pair.is_empty() && !pair.starts_with("__"))
-            .collect();
-        match kept.is_empty() {
-            true => location.pathname.get(),
-            false => format!("{}?{}", location.pathname.get(), kept.join("&")),
-        }
+        let href = match here {
+            Some(here) => here.href(),
+            None => rendered.get_value(),
+        };
+        without_leptos_params(&href)
     };
     view! { <input type="hidden" name="__page" prop:value=page value=page/> }
+}
+
+/// The page being rendered on the server, as `/path?query` (empty in the browser).
+pub(crate) fn page_rendered() -> String {
+    #[cfg(feature = "ssr")]
+    {
+        let location = leptos_router::hooks::use_location();
+        let (path, search) = (
+            location.pathname.get_untracked(),
+            location.search.get_untracked(),
+        );
+        match search.is_empty() {
+            true => path,
+            false => format!("{path}?{search}"),
+        }
+    }
+    #[cfg(not(feature = "ssr"))]
+    String::new()
+}
+
+/// `href` without the query parameters that start with `__`.
+fn without_leptos_params(href: &str) -> String {
+    let (path, search) = href.split_once('?').unwrap_or((href, ""));
+    let kept: Vec<&str> = search
+        .split('&')
+        .filter(|pair| !pair.is_empty() && !pair.starts_with("__"))
+        .collect();
+    match kept.is_empty() {
+        true => path.to_owned(),
+        false => format!("{path}?{}", kept.join("&")),
+    }
+}
+
+/// A refused form post's error, as the server rendered the page with it (a
+/// post without JavaScript, or before the page hydrated), handed to an island
+/// so that its action starts from the same error in the browser.
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
+pub struct RefusedPost {
+    path: String,
+    error: String,
+}
+
+impl RefusedPost {
+    /// The error the page is being rendered with, if any (on the server).
+    pub fn here() -> Option<RefusedPost> {
+        use_context::<ServerActionError>().map(|refused| RefusedPost {
+            path: refused.path().to_owned(),
+            error: refused.err().to_owned(),
+        })
+    }
+
+    /// Makes it the error that server actions created after this start from.
+    pub fn provide(refused: Option<RefusedPost>) {
+        if let Some(RefusedPost { path, error }) = refused {
+            provide_context(ServerActionError::new(&path, &error));
+        }
+    }
 }
 
 /// The customer that the edit and delete pages are about, named by their `id` query parameter.
@@ -50,17 +107,23 @@ fn use_customer() -> Resource<Result<Stored, CustomerError>> {
     )
 }
 
-/// While the calling page is shown, Escape does what its Cancel link does:
-/// goes to `href` (with JavaScript; without it, the link is there).
-fn escape_goes_to(href: String) {
-    let navigate = leptos_router::hooks::use_navigate();
-    let handle = window_event_listener(leptos::ev::keydown, move |event| {
-        let plain = !(event.ctrl_key() || event.alt_key() || event.meta_key() || event.shift_key());
-        if event.key() == "Escape" && plain && !event.is_composing() {
-            navigate(&href, Default::default());
-        }
-    });
-    on_cleanup(move || handle.remove());
+/// While the page is shown, Escape does what its Cancel link does: goes to
+/// `href` (with JavaScript; without it, the link is there). Renders nothing.
+#[island]
+fn EscapeGoesTo(href: String) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = window_event_listener(leptos::ev::keydown, move |event| {
+            let plain =
+                !(event.ctrl_key() || event.alt_key() || event.meta_key() || event.shift_key());
+            if event.key() == "Escape" && plain && !event.is_composing() {
+                let _ = window().location().set_href(&href);
+            }
+        });
+        on_cleanup(move || handle.remove());
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = href;
 }
 
 /// A failed operation, said plainly; `role=alert` so screen readers announce it.

@@ -13,7 +13,24 @@ use leptos_meta::Title;
 #[component]
 pub fn StoreStatusPage() -> impl IntoView {
     let loaded = Resource::new(|| (), |_| store_status());
-    let live = RwSignal::new(None::<StoreStatus>);
+    view! {
+        <Title text="Store status"/>
+        <h1>"Store status"</h1>
+        <Transition fallback=|| view! { <p class="loading">"Asking the store…"</p> }>
+            <ErrorBoundary fallback=error_fallback>
+                {move || Suspend::new(async move {
+                    loaded.await.map(|first| view! { <LiveStatus first/> })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+/// The status as the page was rendered with it, then (with JavaScript) as the
+/// live feed tells it.
+#[island]
+fn LiveStatus(first: StoreStatus) -> impl IntoView {
+    let live = RwSignal::new(first);
     let connected = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     follow_live_feed(live, connected);
@@ -22,18 +39,8 @@ pub fn StoreStatusPage() -> impl IntoView {
         false => "As it was when the page was loaded; reload the page to see it again.",
     };
     view! {
-        <Title text="Store status"/>
-        <h1>"Store status"</h1>
         <p class="hint" role="status">{freshness}</p>
-        <Transition fallback=|| view! { <p class="loading">"Asking the store…"</p> }>
-            <ErrorBoundary fallback=error_fallback>
-                {move || Suspend::new(async move {
-                    loaded.await.map(|first| {
-                        move || status_view(live.get().unwrap_or_else(|| first.clone()))
-                    })
-                })}
-            </ErrorBoundary>
-        </Transition>
+        {move || status_view(live.get())}
     }
 }
 
@@ -41,7 +48,7 @@ pub fn StoreStatusPage() -> impl IntoView {
 /// reconnects by itself after an error; until it does, the page says it is
 /// not live.
 #[cfg(feature = "hydrate")]
-fn follow_live_feed(live: RwSignal<Option<StoreStatus>>, connected: RwSignal<bool>) {
+fn follow_live_feed(live: RwSignal<StoreStatus>, connected: RwSignal<bool>) {
     use send_wrapper::SendWrapper;
     use wasm_bindgen::{closure::Closure, JsCast};
     let Ok(source) = web_sys::EventSource::new("/status/events") else {
@@ -54,7 +61,7 @@ fn follow_live_feed(live: RwSignal<Option<StoreStatus>>, connected: RwSignal<boo
                 .as_string()
                 .and_then(|json| serde_json::from_str(&json).ok());
             if let Some(status) = status {
-                live.set(Some(status));
+                live.set(status);
                 connected.set(true);
             }
         });
