@@ -50,6 +50,12 @@ impl Here {
             .with(|query| url::values(query, key).find(|value| !value.is_empty()))
     }
 
+    /// The first non-empty value of `key` in the query (not tracked).
+    pub fn get_untracked(&self, key: &str) -> Option<String> {
+        self.query
+            .with_untracked(|query| url::values(query, key).find(|value| !value.is_empty()))
+    }
+
     /// Every value of `key` in the query (tracked).
     pub fn get_all(&self, key: &str) -> Vec<String> {
         self.query.with(|query| url::values(query, key).collect())

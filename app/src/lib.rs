@@ -1,4 +1,6 @@
 //! Customer records: the domain, the web UI and the server functions behind it.
+// The list island is one deep view type (see routes/list.rs).
+#![recursion_limit = "256"]
 
 pub mod api;
 mod bundle;

@@ -2,13 +2,16 @@
 //! empty state. The search and the order live in the URL (`q`, `sort`, `order`),
 //! so links, Back and the forms without JavaScript all keep them.
 
-use super::{errors_with, page_rendered, thousands};
-use crate::api::{delete_as_shown, list_customers, CustomerError, RestoreCustomers};
+use super::{page_rendered, thousands};
+use crate::api::{
+    delete_as_shown, list_customers, restore_customers, CustomerError, RestoreCustomers,
+};
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::here::Here;
 use crate::html::{push_attribute, push_text};
-use crate::url::with_query;
+use crate::url::{self, with_query};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos::wasm_bindgen::JsCast;
 use leptos::web_sys::{Element, HtmlInputElement};
 use leptos_meta::Title;
@@ -25,47 +28,113 @@ const SEARCH_SETTLED: Duration = Duration::from_secs(1);
 #[cfg(feature = "hydrate")]
 const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 
-/// `/`: the list, rendered on the server. All of it works in the browser, so
-/// all of it is one island ([`CustomerBrowser`]).
+/// `/`: the list, rendered on the server with its first page. All of it works
+/// in the browser, so all of it is one island ([`CustomerBrowser`]).
 #[component]
 pub fn CustomerList() -> impl IntoView {
     let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
+    let page = page_rendered();
+    let query = page
+        .split_once('?')
+        .map(|(_, query)| query.to_owned())
+        .unwrap_or_default();
+    let request = ListRequest::from(|key| url::values(&query, key).find(|v| !v.is_empty()));
     view! {
         <Title text="Customers"/>
-        <CustomerBrowser page=page_rendered() admin/>
+        <Suspense>
+            {Suspend::new(async move {
+                let first = request.load().await;
+                view! { <CustomerBrowser page admin first/> }
+            })}
+        </Suspense>
     }
 }
 
-/// The list at `page` (its search, order and place in the query). Once
-/// hydrated, it searches as the user types and moves between pages and orders
-/// in place (the address and history follow, see [`Here`]); `admin` may export
-/// and import.
+/// The page of customers that the list's address asks for.
+#[derive(Clone, PartialEq)]
+struct ListRequest {
+    search: Option<String>,
+    sort: Sort,
+    after: Option<String>,
+    before: Option<String>,
+    last: bool,
+    /// After a save, the list opens at the customer saved.
+    saved: Option<String>,
+}
+
+impl ListRequest {
+    /// From the address's non-empty query values.
+    fn from(param: impl Fn(&str) -> Option<String>) -> ListRequest {
+        ListRequest {
+            search: param("q"),
+            sort: Sort::from_params(param("sort").as_deref(), param("order").as_deref()),
+            after: param("after"),
+            before: param("before"),
+            last: param("last").is_some(),
+            saved: param("saved"),
+        }
+    }
+
+    async fn load(self) -> Result<Page, CustomerError> {
+        let (field, order) = self.sort.params();
+        let (field, order) = (field.map(str::to_owned), order.map(str::to_owned));
+        let last = self.last.then_some(true);
+        list_customers(
+            self.search,
+            self.after,
+            self.before,
+            last,
+            self.saved,
+            field,
+            order,
+        )
+        .await
+    }
+}
+
+/// The list at `page` (its search, order and place in the query), starting
+/// from the server's `first` answer. Once hydrated, it searches as the user
+/// types and moves between pages and orders in place (the address and
+/// history follow, see [`Here`]); `admin` may export and import.
 #[island]
-fn CustomerBrowser(page: String, admin: bool) -> impl IntoView {
+fn CustomerBrowser(page: String, admin: bool, first: Result<Page, CustomerError>) -> impl IntoView {
     let here = Here::provide(&page);
     let param = move |key: &str| here.get(key);
-    let search = Memo::new(move |_| param("q"));
-    let sort =
-        Memo::new(move |_| Sort::from_params(param("sort").as_deref(), param("order").as_deref()));
+    let request = Memo::new(move |_| ListRequest::from(param));
+    let search = Memo::new(move |_| request.with(|r| r.search.clone()));
+    let sort = Memo::new(move |_| request.with(|r| r.sort));
     let deleting = DeleteFromList::default();
     provide_context(deleting);
-    let page = Resource::new(
-        move || {
-            let last = param("last").map(|_| true);
-            // After a save, the list opens at the customer saved.
-            let at = param("saved");
-            let cursor = (param("after"), param("before"), last, at);
-            // After a deletion from the list, the page is read again.
-            (search.get(), cursor, sort.get(), deleting.deleted.get())
-        },
-        |(search, (after, before, last, at), sort, _)| {
-            let (field, order) = sort.params();
-            let (field, order) = (field.map(str::to_owned), order.map(str::to_owned));
-            within_answer_limit(list_customers(
-                search, after, before, last, at, field, order,
-            ))
-        },
-    );
+    // A write called from here (Undo) answers with the list to show: in place.
+    #[cfg(feature = "hydrate")]
+    let _ = leptos::server_fn::redirect::set_redirect_hook(move |to: &str| here.go(to, false));
+    // The answer shown, and whether a newer one is on its way: the list shown
+    // is then dimmed and marked busy, rather than left looking current.
+    let shown = RwSignal::new(first);
+    let (loading, set_loading) = signal(false);
+    let retried = RwSignal::new(0_u32);
+    // Each request is numbered; an answer overtaken by a later request is dropped.
+    let asked = StoredValue::new(0_u32);
+    Effect::new(move |first_run: Option<()>| {
+        let request = request.get();
+        // After a deletion from the list, or a Retry, the page is read again.
+        deleting.deleted.track();
+        retried.track();
+        // The first answer came with the page.
+        if first_run.is_none() {
+            return;
+        }
+        let number = asked.get_value() + 1;
+        asked.set_value(number);
+        set_loading.set(true);
+        leptos::task::spawn_local(async move {
+            let answer = within_answer_limit(request.load()).await;
+            if asked.get_value() == number {
+                shown.set(answer);
+                set_loading.set(false);
+            }
+        });
+    });
     // Once hydrated, search as the user types, once typing pauses (one request
     // per pause, not per key); the form still works without JS.
     let pending = StoredValue::new(None::<TimeoutHandle>);
@@ -119,9 +188,6 @@ fn CustomerBrowser(page: String, admin: bool) -> impl IntoView {
         }
         here.go(&search_href(&typed, sort.get_untracked()), false);
     });
-    // While the next page or search is on its way, the list shown is dimmed and
-    // marked busy, rather than left looking current.
-    let (loading, set_loading) = signal(false);
     // The pager's and the headings' links stay on this page: followed in place.
     let follow_in_place = move |ev: leptos::ev::MouseEvent| {
         let plain =
@@ -168,20 +234,14 @@ fn CustomerBrowser(page: String, admin: bool) -> impl IntoView {
         </form>
         <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()
             on:click=follow_in_place>
-            <Transition
-                fallback=|| view! { <p class="loading" aria-live="polite">"Loading customers…"</p> }
-                set_pending=set_loading
-            >
-                <ErrorBoundary fallback=move |errors| view! { <Failed errors page/> }>
-                    {move || Suspend::new(async move {
-                        page.await.map(|page| {
-                            let saved = param("saved");
-                            let (search, sort) = (search.get_untracked(), sort.get_untracked());
-                            view! { <CustomerTable page search sort saved/> }
-                        })
-                    })}
-                </ErrorBoundary>
-            </Transition>
+            {move || match shown.get() {
+                Ok(page) => {
+                    let saved = here.get_untracked("saved");
+                    let (search, sort) = (search.get_untracked(), sort.get_untracked());
+                    view! { <CustomerTable page search sort saved/> }.into_any()
+                }
+                Err(error) => view! { <Failed error retried/> }.into_any(),
+            }}
         </div>
         {admin.then(|| view! { <Downloads/> })}
     }
@@ -289,19 +349,17 @@ fn Downloads() -> impl IntoView {
 /// Why the list could not be shown, and a Retry: a button once hydrated, else a
 /// link that loads the same list again.
 #[component]
-fn Failed(
-    errors: ArcRwSignal<Errors>,
-    page: Resource<Result<Page, CustomerError>>,
-) -> impl IntoView {
+fn Failed(error: CustomerError, retried: RwSignal<u32>) -> impl IntoView {
     let here = expect_context::<Here>();
-    let again = move || here.href();
-    let retry = view! {
-        <a class="button" href=again on:click=move |ev| {
-            ev.prevent_default();
-            page.refetch();
-        }>"Retry"</a>
-    };
-    errors_with(errors, retry)
+    view! {
+        <div class="notice error" role="alert">
+            <ul><li>{error.to_string()}</li></ul>
+            <a class="button" href=move || here.href() on:click=move |ev| {
+                ev.prevent_default();
+                retried.update(|n| *n += 1);
+            }>"Retry"</a>
+        </div>
+    }
 }
 
 /// `call`, given up after [`ANSWER_LIMIT`] in the browser. The server needs no
@@ -403,9 +461,8 @@ fn Notices() -> impl IntoView {
 /// [`UNDO_FOR`], as a toast does.
 #[component]
 fn Deleted(ids: Vec<String>) -> impl IntoView {
-    let restore = ServerAction::<RestoreCustomers>::new();
-    let pending = restore.pending();
-    let failure = move || restore.value().get().and_then(Result::err);
+    let (pending, set_pending) = signal(false);
+    let failure = RwSignal::new(None::<CustomerError>);
     let (open, set_open) = signal(true);
     #[cfg(feature = "hydrate")]
     {
@@ -431,18 +488,32 @@ fn Deleted(ids: Vec<String>) -> impl IntoView {
                 .collect_view()
         })
     };
+    // With JavaScript the restore is asked for in the background; the server's
+    // answer then names the page to show (see `CustomerBrowser`'s redirect hook).
+    let undo = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        set_pending.set(true);
+        failure.set(None);
+        leptos::task::spawn_local(async move {
+            if let Err(error) = restore_customers(ids.get_value()).await {
+                failure.set(Some(error));
+            }
+            set_pending.set(false);
+        });
+    };
+    let restore_url = <RestoreCustomers as ServerFn>::url();
     view! {
         <Show when=move || open.get()>
             <div class="notice success toast" role="status">
                 <span>{text.clone()}</span>
-                <ActionForm action=restore attr:class="undo">
+                <form method="post" action=restore_url class="undo" on:submit=undo>
                     <super::FormPage/>
                     {hidden}
                     <button type="submit" class="button" disabled=move || pending.get()>
                         {move || if pending.get() { "Undoing…" } else { "Undo" }}
                     </button>
-                </ActionForm>
-                {move || failure().map(|error| view! { <super::ErrorNotice error/> })}
+                </form>
+                {move || failure.get().map(|error| view! { <super::ErrorNotice error/> })}
             </div>
         </Show>
     }
