@@ -1,6 +1,9 @@
 //! The customer-records server: configuration, stores and HTTP adapters.
 //! `main.rs` only parses the configuration and starts what this crate builds.
 
+// The UI's islands are deep view types (app/src/routes/list.rs, edit.rs).
+#![recursion_limit = "256"]
+
 pub mod auth;
 pub mod config;
 pub mod customer_json;

@@ -295,9 +295,38 @@ fn nfc(text: &str) -> Cow<'_, str> {
 /// overrides, the BOM, tag characters. Invisible, so two IDs differing only by
 /// them would look identical.
 fn is_invisible_format(c: char) -> bool {
-    use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
-    c.general_category() == GeneralCategory::Format
+    c >= '\u{AD}'
+        && FORMAT_CHARACTERS
+            .iter()
+            .any(|&(first, last)| (first..=last).contains(&c))
 }
+
+/// Category Cf as ranges, so that the browser's bundle (which checks IDs as
+/// they are typed) carries no Unicode category tables. A test checks them
+/// against the `unicode-properties` crate, character by character.
+const FORMAT_CHARACTERS: [(char, char); 21] = [
+    ('\u{00AD}', '\u{00AD}'),
+    ('\u{0600}', '\u{0605}'),
+    ('\u{061C}', '\u{061C}'),
+    ('\u{06DD}', '\u{06DD}'),
+    ('\u{070F}', '\u{070F}'),
+    ('\u{0890}', '\u{0891}'),
+    ('\u{08E2}', '\u{08E2}'),
+    ('\u{180E}', '\u{180E}'),
+    ('\u{200B}', '\u{200F}'),
+    ('\u{202A}', '\u{202E}'),
+    ('\u{2060}', '\u{2064}'),
+    ('\u{2066}', '\u{206F}'),
+    ('\u{FEFF}', '\u{FEFF}'),
+    ('\u{FFF9}', '\u{FFFB}'),
+    ('\u{110BD}', '\u{110BD}'),
+    ('\u{110CD}', '\u{110CD}'),
+    ('\u{13430}', '\u{1343F}'),
+    ('\u{1BCA0}', '\u{1BCA3}'),
+    ('\u{1D173}', '\u{1D17A}'),
+    ('\u{E0001}', '\u{E0001}'),
+    ('\u{E0020}', '\u{E007F}'),
+];
 
 /// Checks one field and returns the value to store, or what is wrong with it.
 fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, Problem> {
@@ -352,6 +381,19 @@ mod tests {
         match Customer::validate(id, first, last) {
             Ok(_) => vec![],
             Err(errors) => errors.0.iter().map(FieldError::message).collect(),
+        }
+    }
+
+    #[test]
+    fn the_format_ranges_are_unicode_category_cf_exactly() {
+        use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+        for c in (0..=0x10FFFF).filter_map(char::from_u32) {
+            assert_eq!(
+                is_invisible_format(c),
+                c.general_category() == GeneralCategory::Format,
+                "U+{:04X}",
+                u32::from(c)
+            );
         }
     }
 

@@ -11,7 +11,9 @@ use crate::api::{CustomerError, SaveCustomer};
 use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
 use crate::here::Here;
 use crate::url::with_query;
+use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
+use leptos::server_fn::ServerFn;
 use leptos_meta::Title;
 use leptos_router::components::A;
 
@@ -99,6 +101,11 @@ fn CustomerForm(
     Here::provide(&page);
     RefusedPost::provide(refused);
     let save = ServerAction::<SaveCustomer>::new();
+    // A save accepted answers with the page to go to (the list, at the customer).
+    #[cfg(feature = "hydrate")]
+    let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
+        let _ = window().location().set_href(to);
+    });
     let pending = save.pending();
     let initial = existing
         .as_ref()
@@ -250,22 +257,33 @@ fn CustomerForm(
         }
     };
 
+    // Once hydrated, the form is sent in the background (the server's answer
+    // then shows here, or its redirect is followed); without, it posts.
+    let form = NodeRef::<leptos::html::Form>::new();
+    let save_url = <SaveCustomer as ServerFn>::url();
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        if let Some(form) = form.get_untracked() {
+            save.dispatch(form_to_save(&form));
+        }
+    };
     view! {
-        <ActionForm action=save attr:class="customer-form" attr:novalidate=true>
+        <form method="post" action=save_url class="customer-form" novalidate node_ref=form
+            on:submit=submit>
             <super::FormPage/>
             {focus_first_refused}
             {move || other_failure().map(|error| view! { <ErrorNotice error/> })}
             {move || match state.get() {
-                FormState::Invalid(..) => Some(view! {
+                FormState::Invalid(..) => Some(EitherOf3::A(view! {
                     <p class="notice error" role="alert">"Please correct the highlighted fields."</p>
-                }.into_any()),
-                FormState::Conflict(theirs, yours) => Some(view! { <ConflictNotice theirs yours/> }.into_any()),
-                FormState::Deleted(_) => Some(view! {
+                })),
+                FormState::Conflict(theirs, yours) => Some(EitherOf3::B(view! { <ConflictNotice theirs yours/> })),
+                FormState::Deleted(_) => Some(EitherOf3::C(view! {
                     <p class="notice error" role="alert">
                         "Someone else deleted this customer while you were editing it, so your changes were not saved. "
                         "You can create it again with your values below."
                     </p>
-                }.into_any()),
+                })),
                 FormState::Editing => None,
             }}
             {move || updates.get().map(|id| view! { <input type="hidden" name="existing" value=id/> })}
@@ -287,15 +305,28 @@ fn CustomerForm(
                 </button>
                 {move || match (state.get(), existing_id.clone()) {
                     // A full page load, so the form starts again from what is stored now.
-                    (FormState::Conflict(..), Some(id)) => view! {
+                    (FormState::Conflict(..), Some(id)) => Either::Left(view! {
                         <a href=with_query("/edit", &[("id", Some(&id))]) rel="external" class="button">
                             "Discard mine, keep theirs"
                         </a>
-                    }.into_any(),
-                    _ => view! { <a href="/" class="button">"Cancel"</a> }.into_any(),
+                    }),
+                    _ => Either::Right(view! { <a href="/" class="button">"Cancel"</a> }),
                 }}
             </div>
-        </ActionForm>
+        </form>
+    }
+}
+
+/// What the form holds, as the save it asks for (the fields a plain post sends).
+fn form_to_save(form: &leptos::web_sys::HtmlFormElement) -> SaveCustomer {
+    let data = leptos::web_sys::FormData::new_with_form(form).ok();
+    let field = |name: &str| data.as_ref().and_then(|data| data.get(name).as_string());
+    SaveCustomer {
+        customer_id: field("customerID"),
+        first_name: field("firstName"),
+        last_name: field("lastName"),
+        existing: field("existing"),
+        version: field("version"),
     }
 }
 

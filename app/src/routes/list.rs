@@ -10,6 +10,7 @@ use crate::domain::{Customer, Page, Sort, SortField};
 use crate::here::Here;
 use crate::html::{push_attribute, push_text};
 use crate::url::{self, with_query};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos::server_fn::ServerFn;
 use leptos::wasm_bindgen::JsCast;
@@ -238,15 +239,13 @@ fn CustomerBrowser(page: String, admin: bool, first: Result<Page, CustomerError>
                 Ok(page) => {
                     let saved = here.get_untracked("saved");
                     let (search, sort) = (search.get_untracked(), sort.get_untracked());
-                    view! { <CustomerTable page search sort saved/> }.into_any()
+                    Either::Left(view! { <CustomerTable page search sort saved/> })
                 }
-                Err(error) => view! { <Failed error retried/> }.into_any(),
+                Err(error) => Either::Right(view! { <Failed error retried/> }),
             }}
         </div>
         {admin.then(|| view! { <Downloads/> })}
     }
-    // Type-erased: the whole list as one concrete type is too deep for the compiler.
-    .into_any()
 }
 
 /// The list searching for `text` (none when empty), in `sort`'s order.
@@ -553,13 +552,12 @@ fn CustomerTable(
             Some(q) => format!("No customers match “{q}”."),
             None => "No customers yet.".to_owned(),
         };
-        return view! {
+        return Either::Left(view! {
             <div class="empty-state">
                 <p>{empty}</p>
                 <a href="/new" class="button primary">"Create a customer"</a>
             </div>
-        }
-        .into_any();
+        });
     }
     let q = search.as_deref();
     let (field, order) = sort.params();
@@ -577,7 +575,7 @@ fn CustomerTable(
     let previous = before.map(|id| list(("before", Some(&id))));
     let next = after.map(|id| list(("after", Some(&id))));
     let header = |field: SortField, label: &'static str| {
-        view! { <SortHeader field label sort search=search.clone()/> }.into_any()
+        view! { <SortHeader field label sort search=search.clone()/> }
     };
     // The customers ticked on this page (with JavaScript: for the count, the
     // select-all box and the button's state; without it, the boxes post as they are).
@@ -665,7 +663,7 @@ fn CustomerTable(
         ev.prevent_default();
         delete_now.run(customer);
     };
-    view! {
+    Either::Right(view! {
         <p class="count" role="status">{count}</p>
         <form id="selection" method="GET" action="/delete" class="selection">
             <div class="bulk-bar">
@@ -707,8 +705,7 @@ fn CustomerTable(
             <PagerLink href=next label="Next ›" rel="next"/>
             <PagerLink href=last label="Last »"/>
         </nav>
-    }
-    .into_any()
+    })
 }
 
 /// A column heading that sorts the list by its column: ascending first, the
@@ -772,8 +769,8 @@ fn PagerLink(
     #[prop(optional)] rel: Option<&'static str>,
 ) -> impl IntoView {
     match href {
-        Some(href) => view! { <a href=href rel=rel>{label}</a> }.into_any(),
-        None => view! { <span class="disabled" aria-disabled="true">{label}</span> }.into_any(),
+        Some(href) => Either::Left(view! { <a href=href rel=rel>{label}</a> }),
+        None => Either::Right(view! { <span class="disabled" aria-disabled="true">{label}</span> }),
     }
 }
 

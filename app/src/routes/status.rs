@@ -7,6 +7,7 @@
 use super::{error_fallback, thousands};
 use crate::api::store_status;
 use crate::domain::{StoreEvent, StoreStatus};
+use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -153,11 +154,10 @@ fn SentinelTable(
 #[component]
 fn Timeline(events: Vec<StoreEvent>) -> impl IntoView {
     if events.is_empty() {
-        return view! {
+        return Either::Left(view! {
             <h2>"Failover timeline"</h2>
             <p class="hint">"No failover events since this server started."</p>
-        }
-        .into_any();
+        });
     }
     let items = events
         .into_iter()
@@ -176,11 +176,10 @@ fn Timeline(events: Vec<StoreEvent>) -> impl IntoView {
             }
         })
         .collect_view();
-    view! {
+    Either::Right(view! {
         <h2>"Failover timeline"</h2>
         <ol class="status-timeline">{items}</ol>
-    }
-    .into_any()
+    })
 }
 
 /// `HH:MM:SS.mmm UTC` of a Unix time in milliseconds.
