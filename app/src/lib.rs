@@ -78,9 +78,9 @@ pub fn App() -> impl IntoView {
         <Title formatter=|page: String| format!("{page} · Customer records")/>
         <Meta name="description" content="Find, add, edit and remove customer records."/>
         <Router>
-            // `rel="external"`: the browser, not the router, follows it, and so
-            // moves focus to `main` (which takes focus, but not from Tab).
-            <a class="skip-link" href="#main" rel="external">"Skip to content"</a>
+            // The browser follows it, and so moves focus to `main` (which takes
+            // focus, but not from Tab).
+            <a class="skip-link" href="#main">"Skip to content"</a>
             <header class="site-header">
                 <A href="/" attr:class="brand">"Customer records"</A>
                 <nav aria-label="Main">

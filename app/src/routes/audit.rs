@@ -69,7 +69,7 @@ pub fn AuditLog() -> impl IntoView {
             </div>
             <div class="form-actions">
                 <button type="submit" class="button">"Filter"</button>
-                <a class="button" href=export rel="external" download="audit.jsonl">"Export (JSON Lines)"</a>
+                <a class="button" href=export download="audit.jsonl">"Export (JSON Lines)"</a>
             </div>
         </Form>
         <Transition fallback=|| view! { <p class="loading">"Loading the audit log…"</p> }>

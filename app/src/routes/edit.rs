@@ -306,7 +306,7 @@ fn CustomerForm(
                 {move || match (state.get(), existing_id.clone()) {
                     // A full page load, so the form starts again from what is stored now.
                     (FormState::Conflict(..), Some(id)) => Either::Left(view! {
-                        <a href=with_query("/edit", &[("id", Some(&id))]) rel="external" class="button">
+                        <a href=with_query("/edit", &[("id", Some(&id))]) class="button">
                             "Discard mine, keep theirs"
                         </a>
                     }),

@@ -247,7 +247,7 @@ fn Summary(report: ImportReport, stopped: Option<String>) -> impl IntoView {
         <p>
             <A href="/" attr:class="button primary">"Back to the customers"</A>
             " "
-            <a href="/import" class="button" rel="external">"Import another file"</a>
+            <a href="/import" class="button">"Import another file"</a>
         </p>
     }
 }

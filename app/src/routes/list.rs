@@ -336,9 +336,9 @@ fn Downloads() -> impl IntoView {
     view! {
             <p class="downloads">
                 "Download every customer: "
-                <a href="/export?format=csv" download="customers.csv" rel="external">"CSV"</a>
+                <a href="/export?format=csv" download="customers.csv">"CSV"</a>
                 " · "
-                <a href="/export" download="customers.json" rel="external">"JSON"</a>
+                <a href="/export" download="customers.json">"JSON"</a>
                 " · "
                 <a href="/import">"Import customers from a file"</a>
             </p>
