@@ -191,16 +191,7 @@ fn CustomerBrowser(page: String, admin: bool, first: Result<Page, CustomerError>
     });
     // The pager's and the headings' links stay on this page: followed in place.
     let follow_in_place = move |ev: leptos::ev::MouseEvent| {
-        let plain =
-            ev.button() == 0 && !(ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key());
-        if ev.default_prevented() || !plain {
-            return;
-        }
-        let href = ev
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|target| target.closest("a[href]").ok().flatten())
-            .and_then(|link| link.get_attribute("href"));
+        let href = plainly_clicked(&ev, "a[href]").and_then(|link| link.get_attribute("href"));
         let Some(href) = href.filter(|href| href == "/" || href.starts_with("/?")) else {
             return;
         };
@@ -648,14 +639,7 @@ fn CustomerTable(
     // a click meant to open a new tab or window is left to the browser.
     let delete_clicked = move |ev: leptos::ev::MouseEvent| {
         let Some(delete_now) = delete_now else { return };
-        if ev.button() != 0 || ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key() {
-            return;
-        }
-        let id = ev
-            .target()
-            .and_then(|t| t.dyn_into::<Element>().ok())
-            .and_then(|target| target.closest("a.delete").ok().flatten())
-            .and_then(|link| link.get_attribute("data-id"));
+        let id = plainly_clicked(&ev, "a.delete").and_then(|link| link.get_attribute("data-id"));
         let Some(customer) = id.and_then(|id| customers.iter().find(|c| c.id == id).cloned())
         else {
             return;
@@ -827,6 +811,18 @@ fn rows_html(customers: &[Customer], saved: Option<&str>) -> String {
         html.push_str(r#"">Delete</a></td></tr>"#);
     }
     html
+}
+
+/// The element matching `selector` that a plain click landed in: the main
+/// button, no modifier key (a click meant for a new tab or window is left to
+/// the browser), not already handled.
+fn plainly_clicked(ev: &leptos::ev::MouseEvent, selector: &str) -> Option<Element> {
+    let modified = ev.ctrl_key() || ev.meta_key() || ev.shift_key() || ev.alt_key();
+    if ev.button() != 0 || modified || ev.default_prevented() {
+        return None;
+    }
+    let target = ev.target()?.dyn_into::<Element>().ok()?;
+    target.closest(selector).ok().flatten()
 }
 
 /// The ticking boxes of the rows in `body`.
