@@ -20,7 +20,7 @@ impl Here {
     /// The page `href` (`/path?query`), as the server rendered it; provided as
     /// context. In the browser it then follows Back and Forward.
     pub fn provide(href: &str) -> Here {
-        let (path, query) = href.split_once('?').unwrap_or((href, ""));
+        let (path, query) = url::split_href(href);
         let here = Here {
             path: StoredValue::new(path.to_owned()),
             query: RwSignal::new(query.to_owned()),
@@ -46,14 +46,13 @@ impl Here {
 
     /// The first non-empty value of `key` in the query (tracked).
     pub fn get(&self, key: &str) -> Option<String> {
-        self.query
-            .with(|query| url::values(query, key).find(|value| !value.is_empty()))
+        self.query.with(|query| url::first_value(query, key))
     }
 
     /// The first non-empty value of `key` in the query (not tracked).
     pub fn get_untracked(&self, key: &str) -> Option<String> {
         self.query
-            .with_untracked(|query| url::values(query, key).find(|value| !value.is_empty()))
+            .with_untracked(|query| url::first_value(query, key))
     }
 
     /// Every value of `key` in the query (tracked).
@@ -75,7 +74,7 @@ impl Here {
     pub fn go(&self, href: &str, replace: bool) {
         #[cfg(feature = "hydrate")]
         {
-            let (path, query) = href.split_once('?').unwrap_or((href, ""));
+            let (path, query) = url::split_href(href);
             if path != self.path.get_value() {
                 let _ = window().location().set_href(href);
                 return;

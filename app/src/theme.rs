@@ -4,7 +4,6 @@
 //! JavaScript as a form post to `/theme`; with JavaScript it applies at once.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_location;
 use serde::{Deserialize, Serialize};
 
 /// The cookie that remembers the choice (absent: follow the system).
@@ -94,13 +93,7 @@ pub fn theme_here() -> Theme {
 /// The switch, for the page being rendered (see [`ThemeButtons`]).
 #[component]
 pub fn ThemeSwitch() -> impl IntoView {
-    let location = use_location();
-    // The router's `search` comes without its `?`.
-    let back = match location.search.get_untracked() {
-        search if search.is_empty() => location.pathname.get_untracked(),
-        search => format!("{}?{search}", location.pathname.get_untracked()),
-    };
-    view! { <ThemeButtons chosen=theme_here() back/> }
+    view! { <ThemeButtons chosen=theme_here() back=crate::routes::page_rendered()/> }
 }
 
 /// Three buttons, the current one pressed. Each submits the form to `/theme`,

@@ -26,6 +26,16 @@ pub fn with_query(path: &str, pairs: &[(&str, Option<&str>)]) -> String {
     out
 }
 
+/// `href` as its path and its query (without the `?`; empty when it has none).
+pub fn split_href(href: &str) -> (&str, &str) {
+    href.split_once('?').unwrap_or((href, ""))
+}
+
+/// The first non-empty value of `key` in a query (see [`values`]).
+pub fn first_value(query: &str, key: &str) -> Option<String> {
+    values(query, key).find(|value| !value.is_empty())
+}
+
 /// The values of `key` in a query (`a=1&b=2`, without its `?`), decoded: `%XX`
 /// escapes, and `+` as a space, as HTML forms send it.
 pub fn values<'a>(query: &'a str, key: &'a str) -> impl Iterator<Item = String> + 'a {
@@ -126,5 +136,10 @@ mod tests {
         let query = "id=a&id=&id=b%26c&other=1&ids";
         assert_eq!(values(query, "id").collect::<Vec<_>>(), ["a", "", "b&c"]);
         assert_eq!(values(query, "ids").collect::<Vec<_>>(), [""]);
+        assert_eq!(first_value(query, "id").as_deref(), Some("a"));
+        assert_eq!(first_value("id=&id=b", "id").as_deref(), Some("b"));
+        assert_eq!(first_value(query, "ids"), None);
+        assert_eq!(split_href("/edit?id=a?b"), ("/edit", "id=a?b"));
+        assert_eq!(split_href("/"), ("/", ""));
     }
 }

@@ -35,11 +35,8 @@ const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 pub fn CustomerList() -> impl IntoView {
     let admin = use_context::<crate::Viewer>().is_some_and(|viewer| viewer.is_admin());
     let page = page_rendered();
-    let query = page
-        .split_once('?')
-        .map(|(_, query)| query.to_owned())
-        .unwrap_or_default();
-    let request = ListRequest::from(|key| url::values(&query, key).find(|v| !v.is_empty()));
+    let (_, query) = url::split_href(&page);
+    let request = ListRequest::from(|key| url::first_value(query, key));
     view! {
         <Title text="Customers"/>
         <Suspense>

@@ -55,7 +55,7 @@ pub(crate) fn page_rendered() -> String {
 
 /// `href` without the query parameters that start with `__`.
 fn without_leptos_params(href: &str) -> String {
-    let (path, search) = href.split_once('?').unwrap_or((href, ""));
+    let (path, search) = crate::url::split_href(href);
     let kept: Vec<&str> = search
         .split('&')
         .filter(|pair| !pair.is_empty() && !pair.starts_with("__"))
