@@ -145,7 +145,7 @@ trap 'exit 143' TERM
 # (the test command sets BENCH_SKIP_BUILD=1).
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
   scripts/setup.sh --bench
-  cargo leptos build --release
+  cargo leptos build --release --precompress
 fi
 
 for tool in wrk redis-server redis-sentinel redis-cli redis-benchmark curl python3 gzip; do

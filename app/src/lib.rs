@@ -7,6 +7,7 @@ mod bundle;
 pub mod domain;
 mod here;
 mod html;
+mod island_prop;
 mod routes;
 pub mod theme;
 mod url;

@@ -1,6 +1,7 @@
 //! The server as an unfriendly network meets it, over real HTTP against the real
 //! binary: hostile `Host` headers, cross-site writes, server functions fed what
-//! the UI never sends, and the headers every answer must carry.
+//! the UI never sends, and the headers every answer must carry; and what a slow
+//! one gets: the browser bundle compressed.
 
 use reqwest::Client;
 use std::time::Duration;
@@ -253,6 +254,98 @@ async fn every_answer_carries_the_security_headers() {
         id,
         "a client's request ID is kept"
     );
+}
+
+/// The bundle goes out brotli-compressed to browsers that take it (the `.br`
+/// a release build writes beside each file), gzip-compressed to those that
+/// take only gzip, and as it is to the rest: the same bytes each way, with the
+/// same type and caching.
+#[tokio::test]
+async fn the_bundle_goes_out_compressed_as_the_client_accepts() {
+    use std::io::Read;
+    let (_dir, server) = sample_server();
+    let client = Client::new();
+    let page = client.get(server.url("/")).header("Accept", "text/html");
+    let page = page.send().await.unwrap().text().await.unwrap();
+    let mut bundle = page
+        .split('"')
+        .filter(|part| part.starts_with("/pkg/") || *part == "/favicon.svg")
+        .map(str::to_owned)
+        .collect::<Vec<_>>();
+    bundle.dedup();
+    for ending in [".wasm", ".js", ".css", ".svg"] {
+        assert!(
+            bundle.iter().any(|f| f.ends_with(ending)),
+            "{ending}: {bundle:?}"
+        );
+    }
+    for file in &bundle {
+        let fetch = |accept: &'static str| {
+            let request = client.get(server.url(file));
+            let request = match accept {
+                "" => request,
+                accept => request.header("Accept-Encoding", accept),
+            };
+            async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200, "{file} {accept}");
+                let header = |name| {
+                    let value = response.headers().get(name);
+                    value
+                        .map(|v| v.to_str().unwrap().to_owned())
+                        .unwrap_or_default()
+                };
+                let head = [
+                    header("content-encoding"),
+                    header("content-type"),
+                    header("cache-control"),
+                    header("vary"),
+                ];
+                (head, response.bytes().await.unwrap().to_vec())
+            }
+        };
+        let ([encoding, kind, caching, _], plain) = fetch("").await;
+        assert_eq!(encoding, "", "{file}: as it is");
+        assert!(!kind.is_empty(), "{file}: a type");
+        let ([encoding, br_kind, br_caching, vary], br) = fetch("gzip, deflate, br, zstd").await;
+        assert_eq!(encoding, "br", "{file}: brotli for a browser");
+        assert_eq!(
+            (br_kind, br_caching),
+            (kind.clone(), caching.clone()),
+            "{file}"
+        );
+        assert!(
+            vary.to_ascii_lowercase().contains("accept-encoding"),
+            "{file}: {vary}"
+        );
+        assert!(
+            br.len() < plain.len(),
+            "{file}: {} of {} bytes",
+            br.len(),
+            plain.len()
+        );
+        let mut decoded = Vec::new();
+        brotli_decompressor::Decompressor::new(&br[..], 4096)
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert!(decoded == plain, "{file}: the brotli answer is the file");
+        let ([encoding, gz_kind, gz_caching, _], gz) = fetch("gzip").await;
+        assert_eq!(encoding, "gzip", "{file}: gzip when only gzip is taken");
+        assert_eq!((gz_kind, gz_caching), (kind, caching), "{file}");
+        let mut decoded = Vec::new();
+        flate2::read::GzDecoder::new(&gz[..])
+            .read_to_end(&mut decoded)
+            .unwrap();
+        assert!(decoded == plain, "{file}: the gzip answer is the file");
+        if file.ends_with(".wasm") {
+            assert!(
+                br.len() < gz.len(),
+                "{file}: brotli {} < gzip {}",
+                br.len(),
+                gz.len()
+            );
+        }
+    }
 }
 
 /// A page's headers are its own however many files are fetched while it

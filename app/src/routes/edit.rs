@@ -10,6 +10,7 @@ use super::{error_fallback, page_rendered, use_customer, ErrorNotice, RefusedPos
 use crate::api::{CustomerError, SaveCustomer};
 use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
 use crate::here::Here;
+use crate::island_prop::IslandProp;
 use crate::url::with_query;
 use leptos::either::{Either, EitherOf3};
 use leptos::prelude::*;
@@ -86,7 +87,7 @@ enum FormState {
 
 /// The form for `existing`, or for a new customer, on the page being rendered.
 fn customer_form(existing: Option<Stored>) -> impl IntoView {
-    view! { <CustomerForm existing page=page_rendered() refused=RefusedPost::here()/> }
+    view! { <CustomerForm existing=existing.into() page=page_rendered() refused=RefusedPost::here().into()/> }
 }
 
 /// The create/edit form. Works as a plain HTML form post without JavaScript; once
@@ -94,12 +95,13 @@ fn customer_form(existing: Option<Stored>) -> impl IntoView {
 /// and shows the pending state and the errors.
 #[island]
 fn CustomerForm(
-    existing: Option<Stored>,
+    existing: IslandProp<Option<Stored>>,
     page: String,
-    refused: Option<RefusedPost>,
+    refused: IslandProp<Option<RefusedPost>>,
 ) -> impl IntoView {
+    let existing = existing.into_inner();
     Here::provide(&page);
-    RefusedPost::provide(refused);
+    RefusedPost::provide(refused.into_inner());
     let save = ServerAction::<SaveCustomer>::new();
     // A save accepted answers with the page to go to (the list, at the customer).
     #[cfg(feature = "hydrate")]

@@ -8,6 +8,7 @@
 use super::{error_fallback, thousands, ErrorNotice, FormPage};
 use crate::api::{import_report, DiscardImport, StartImport};
 use crate::domain::{Customer, ImportReport, ImportStage, RowProblem, ROWS_SHOWN};
+use crate::island_prop::IslandProp;
 use crate::url::with_query;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -86,7 +87,7 @@ fn Upload(token: String) -> impl IntoView {
                                 <Preview report token start discard/>
                             }.into_any(),
                             ImportStage::Running => view! {
-                                <Progress report token/>
+                                <Progress report=report.into() token/>
                             }.into_any(),
                             ImportStage::Finished => view! {
                                 <Summary report stopped=None/>
@@ -168,8 +169,8 @@ fn Preview(
 /// A running import: how far it is. With JavaScript the bar moves by itself,
 /// and the page is loaded again once the import is over, to show its summary.
 #[island]
-fn Progress(report: ImportReport, token: String) -> impl IntoView {
-    let report = RwSignal::new(report);
+fn Progress(report: IslandProp<ImportReport>, token: String) -> impl IntoView {
+    let report = RwSignal::new(report.into_inner());
     #[cfg(feature = "hydrate")]
     follow_progress(token.clone(), report);
     let percent = move || report.with(|r| (r.done * 100).checked_div(r.valid).unwrap_or(100));

@@ -9,6 +9,7 @@ use crate::api::{
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::here::Here;
 use crate::html::{push_attribute, push_text};
+use crate::island_prop::IslandProp;
 use crate::url::{self, with_query};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -42,7 +43,7 @@ pub fn CustomerList() -> impl IntoView {
         <Suspense>
             {Suspend::new(async move {
                 let first = request.load().await;
-                view! { <CustomerBrowser page admin first/> }
+                view! { <CustomerBrowser page admin first=first.into()/> }
             })}
         </Suspense>
     }
@@ -95,7 +96,11 @@ impl ListRequest {
 /// types and moves between pages and orders in place (the address and
 /// history follow, see [`Here`]); `admin` may export and import.
 #[island]
-fn CustomerBrowser(page: String, admin: bool, first: Result<Page, CustomerError>) -> impl IntoView {
+fn CustomerBrowser(
+    page: String,
+    admin: bool,
+    first: IslandProp<Result<Page, CustomerError>>,
+) -> impl IntoView {
     let here = Here::provide(&page);
     let param = move |key: &str| here.get(key);
     let request = Memo::new(move |_| ListRequest::from(param));
@@ -108,7 +113,7 @@ fn CustomerBrowser(page: String, admin: bool, first: Result<Page, CustomerError>
     let _ = leptos::server_fn::redirect::set_redirect_hook(move |to: &str| here.go(to, false));
     // The answer shown, and whether a newer one is on its way: the list shown
     // is then dimmed and marked busy, rather than left looking current.
-    let shown = RwSignal::new(first);
+    let shown = RwSignal::new(first.into_inner());
     let (loading, set_loading) = signal(false);
     let retried = RwSignal::new(0_u32);
     // Each request is numbered; an answer overtaken by a later request is dropped.

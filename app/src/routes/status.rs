@@ -7,6 +7,7 @@
 use super::{error_fallback, thousands};
 use crate::api::store_status;
 use crate::domain::{StoreEvent, StoreStatus};
+use crate::island_prop::IslandProp;
 use leptos::either::Either;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -20,7 +21,7 @@ pub fn StoreStatusPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Asking the store…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    loaded.await.map(|first| view! { <LiveStatus first/> })
+                    loaded.await.map(|first| view! { <LiveStatus first=first.into()/> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -30,8 +31,8 @@ pub fn StoreStatusPage() -> impl IntoView {
 /// The status as the page was rendered with it, then (with JavaScript) as the
 /// live feed tells it.
 #[island]
-fn LiveStatus(first: StoreStatus) -> impl IntoView {
-    let live = RwSignal::new(first);
+fn LiveStatus(first: IslandProp<StoreStatus>) -> impl IntoView {
+    let live = RwSignal::new(first.into_inner());
     let connected = RwSignal::new(false);
     #[cfg(feature = "hydrate")]
     follow_live_feed(live, connected);
@@ -60,7 +61,8 @@ fn follow_live_feed(live: RwSignal<StoreStatus>, connected: RwSignal<bool>) {
             let status = event
                 .data()
                 .as_string()
-                .and_then(|json| serde_json::from_str(&json).ok());
+                // Read as the page's own status was (see `IslandProp`): one decoder.
+                .and_then(|json| serde_json::from_slice(json.as_bytes()).ok());
             if let Some(status) = status {
                 live.set(status);
                 connected.set(true);

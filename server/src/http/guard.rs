@@ -268,6 +268,15 @@ pub fn with_security_headers(mut response: Response, target: Target) -> Response
         header::CACHE_CONTROL,
         if is_asset { NO_CACHE } else { NO_STORE },
     );
+    // Static files go out brotli- or gzip-compressed or as they are, by what
+    // the client accepts: a cache must not give one client another's.
+    let varies_by_encoding = headers.get_all(header::VARY).iter().any(|v| {
+        v.to_str()
+            .is_ok_and(|v| v.to_ascii_lowercase().contains("accept-encoding"))
+    });
+    if is_asset && !varies_by_encoding {
+        headers.append(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    }
     if target == Target::Root {
         // `GET /` answers JSON or HTML by `Accept`.
         headers.append(header::VARY, HeaderValue::from_static("Accept"));
