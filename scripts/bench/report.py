@@ -135,6 +135,8 @@ def rows():
         ("6. wasm size, raw", ("wasm", "raw_kb"), None, "KB", "x", None),
         ("6. wasm size, gzip -9", ("wasm", "gzip_kb"), None, "KB", "x",
          ("ours", "<=", 150, "≤ 150 KB")),
+        ("6. wasm size on the wire (brotli, written at build time, as served)",
+         ("wasm", "br_kb"), None, "KB", "x", None),
         ("6. cold start to first `GET /get/{id}` 200 (Sentinel store)", ("coldstart", "start_ms"),
          ("coldstart", "start_ms"), "ms", "x", ("ours", "<=", 200, "≤ 200 ms")),
         (f"6. cold start to first `GET /get/{{id}}` 200 (file store, {large} customers)",
@@ -542,13 +544,21 @@ FINDINGS = {
         "to mimalloc took the page from 5,550 to 7,231 req/s (median of 3, file store)."
     ),
     "ttw": (
-        "The page paints from the server's HTML early; since the UI became Leptos islands "
-        "only the interactive parts hydrate, once the module (figure 6) has arrived and "
-        "compiled on the 4× slower CPU. At 1.6 Mbit/s (200 KB/s) the module alone takes "
-        "over a second to arrive, and the search's own 150 ms pause and one 150 ms round "
-        "trip follow. Working within 1 s would need the module (and the page) to arrive "
-        "in about half a second: under roughly 60 KB, less than Leptos's reactive runtime "
-        "and renderer weigh here on their own."
+        "The page paints from the server's HTML early; only the islands hydrate, once the "
+        "module (figure 6) has arrived. Where the time goes (resource timing and a hook on "
+        "`WebAssembly.instantiateStreaming`, 3 runs at 481870c): the HTML is in at 0.18 s "
+        "and the module's download starts at 0.22-0.25 s; the module (194 KB as brotli) "
+        "is in at about 1.43 s at 1.6 Mbit/s (200 KB/s), compiled while it streams and "
+        "instantiated some 20 ms later; the two islands on the page are hydrated about "
+        "55 ms after that; the search then takes about 0.37 s: its 150 ms pause, one "
+        "150 ms round trip and the new rows. Served as gzip instead of brotli, the same "
+        "build is hydrated at 1.79 s and working at 2.15 s (median of 5). The pause and "
+        "the round trip leave about 0.4 s of the 1 s for the module to arrive: some 65 KB "
+        "as brotli, less than Leptos's reactive runtime and renderer weigh here on their "
+        "own. Until 481870c this figure was taken by waiting from Playwright for the page "
+        "to be marked hydrated and then typing; over the DevTools protocol of a CPU "
+        "slowed 4× those waits noticed the moment 0.3-0.5 s late. The page now notes the "
+        "times itself and types the moment it is hydrated."
     ),
     "wasm": (
         "Steps measured at this build's profile (wasm-bindgen, `wasm-opt -Oz`, gzip -9): "
@@ -558,13 +568,18 @@ FINDINGS = {
         "and its Undo without `ActionForm`, 355 KB; Unicode's Cf category as 21 ranges "
         "instead of the general-category tables 337 KB; the customer form sending itself "
         "without `ActionForm` 303 KB; island roots not type-erased 281 KB; `Either` "
-        "instead of `into_any()` inside islands 256 KB. Tried, not kept: lazy islands "
-        "split with `--split` (the list page would load 344 KB of chunks, which are not "
-        "optimised); brotli on the fly (338 KB against 374 KB gzip on the wire, "
-        "time-to-working within noise). What remains, by crate (function bodies before "
-        "wasm-bindgen): reactive_graph 143 KB, serde_json 135 KB (a deserialiser for "
-        "each type an island receives or a server function returns), tachys 98 KB, core "
-        "63 KB, alloc 61 KB, this app 53 KB, js_sys 39 KB, web_sys 30 KB."
+        "instead of `into_any()` inside islands 256 KB; island props decoded through the "
+        "same JSON reader as server functions' answers (`IslandProp`: one decoder per "
+        "type instead of two) 248 KB. On the wire browsers get brotli written once at "
+        "build time (`--precompress`, quality 11): 194 KB, a fifth less than gzip -9; "
+        "brotli on the fly at level 6 had saved only a tenth and was not kept. Tried, not "
+        "kept: lazy islands split with `--split` (the list page would load 344 KB of "
+        "chunks, which are not optimised). What remains, by crate (function bodies after "
+        "`wasm-opt -Oz`, read from a build keeping names): tachys 112 KB, core 68 KB "
+        "(mostly closures of the app's views inlined into it), this app 62 KB, "
+        "reactive_graph 59 KB, serde_json 56 KB (a deserialiser for each type an island "
+        "receives or a server function returns), wasm_bindgen 29 KB, alloc 19 KB, and "
+        "14 KB for formatting an f64, which serde's error messages reach."
     ),
 }
 
@@ -767,7 +782,7 @@ def main(argv):
         "",
         "Everything else: `scripts/redis-topology.sh start` (BASE_PORT "
         f"{setting('BASE_PORT')}), `customer-records import FILE`, the release server from "
-        "`cargo leptos build --release`, `scripts/bench/coldstart.py` (spawn to first 200, "
+        "`cargo leptos build --release --precompress`, `scripts/bench/coldstart.py` (spawn to first 200, "
         "polling every 0.5 ms), `scripts/bench/failover.py` (4 writer threads, SIGKILL of the "
         f"master after {setting('FAILOVER_BEFORE_S')} s), `/proc/PID/status` for RSS, `gzip -9` for the wasm.",
         "",
