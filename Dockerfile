@@ -11,7 +11,7 @@ RUN rustup target add wasm32-unknown-unknown \
 COPY Cargo.toml Cargo.lock ./
 RUN cargo install wasm-bindgen-cli --version "=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 COPY . .
-RUN cargo leptos build --release --precompress
+RUN cargo leptos build --release --precompress --split
 
 FROM debian:bookworm-slim AS runtime
 RUN useradd --system --home /data customer-records && mkdir -p /data && chown customer-records /data

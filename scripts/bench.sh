@@ -8,7 +8,7 @@
 #                              minute; writes a temporary file (path printed at the end)
 #                              and leaves BENCHMARKS.md alone
 #
-# Needs the release build (`cargo leptos build --release --precompress`), wrk, redis-server,
+# Needs the release build (`cargo leptos build --release --precompress --split`), wrk, redis-server,
 # redis-sentinel, redis-cli, redis-benchmark, curl and python3. Runs its own
 # topology (ports BENCH_BASE_PORT..+13: 17379 for full runs, 17479 for quick ones;
 # dir target/bench-topology or a temporary dir) so it never meets a developer's, and
@@ -145,14 +145,14 @@ trap 'exit 143' TERM
 # (the test command sets BENCH_SKIP_BUILD=1).
 if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
   scripts/setup.sh --bench
-  cargo leptos build --release --precompress
+  cargo leptos build --release --precompress --split
 fi
 
 for tool in wrk redis-server redis-sentinel redis-cli redis-benchmark curl python3 gzip; do
   command -v "$tool" >/dev/null || die "$tool is not installed (wrk and redis-tools are Debian packages)"
 done
-[[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release --precompress'"
-[[ -n $WASM && -f $WASM ]] || die "no wasm in $LEPTOS_SITE_ROOT/pkg: run 'cargo leptos build --release --precompress'"
+[[ -x $SERVER_BIN ]] || die "no release server at $SERVER_BIN: run 'cargo leptos build --release --precompress --split'"
+[[ -n $WASM && -f $WASM ]] || die "no wasm in $LEPTOS_SITE_ROOT/pkg: run 'cargo leptos build --release --precompress --split'"
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for port in $(seq "$BASE_PORT" $((BASE_PORT + 5))) "$APP_PORT" "$COLD_PORT" "$RAW_COLD_PORT" "$FILE_PORT" "$AOF_PORT" "$TLS_PORT"; do
   if port_busy "$port"; then
@@ -249,10 +249,16 @@ python3 scripts/bench/gen_customers.py "$N_LARGE" "$WORK/customers-large.json"
 python3 scripts/bench/gen_customers.py "$FAILOVER_N" "$WORK/customers-failover.json"
 
 # What browsers get is the `.br` a release build writes beside it (--precompress).
-[[ -f $WASM.br ]] || die "no $WASM.br: build with 'cargo leptos build --release --precompress'"
+[[ -f $WASM.br ]] || die "no $WASM.br: build with 'cargo leptos build --release --precompress --split'"
+# $WASM is the module every page loads (the list's island and the theme
+# switch); the lazy islands' chunks (--split) load only on the pages that show them.
+chunks_gzip=0
+for chunk in "$(dirname "$WASM")"/*.wasm; do
+  [[ $chunk == "$WASM" ]] || chunks_gzip=$((chunks_gzip + $(gzip -9 -c "$chunk" | wc -c)))
+done
 measure value wasm ours 1 \
   "raw_kb=$(div "$(stat -c %s "$WASM")" 1000)" "gzip_kb=$(div "$(gzip -9 -c "$WASM" | wc -c)" 1000)" \
-  "br_kb=$(div "$(stat -c %s "$WASM.br")" 1000)"
+  "br_kb=$(div "$(stat -c %s "$WASM.br")" 1000)" "chunks_gzip_kb=$(div "$chunks_gzip" 1000)"
 
 # --- figures 1-6 on the Sentinel topology ----------------------------------------------
 

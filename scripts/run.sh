@@ -13,7 +13,7 @@ if [[ "${1:-}" == "--sentinel" ]]; then
   eval "export $topology_env"
 fi
 
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 if [[ -z "${REDIS_SENTINELS:-}${REDIS_URL:-}" ]]; then
   export DATA_FILE="${DATA_FILE:-./customers.json}"
   if [[ ! -e "$DATA_FILE" ]]; then

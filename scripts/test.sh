@@ -7,7 +7,7 @@ scripts/setup.sh --test
 source scripts/env.sh
 
 echo "[test] building the release app (server + wasm)"
-cargo leptos build --release --precompress
+cargo leptos build --release --precompress --split
 
 echo "[test] Rust tests"
 cargo test --release --workspace

@@ -78,6 +78,12 @@ pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {
 /// island (the interactive parts; the rest of the page stays as the server
 /// sent it). Islands are never nested here, so one pass over them in document
 /// order does. The script carries the response's CSP nonce.
+///
+/// The module holds the list's island and the theme switch: the list is the
+/// page most used, and the one that must work soonest. Every other island is
+/// `#[island(lazy)]`: `cargo leptos build --split` puts its code in chunks of
+/// its own, which its hydration (awaited here) fetches first, so the list page
+/// does not load the form's, the import's or the status page's code.
 #[component]
 pub fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     // The server renders hydration markers only inside islands.

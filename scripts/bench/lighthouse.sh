@@ -8,7 +8,7 @@
 #   scripts/bench/lighthouse.sh     about 1 minute, once Lighthouse is installed
 #
 # Installs Lighthouse (npm) into the cache on first use. Needs the release build
-# (`cargo leptos build --release --precompress`) and Chromium (scripts/setup.sh).
+# (`cargo leptos build --release --precompress --split`) and Chromium (scripts/setup.sh).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 source scripts/env.sh

@@ -116,6 +116,46 @@ test('every page hydrates under the CSP and shows markup in names as text', asyn
   await page.context().close();
 });
 
+test('the list loads one module; the other pages add only their own island\'s chunks', async () => {
+  const { page, problems } = await newPage(browser);
+  let loaded = [];
+  page.on('request', (request) => {
+    const path = new URL(request.url()).pathname;
+    if (path.endsWith('.wasm')) loaded.push(path.split('/').pop());
+  });
+  const expected = [
+    ['/', []],
+    ['/?q=a', []],
+    ['/new', ['customer_form']],
+    ['/edit?id=a', ['customer_form']],
+    ['/delete?id=a', ['escape_goes_to']],
+    ['/status', ['live_status']],
+  ];
+  for (const [path, islands] of expected) {
+    loaded = [];
+    await page.goto(server.base + path);
+    await waitForHydration(page);
+    const main = loaded.filter((name) => name.startsWith('customer-records.'));
+    assert.equal(main.length, 1, `${path}: the module once: ${loaded}`);
+    const chunks = loaded.filter((name) => !name.startsWith('customer-records.'));
+    for (const island of islands) {
+      assert.ok(chunks.some((name) => name.includes(`_${island}_loader_`)), `${path}: ${island}'s chunk: ${loaded}`);
+    }
+    const others = ['customer_form', 'escape_goes_to', 'live_status', 'progress'].filter((i) => !islands.includes(i));
+    for (const island of others) {
+      assert.ok(!chunks.some((name) => name.includes(`_${island}_loader_`)), `${path}: not ${island}'s chunk: ${loaded}`);
+    }
+    if (islands.length === 0) assert.deepEqual(chunks, [], `${path}: no chunk at all`);
+  }
+  // The lazy form works once its chunk is in: it checks a field as it is typed.
+  await page.goto(`${server.base}/new`);
+  await waitForHydration(page);
+  await page.getByLabel('First name').fill('n'.repeat(205));
+  await page.locator('#firstName-error').waitFor({ timeout: 5000 });
+  assert.deepEqual(problems, [], 'no CSP violation or other console error');
+  await page.context().close();
+});
+
 test('without JavaScript a refused form comes back in place: no typed data in the URL, no forged errors', async () => {
   const { page } = await newPage(browser, { javaScriptEnabled: false });
   await page.goto(`${server.base}/new`);

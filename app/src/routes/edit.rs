@@ -92,8 +92,9 @@ fn customer_form(existing: Option<Stored>) -> impl IntoView {
 
 /// The create/edit form. Works as a plain HTML form post without JavaScript; once
 /// hydrated it checks the fields as they are typed, submits in the background,
-/// and shows the pending state and the errors.
-#[island]
+/// and shows the pending state and the errors. Lazy: its code is a chunk of its
+/// own, loaded only by the pages that show it (see `bundle::BundleScripts`).
+#[island(lazy)]
 fn CustomerForm(
     existing: IslandProp<Option<Stored>>,
     page: String,

@@ -168,7 +168,8 @@ fn Preview(
 
 /// A running import: how far it is. With JavaScript the bar moves by itself,
 /// and the page is loaded again once the import is over, to show its summary.
-#[island]
+/// Lazy, like every island but the list's and the theme switch's.
+#[island(lazy)]
 fn Progress(report: IslandProp<ImportReport>, token: String) -> impl IntoView {
     let report = RwSignal::new(report.into_inner());
     #[cfg(feature = "hydrate")]

@@ -109,7 +109,8 @@ fn use_customer() -> Resource<Result<Stored, CustomerError>> {
 
 /// While the page is shown, Escape does what its Cancel link does: goes to
 /// `href` (with JavaScript; without it, the link is there). Renders nothing.
-#[island]
+/// Lazy, like every island but the list's and the theme switch's.
+#[island(lazy)]
 fn EscapeGoesTo(href: String) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {

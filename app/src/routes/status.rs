@@ -29,8 +29,9 @@ pub fn StoreStatusPage() -> impl IntoView {
 }
 
 /// The status as the page was rendered with it, then (with JavaScript) as the
-/// live feed tells it.
-#[island]
+/// live feed tells it. Lazy, like every island but the list's and the theme
+/// switch's.
+#[island(lazy)]
 fn LiveStatus(first: IslandProp<StoreStatus>) -> impl IntoView {
     let live = RwSignal::new(first.into_inner());
     let connected = RwSignal::new(false);
