@@ -14,6 +14,69 @@ struct Bundle {
     css: String,
     js: String,
     wasm: String,
+    lazy: LazyChunks,
+}
+
+/// Where the lazy islands' code is (see [`BundleScripts`]): the chunks
+/// `cargo leptos build --split` names for each island in the site's
+/// `__wasm_split_manifest.*.json`, and the script that loads them.
+#[derive(Default)]
+struct LazyChunks {
+    loader: Option<String>,
+    /// Each island's loader (`customer_form_loader_<n>`) and its chunks' URLs.
+    chunks: Vec<(String, Vec<String>)>,
+}
+
+impl LazyChunks {
+    /// The URLs of the chunks `island` (its name in snake case) needs.
+    fn of(&self, island: &str) -> &[String] {
+        let loader = format!("{island}_loader_");
+        self.chunks
+            .iter()
+            .find(|(name, _)| name.starts_with(&loader))
+            .map_or(&[], |(_, urls)| urls.as_slice())
+    }
+
+    /// Reads the manifest in the site's package directory; none without `--split`.
+    #[cfg(feature = "ssr")]
+    fn read(options: &LeptosOptions) -> LazyChunks {
+        let pkg = &options.site_pkg_dir;
+        let dir = std::path::Path::new(&*options.site_root).join(&**pkg);
+        let names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                let names = entries.filter_map(|entry| entry.ok()?.file_name().into_string().ok());
+                names.collect()
+            })
+            .unwrap_or_default();
+        let named = |prefix: &str, extension: &str| {
+            names
+                .iter()
+                .find(|name| name.starts_with(prefix) && name.ends_with(extension))
+        };
+        let manifest = named("__wasm_split_manifest.", ".json")
+            .and_then(|name| std::fs::read(dir.join(name)).ok())
+            .and_then(|json| {
+                serde_json::from_slice::<std::collections::BTreeMap<String, Vec<String>>>(&json)
+                    .ok()
+            })
+            .unwrap_or_default();
+        let url = |file: &str| format!("/{pkg}/{file}");
+        LazyChunks {
+            loader: named("__wasm_split.", ".js").map(|name| url(name)),
+            chunks: manifest
+                .into_iter()
+                .map(|(loader, files)| {
+                    let urls = files.iter().map(|file| url(&format!("{file}.wasm")));
+                    (loader, urls.collect())
+                })
+                .collect(),
+        }
+    }
+
+    #[cfg(not(feature = "ssr"))]
+    fn read(_: &LeptosOptions) -> LazyChunks {
+        LazyChunks::default()
+    }
 }
 
 impl Bundle {
@@ -41,6 +104,7 @@ impl Bundle {
                 css: url("css", "css"),
                 js: url("js", "js"),
                 wasm: url("wasm", "wasm"),
+                lazy: LazyChunks::read(options),
             }
         })
     }
@@ -103,5 +167,24 @@ pub fn BundleScripts(options: LeptosOptions) -> impl IntoView {
         <link rel="modulepreload" href=js.clone() crossorigin="anonymous"/>
         <link rel="preload" href=wasm.clone() r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
         <script type="module" nonce=nonce>{start}</script>
+    }
+}
+
+/// Where the page shows the lazy island `island` (its name in snake case):
+/// fetches its chunks while the module comes, rather than once it has
+/// hydrated. Server-rendered only; the site's options come from the shell.
+#[component]
+pub fn PreloadIsland(island: &'static str) -> impl IntoView {
+    let options = use_context::<LeptosOptions>();
+    let lazy = options.map(|options| &Bundle::of(&options).lazy);
+    let chunks = lazy.map_or(&[][..], |lazy| lazy.of(island));
+    let loader = lazy.and_then(|lazy| lazy.loader.clone());
+    view! {
+        {(!chunks.is_empty()).then(|| loader.map(|href| {
+            view! { <link rel="modulepreload" href=href crossorigin="anonymous"/> }
+        }))}
+        {chunks.iter().map(|href| view! {
+            <link rel="preload" href=href.clone() r#as="fetch" r#type="application/wasm" crossorigin="anonymous"/>
+        }).collect_view()}
     }
 }

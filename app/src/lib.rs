@@ -26,6 +26,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     set_content_security_policy();
     // The theme picked, from the first byte: no flash of the other one.
     let theme = theme::theme_here().attribute();
+    // For the pages' own links to the bundle (`bundle::PreloadIsland`).
+    provide_context(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en" data-theme=theme>

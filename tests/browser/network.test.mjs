@@ -116,7 +116,7 @@ test('every page hydrates under the CSP and shows markup in names as text', asyn
   await page.context().close();
 });
 
-test('the list loads one module; the other pages add only their own island\'s chunks', async () => {
+test('the list loads one module; the other pages add only their own island\'s chunks, preloaded', async () => {
   const { page, problems } = await newPage(browser);
   let loaded = [];
   page.on('request', (request) => {
@@ -146,6 +146,13 @@ test('the list loads one module; the other pages add only their own island\'s ch
       assert.ok(!chunks.some((name) => name.includes(`_${island}_loader_`)), `${path}: not ${island}'s chunk: ${loaded}`);
     }
     if (islands.length === 0) assert.deepEqual(chunks, [], `${path}: no chunk at all`);
+    // The page preloads its islands' chunks, and the preloads are what is used:
+    // each chunk is fetched once.
+    const preloaded = await page.locator('link[rel="preload"][href$=".wasm"]').evaluateAll(
+      (links) => links.map((link) => link.getAttribute('href').split('/').pop()));
+    assert.deepEqual(preloaded.filter((name) => !name.startsWith('customer-records.')).sort(), [...chunks].sort(),
+      `${path}: preloaded what it loads`);
+    assert.equal(new Set(chunks).size, chunks.length, `${path}: each chunk once: ${loaded}`);
   }
   // The lazy form works once its chunk is in: it checks a field as it is typed.
   await page.goto(`${server.base}/new`);

@@ -7,6 +7,7 @@
 
 use super::{error_fallback, use_customer, ErrorNotice, FormPage};
 use crate::api::{get_customers, CustomerError, DeleteCustomer, DeleteCustomers};
+use crate::bundle::PreloadIsland;
 use crate::domain::Stored;
 use crate::url::with_query;
 use leptos::prelude::*;
@@ -47,6 +48,7 @@ fn DeleteMany(ids: Vec<String>) -> impl IntoView {
     let pending = delete.pending();
     let failure = move || delete.value().get().and_then(Result::err);
     view! {
+        <PreloadIsland island="escape_goes_to"/>
         <super::EscapeGoesTo href="/".to_owned()/>
         <Title text="Delete customers"/>
         <h1>"Delete customers"</h1>
@@ -142,6 +144,7 @@ fn DeleteOne() -> impl IntoView {
                             format!("{} {}", customer.first_name, customer.last_name)
                         };
                         view! {
+                            <PreloadIsland island="escape_goes_to"/>
                             <super::EscapeGoesTo href=edit.clone()/>
                             <p>"Delete " <strong>{name}</strong>
                                " (ID " <code>{id.clone()}</code> ")? The list then offers to undo it."</p>

@@ -8,6 +8,7 @@
 
 use super::{error_fallback, page_rendered, use_customer, ErrorNotice, RefusedPost};
 use crate::api::{CustomerError, SaveCustomer};
+use crate::bundle::PreloadIsland;
 use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
 use crate::here::Here;
 use crate::island_prop::IslandProp;
@@ -87,7 +88,10 @@ enum FormState {
 
 /// The form for `existing`, or for a new customer, on the page being rendered.
 fn customer_form(existing: Option<Stored>) -> impl IntoView {
-    view! { <CustomerForm existing=existing.into() page=page_rendered() refused=RefusedPost::here().into()/> }
+    view! {
+        <PreloadIsland island="customer_form"/>
+        <CustomerForm existing=existing.into() page=page_rendered() refused=RefusedPost::here().into()/>
+    }
 }
 
 /// The create/edit form. Works as a plain HTML form post without JavaScript; once

@@ -7,6 +7,7 @@
 
 use super::{error_fallback, thousands, ErrorNotice, FormPage};
 use crate::api::{import_report, DiscardImport, StartImport};
+use crate::bundle::PreloadIsland;
 use crate::domain::{Customer, ImportReport, ImportStage, RowProblem, ROWS_SHOWN};
 use crate::island_prop::IslandProp;
 use crate::url::with_query;
@@ -87,6 +88,7 @@ fn Upload(token: String) -> impl IntoView {
                                 <Preview report token start discard/>
                             }.into_any(),
                             ImportStage::Running => view! {
+                                <PreloadIsland island="progress"/>
                                 <Progress report=report.into() token/>
                             }.into_any(),
                             ImportStage::Finished => view! {

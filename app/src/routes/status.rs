@@ -6,6 +6,7 @@
 
 use super::{error_fallback, thousands};
 use crate::api::store_status;
+use crate::bundle::PreloadIsland;
 use crate::domain::{StoreEvent, StoreStatus};
 use crate::island_prop::IslandProp;
 use leptos::either::Either;
@@ -21,7 +22,10 @@ pub fn StoreStatusPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="loading">"Asking the store…"</p> }>
             <ErrorBoundary fallback=error_fallback>
                 {move || Suspend::new(async move {
-                    loaded.await.map(|first| view! { <LiveStatus first=first.into()/> })
+                    loaded.await.map(|first| view! {
+                        <PreloadIsland island="live_status"/>
+                        <LiveStatus first=first.into()/>
+                    })
                 })}
             </ErrorBoundary>
         </Transition>
