@@ -79,6 +79,10 @@ for (const javaScriptEnabled of [true, false]) {
       // The bar moves by itself: it is seen part way, then the summary replaces it.
       const bar = page.locator('progress.import-progress');
       await bar.waitFor();
+      // The page showing the bar preloads the progress island's chunk (it is lazy).
+      const preloaded = await page.evaluate(() => !document.querySelector('progress.import-progress')
+        || document.querySelector('link[rel="preload"][href*="_progress_loader_"]') !== null);
+      assert.ok(preloaded, 'the progress island\'s chunk is preloaded');
       await page.waitForFunction(() => {
         const bar = document.querySelector('progress.import-progress');
         return !bar || (bar.value > 0 && bar.value < bar.max);
