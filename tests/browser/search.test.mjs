@@ -114,3 +114,121 @@ test('an answer overtaken by a later search is not shown', async () => {
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+// Before the app has hydrated (its WebAssembly held back here), the list's
+// early search (app/src/routes/early_search.js) answers with the server's
+// rendering of the search; hydration then takes over that page as it is.
+
+/** Opens the list with the WebAssembly held back until `release()`. */
+async function openListLoading() {
+  const { page, problems } = await newPage(shared.browser);
+  let release;
+  const released = new Promise((resolve) => { release = resolve; });
+  await page.route(/\.wasm$/, async (route) => {
+    await released;
+    await route.continue().catch(() => {});
+  });
+  await page.goto(shared.server.base + '/', { waitUntil: 'domcontentloaded' });
+  return { page, problems, release };
+}
+
+const notHydrated = async (page) =>
+  assert.equal(await page.locator('html[data-hydrated]').count(), 0, 'not hydrated yet');
+
+/** One list, one search box, focused, holding `text`. */
+async function expectOneListTyping(page, text) {
+  assert.equal(await page.locator('leptos-island:has(#search)').count(), 1);
+  assert.equal(await page.locator('.results').count(), 1);
+  assert.equal(await page.locator('#search').inputValue(), text);
+  assert.equal(await page.evaluate(() => document.activeElement?.id), 'search');
+}
+
+test('a search typed before the app has loaded is answered at once, and hydration takes over', async () => {
+  const { page, problems, release } = await openListLoading();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const box = page.locator('#search');
+  await box.pressSequentially('jo');
+  await expectIds(page, ['b', 'e']);
+  await notHydrated(page);
+  assert.equal(query(page), 'jo');
+  assert.match(await page.locator('.count').textContent(), /^2 customers match “jo”$/);
+  await expectOneListTyping(page, 'jo');
+  // Typing on, the caret where it was: the box is the same one.
+  await page.keyboard.press('Backspace');
+  await page.keyboard.press('Backspace');
+  await page.keyboard.type('ivo');
+  await expectIds(page, ['d']);
+  await notHydrated(page);
+  assert.equal(query(page), 'ivo');
+  await expectOneListTyping(page, 'ivo');
+
+  release();
+  await waitForHydration(page);
+  await expectIds(page, ['d']);
+  await expectOneListTyping(page, 'ivo');
+  assert.equal(query(page), 'ivo');
+  // Hydrated: searching goes on in place, and Back walks the searches shown.
+  await box.fill('jo');
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'jo');
+  await expectIds(page, ['b', 'e']);
+  await page.goBack();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'ivo');
+  await expectIds(page, ['d']);
+  await page.goBack();
+  await page.waitForFunction(() => !new URL(location.href).searchParams.has('q'));
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  assert.equal(await box.inputValue(), '');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('before the app has loaded, an answer overtaken by a later search is not shown', async () => {
+  const { page, problems, release } = await openListLoading();
+  await page.route((url) => url.searchParams.get('q') === 'victor', async (route) => {
+    await new Promise((r) => setTimeout(r, 1200));
+    await route.continue().catch(() => {});
+  });
+  const box = page.locator('#search');
+  await box.fill('victor');
+  await page.waitForFunction(() => document.querySelector('.results').getAttribute('aria-busy') === 'true');
+  assert.match(await page.locator('.results').getAttribute('class'), /\bpending\b/, 'dimmed meanwhile');
+  await box.fill('ivo');
+  await expectIds(page, ['d']);
+  await page.waitForTimeout(1500); // the late answer has come by now
+  await expectIds(page, ['d']);
+  await notHydrated(page);
+  assert.equal(query(page), 'ivo');
+  release();
+  await waitForHydration(page);
+  await expectIds(page, ['d']);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('an early answer that comes once hydration has begun is dropped; the app answers instead', async () => {
+  const { page, problems, release } = await openListLoading();
+  let answer;
+  const answered = new Promise((resolve) => { answer = resolve; });
+  let asked;
+  const askedFor = new Promise((resolve) => { asked = resolve; });
+  await page.route((url) => url.searchParams.get('q') === 'victor', async (route) => {
+    asked();
+    await answered;
+    await route.continue().catch(() => {});
+  });
+  await page.locator('#search').fill('victor');
+  await askedFor;
+  release();
+  await waitForHydration(page);
+  // The app searched for what was typed, and is not busy any longer.
+  await expectIds(page, ['g']);
+  answer();
+  await page.waitForTimeout(500);
+  await expectIds(page, ['g']);
+  assert.equal(await page.locator('leptos-island:has(#search)').count(), 1);
+  await page.locator('#search').fill('ivo');
+  await expectIds(page, ['d']);
+  assert.equal(query(page), 'ivo');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

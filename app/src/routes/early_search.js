@@ -1,0 +1,110 @@
+// The list's search before the app has hydrated (see `EarlySearch` in list.rs).
+//
+// On a slow phone the WebAssembly takes a second or more to arrive, and the
+// search box is on screen long before. Until then this answers a search as the
+// hydrated list would (the same pause, the older request cancelled, the list
+// dimmed and marked busy meanwhile), but with the server's own page for it: the
+// list's island as the server renders it for that search replaces the one on
+// the page, keeping the search box being typed in (its text, focus and caret).
+// The page is then just as if it had been opened at that search, so hydration
+// finds the markup and the props it expects. The start script announces
+// hydration with a `hydrating` event on the document; from then on this does
+// nothing, and puts back anything it changed.
+(() => {
+  const PAUSE_MS = 150;
+  const LIMIT_MS = 2000;
+  let stopped = false;
+  let timer = 0;
+  let request = null;
+  let pushed = false;
+
+  const box = () => document.getElementById('search');
+  const results = () => document.querySelector('.results');
+
+  function busy(on) {
+    const shown = results();
+    if (!shown) return;
+    shown.classList.toggle('pending', on);
+    shown.setAttribute('aria-busy', String(on));
+  }
+
+  function cancel() {
+    clearTimeout(timer);
+    if (request) request.abort();
+    request = null;
+  }
+
+  // The list's address for `form`'s search, as the island writes it:
+  // `q` only when not empty, then the order kept in hidden fields.
+  function addressOf(form) {
+    const query = new URLSearchParams();
+    for (const [name, value] of new FormData(form)) {
+      if (typeof value === 'string' && value !== '') query.append(name, value);
+    }
+    const text = query.toString();
+    return text ? '/?' + text : '/';
+  }
+
+  async function search(form) {
+    cancel();
+    const address = addressOf(form);
+    const controller = (request = new AbortController());
+    const limit = setTimeout(() => controller.abort(), LIMIT_MS);
+    busy(true);
+    try {
+      // `/` answers JSON (the original API) unless HTML is asked for.
+      const response = await fetch(address, {
+        signal: controller.signal,
+        headers: { Accept: 'text/html' },
+      });
+      const html = response.ok && !response.redirected ? await response.text() : '';
+      if (stopped || controller !== request) return;
+      const page = new DOMParser().parseFromString(html, 'text/html');
+      const island = page.getElementById('search')?.closest('leptos-island');
+      const input = box();
+      const current = input?.closest('leptos-island');
+      if (!island || !current) return;
+      // The box being typed in goes into the new island in place of the
+      // server's, so nothing typed since is lost.
+      const { selectionStart, selectionEnd, selectionDirection } = input;
+      const focused = document.activeElement === input;
+      island.querySelector('#search').replaceWith(input);
+      current.replaceWith(island);
+      if (focused) {
+        input.focus();
+        input.setSelectionRange(selectionStart, selectionEnd, selectionDirection);
+      }
+      // The address names the search shown, as the hydrated list's does: a
+      // new step in history first, then the searches typed on the way replace it.
+      history[pushed ? 'replaceState' : 'pushState'](null, '', address);
+      pushed = true;
+    } catch {
+      // Cancelled, out of time or offline: the hydrated list searches again.
+    } finally {
+      clearTimeout(limit);
+      if (controller === request) {
+        request = null;
+        busy(false);
+      }
+    }
+  }
+
+  document.addEventListener('input', (event) => {
+    const input = event.target;
+    if (stopped || input.id !== 'search' || !input.form) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => search(input.form), PAUSE_MS);
+  });
+
+  // Before hydration there is nothing to show an older address in place: load it.
+  window.addEventListener('popstate', () => {
+    if (!stopped && pushed) location.reload();
+  });
+
+  document.addEventListener('hydrating', () => {
+    stopped = true;
+    const searching = request !== null;
+    cancel();
+    if (searching) busy(false);
+  }, { once: true });
+})();
