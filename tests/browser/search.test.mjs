@@ -161,6 +161,14 @@ test('a search typed before the app has loaded is answered at once, and hydratio
   await notHydrated(page);
   assert.equal(query(page), 'ivo');
   await expectOneListTyping(page, 'ivo');
+  // Words across first and last name, as the app matches them (the space
+  // travels as `+` in the address the form makes).
+  await box.fill('james baker');
+  await expectIds(page, ['a']);
+  assert.equal(query(page), 'james baker');
+  await box.fill('ivo');
+  await expectIds(page, ['d']);
+  await notHydrated(page);
 
   release();
   await waitForHydration(page);
