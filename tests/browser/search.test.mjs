@@ -147,8 +147,11 @@ test('a search typed before the app has loaded is answered at once, and hydratio
   const { page, problems, release } = await openListLoading();
   await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
   const box = page.locator('#search');
+  // The count, a live region, is kept and changed rather than replaced.
+  await page.evaluate(() => { window.count = document.querySelector('.count'); });
   await box.pressSequentially('jo');
   await expectIds(page, ['b', 'e']);
+  assert.ok(await page.evaluate(() => window.count === document.querySelector('.count')));
   await notHydrated(page);
   assert.equal(query(page), 'jo');
   assert.match(await page.locator('.count').textContent(), /^2 customers match “jo”$/);

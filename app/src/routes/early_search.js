@@ -69,6 +69,15 @@
       const { selectionStart, selectionEnd, selectionDirection } = input;
       const focused = document.activeElement === input;
       island.querySelector('#search').replaceWith(input);
+      // The count is a live region: a screen reader says a region's change,
+      // but may not say one just put in. So the count shown stays, with the
+      // new text.
+      const count = current.querySelector('.count');
+      const newCount = island.querySelector('.count');
+      if (count && newCount) {
+        count.textContent = newCount.textContent;
+        newCount.replaceWith(count);
+      }
       current.replaceWith(island);
       if (focused) {
         input.focus();
