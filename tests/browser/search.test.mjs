@@ -120,7 +120,7 @@ test('an answer overtaken by a later search is not shown', async () => {
 // rendering of the search; hydration then takes over that page as it is.
 
 /** Opens the list with the WebAssembly held back until `release()`. */
-async function openListLoading() {
+async function openListLoading(path = '/') {
   const { page, problems } = await newPage(shared.browser);
   let release;
   const released = new Promise((resolve) => { release = resolve; });
@@ -128,7 +128,7 @@ async function openListLoading() {
     await released;
     await route.continue().catch(() => {});
   });
-  await page.goto(shared.server.base + '/', { waitUntil: 'domcontentloaded' });
+  await page.goto(shared.server.base + path, { waitUntil: 'domcontentloaded' });
   return { page, problems, release };
 }
 
@@ -240,6 +240,22 @@ test('an early answer that comes once hydration has begun is dropped; the app an
   await page.locator('#search').fill('ivo');
   await expectIds(page, ['d']);
   assert.equal(query(page), 'ivo');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('an early search keeps the order the list is in', async () => {
+  const { page, problems, release } = await openListLoading('/?sort=last&order=desc');
+  await expectIds(page, ['f', 'g', 'c', 'e', 'd', 'b', 'a']);
+  await page.locator('#search').fill('jo');
+  await expectIds(page, ['e', 'b']);
+  await notHydrated(page);
+  assert.equal(new URL(page.url()).search, '?q=jo&sort=last&order=desc');
+  release();
+  await waitForHydration(page);
+  await page.locator('#search').fill('j');
+  await expectIds(page, ['c', 'e', 'b', 'a']);
+  assert.equal(new URL(page.url()).search, '?q=j&sort=last&order=desc');
   assert.deepEqual(problems, []);
   await page.context().close();
 });
