@@ -259,3 +259,34 @@ test('an early search keeps the order the list is in', async () => {
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test('text typed before the early search has started (it waits for the stylesheet) is answered too', async () => {
+  const { page, problems } = await newPage(shared.browser);
+  // The stylesheet and the WebAssembly are held back; the page's scripts wait
+  // for the stylesheet, the list above them does not.
+  const hold = async (pattern) => {
+    let release;
+    const released = new Promise((resolve) => { release = resolve; });
+    await page.route(pattern, async (route) => {
+      await released;
+      await route.continue().catch(() => {});
+    });
+    return release;
+  };
+  const releaseStylesheet = await hold(/\.css$/);
+  const releaseWasm = await hold(/\.wasm$/);
+  await page.goto(shared.server.base + '/', { waitUntil: 'commit' });
+  const box = page.locator('#search');
+  await box.fill('ivo');
+  assert.equal(await page.evaluate(() => document.readyState), 'loading', 'the scripts are waiting');
+  releaseStylesheet();
+  await expectIds(page, ['d']);
+  await notHydrated(page);
+  assert.equal(query(page), 'ivo');
+  await expectOneListTyping(page, 'ivo');
+  releaseWasm();
+  await waitForHydration(page);
+  await expectIds(page, ['d']);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

@@ -98,12 +98,21 @@
     }
   }
 
+  function searchSoon(form) {
+    clearTimeout(timer);
+    timer = setTimeout(() => search(form), PAUSE_MS);
+  }
+
   document.addEventListener('input', (event) => {
     const input = event.target;
     if (stopped || input.id !== 'search' || !input.form) return;
-    clearTimeout(timer);
-    timer = setTimeout(() => search(input.form), PAUSE_MS);
+    searchSoon(input.form);
   });
+
+  // Text typed before this ran: an inline script waits for the stylesheet,
+  // while the box above it may already take typing.
+  const typed = box();
+  if (typed && typed.form && typed.value !== typed.defaultValue) searchSoon(typed.form);
 
   // Before hydration there is nothing to show an older address in place: load it.
   window.addEventListener('popstate', () => {
