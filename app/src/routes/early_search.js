@@ -11,8 +11,9 @@
 // hydration with a `hydrating` event on the document; from then on this does
 // nothing, and puts back anything it changed.
 (() => {
-  const PAUSE_MS = 150;
-  const LIMIT_MS = 2000;
+  // The hydrated list's pause and time limit, set on this script by the server.
+  const PAUSE_MS = Number(document.currentScript.dataset.pauseMs);
+  const LIMIT_MS = Number(document.currentScript.dataset.limitMs);
   let stopped = false;
   let timer = 0;
   let request = null;

@@ -27,7 +27,6 @@ const SEARCH_PAUSE: Duration = Duration::from_millis(150);
 const SEARCH_SETTLED: Duration = Duration::from_secs(1);
 /// How long the browser waits for a page of customers before it says so and
 /// offers to try again, rather than leaving the old list up with no end.
-#[cfg(feature = "hydrate")]
 const ANSWER_LIMIT: Duration = Duration::from_secs(2);
 
 /// `/`: the list, rendered on the server with its first page. All of it works
@@ -64,8 +63,15 @@ fn EarlySearch() -> impl IntoView {
         code.collect::<Vec<_>>().join("\n")
     });
     let nonce = leptos::nonce::use_nonce().map(|nonce| nonce.to_string());
+    // The hydrated list's pause and time limit, so both searches keep the same.
+    let (pause, limit) = (
+        SEARCH_PAUSE.as_millis().to_string(),
+        ANSWER_LIMIT.as_millis().to_string(),
+    );
     // As `inner_html`: a script's text is not HTML-escaped.
-    view! { <script nonce=nonce inner_html=SCRIPT.as_str()></script> }
+    view! {
+        <script nonce=nonce data-pause-ms=pause data-limit-ms=limit inner_html=SCRIPT.as_str()></script>
+    }
 }
 
 /// The page of customers that the list's address asks for.
