@@ -11,7 +11,9 @@ RUN rustup target add wasm32-unknown-unknown \
 COPY Cargo.toml Cargo.lock ./
 RUN cargo install wasm-bindgen-cli --version "=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)"
 COPY . .
-RUN cargo leptos build --release --precompress --split
+# As scripts/env.sh: no build-machine paths in the browser's bundle.
+RUN CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="--remap-path-prefix=$CARGO_HOME/registry/src=crates" \
+    cargo leptos build --release --precompress --split
 
 FROM debian:bookworm-slim AS runtime
 RUN useradd --system --home /data customer-records && mkdir -p /data && chown customer-records /data

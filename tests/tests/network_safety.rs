@@ -348,6 +348,49 @@ async fn the_bundle_goes_out_compressed_as_the_client_accepts() {
     }
 }
 
+/// No file the server hands to browsers names a folder of the machine that
+/// built it. Rust keeps the source path of every possible panic in the
+/// WebAssembly, and by default that is the builder's cargo folder.
+#[tokio::test]
+async fn the_bundle_names_no_folder_of_the_build_machine() {
+    let (_dir, server) = sample_server();
+    let site = std::env::var("LEPTOS_SITE_ROOT").expect("the scripts set LEPTOS_SITE_ROOT");
+    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap();
+    let machine_paths = [
+        home.as_str(),
+        repo.to_str().unwrap(),
+        "/.cargo/",
+        "/root/",
+        "/home/",
+    ];
+    let client = Client::new();
+    let mut served = 0;
+    for entry in std::fs::read_dir(std::path::Path::new(&site).join("pkg")).unwrap() {
+        let name = entry.unwrap().file_name().into_string().unwrap();
+        if name.ends_with(".gz") || name.ends_with(".br") {
+            continue;
+        }
+        let response = client
+            .get(server.url(&format!("/pkg/{name}")))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200, "{name}");
+        let body = response.bytes().await.unwrap();
+        for path in machine_paths {
+            assert!(
+                !body.windows(path.len()).any(|w| w == path.as_bytes()),
+                "{name} names {path}"
+            );
+        }
+        served += 1;
+    }
+    assert!(served >= 3, "only {served} files in {site}/pkg");
+}
+
 /// A page's headers are its own however many files are fetched while it
 /// renders. leptos_axum's file handler once gave a file's answer the headers of
 /// a page rendering at the same moment: the page then went out without its
