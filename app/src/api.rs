@@ -5,7 +5,7 @@
 
 use crate::domain::{CustomerDraft, Page, Stored, ValidationErrors};
 use leptos::prelude::*;
-use leptos::server_fn::codec::JsonEncoding;
+use leptos::server_fn::codec::{JsonEncoding, Postcard, PostcardEncoding};
 use leptos::server_fn::error::{FromServerFnError, ServerFnErrorErr};
 use serde::{Deserialize, Serialize};
 
@@ -64,6 +64,23 @@ impl FromServerFnError for CustomerError {
         #[cfg(feature = "ssr")]
         ssr::set_status_of_bad_request(&value);
         CustomerError::Request(value.to_string())
+    }
+}
+
+/// A [`CustomerError`] answered in postcard rather than JSON: the error of the
+/// server functions the list calls once hydrated ([`list_customers`],
+/// [`delete_as_shown`], [`restore_customers`]), whose answers are postcard
+/// too. The bundle every list page loads then reads no JSON (see
+/// `island_start`); the lazily loaded forms keep JSON.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ListError(pub CustomerError);
+
+impl FromServerFnError for ListError {
+    type Encoder = PostcardEncoding;
+
+    fn from_server_fn_error(value: ServerFnErrorErr) -> Self {
+        ListError(CustomerError::from_server_fn_error(value))
     }
 }
 
@@ -268,7 +285,7 @@ pub async fn audit_log(
 
 /// One page of customers for the list, by search text and cursor, the first of
 /// these given: `after` an ID, `before` one, the `last` page, the page `at` an ID.
-#[server(endpoint = "list_customers")]
+#[server(endpoint = "list_customers", output = Postcard)]
 pub async fn list_customers(
     search: Option<String>,
     after: Option<String>,
@@ -277,7 +294,7 @@ pub async fn list_customers(
     at: Option<String>,
     sort: Option<String>,
     order: Option<String>,
-) -> Result<Page, CustomerError> {
+) -> Result<Page, ListError> {
     use crate::domain::{Cursor, PageQuery, Sort};
     let cursor = match (after, before, last, at) {
         (Some(after), ..) => Cursor::After(after),
@@ -288,7 +305,9 @@ pub async fn list_customers(
     };
     let sort = Sort::from_params(sort.as_deref(), order.as_deref());
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT).sorted(sort);
-    ssr::respond(async move { Ok(ssr::store()?.list(&query, ssr::freshness()).await?) }).await
+    ssr::respond(async move { Ok(ssr::store()?.list(&query, ssr::freshness()).await?) })
+        .await
+        .map_err(ListError)
 }
 
 #[server(endpoint = "get_customer")]
@@ -403,12 +422,12 @@ pub async fn delete_customer(
 /// still exactly as the list showed it: then the user saw what they deleted,
 /// and the list offers to undo it. Otherwise `Changed` (the confirmation page
 /// then shows the customer as it is now) or `NotFound`.
-#[server(endpoint = "delete_as_shown")]
+#[server(endpoint = "delete_as_shown", output = Postcard)]
 pub async fn delete_as_shown(
     #[server(rename = "customerID")] customer_id: String,
     #[server(rename = "firstName")] first_name: String,
     #[server(rename = "lastName")] last_name: String,
-) -> Result<(), CustomerError> {
+) -> Result<(), ListError> {
     use crate::domain::{Conflict, Precondition, StoreError};
     ssr::respond(async move {
         let store = ssr::store()?;
@@ -443,6 +462,7 @@ pub async fn delete_as_shown(
         }
     })
     .await
+    .map_err(ListError)
 }
 
 /// The most customers one bulk request names: a few pages of the list, and
@@ -525,8 +545,8 @@ pub async fn delete_customers(
 /// Undoes deletions: re-creates each customer named as it was when it was
 /// last deleted (from the audit trail, not from what the client sends), unless
 /// a customer with its ID exists again. The list's notice then names them.
-#[server(endpoint = "restore_customers")]
-pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
+#[server(endpoint = "restore_customers", output = Postcard)]
+pub async fn restore_customers(ids: Vec<String>) -> Result<(), ListError> {
     use crate::domain::{lookup_keys, Action, AuditQuery, Precondition, StoreError};
     ssr::respond(async move {
         bulk_ids(&ids)?;
@@ -562,6 +582,7 @@ pub async fn restore_customers(ids: Vec<String>) -> Result<(), CustomerError> {
         Ok(())
     })
     .await
+    .map_err(ListError)
 }
 
 /// Runs `op` on each of `ids` in turn (with its index): done (`true`) or

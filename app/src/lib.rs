@@ -8,6 +8,7 @@ pub mod domain;
 mod here;
 mod html;
 mod island_prop;
+mod island_start;
 mod routes;
 pub mod theme;
 mod url;

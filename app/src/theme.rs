@@ -3,6 +3,7 @@
 //! the first byte (no flash of the other theme), and the switch works without
 //! JavaScript as a form post to `/theme`; with JavaScript it applies at once.
 
+use crate::island_start::{hand_over, IslandStart, Started};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -93,16 +94,36 @@ pub fn theme_here() -> Theme {
 /// The switch, for the page being rendered (see [`ThemeButtons`]).
 #[component]
 pub fn ThemeSwitch() -> impl IntoView {
-    view! { <ThemeButtons chosen=theme_here() back=crate::routes::page_rendered()/> }
+    hand_over(SwitchStart {
+        chosen: theme_here(),
+        back: crate::routes::page_rendered(),
+    });
+    view! { <ThemeButtons/> }
+}
+
+/// What the switch starts from: the theme in use, and the page to come back
+/// to after a choice made without JavaScript.
+#[derive(Clone, Serialize, Deserialize)]
+struct SwitchStart {
+    chosen: Theme,
+    back: String,
+}
+
+impl IslandStart for SwitchStart {
+    const ELEMENT_ID: &'static str = "theme-switch-start";
 }
 
 /// Three buttons, the current one pressed. Each submits the form to `/theme`,
 /// which remembers the choice and sends the browser back to `back`; once
 /// hydrated, a click applies the choice in place instead.
 #[island]
-fn ThemeButtons(chosen: Theme, back: String) -> impl IntoView {
+fn ThemeButtons() -> impl IntoView {
+    let start = Started::<SwitchStart>::take();
+    let carrier = start.carrier();
+    let SwitchStart { chosen, back } = start.value;
     let chosen = RwSignal::new(chosen);
     view! {
+        {carrier}
         // Named, a form is a landmark: the three buttons are found together as
         // "Colour theme" (ARIA allows no `group` role on a form).
         <form class="theme-switch" method="post" action="/theme" aria-label="Colour theme">

@@ -7,7 +7,7 @@
 // list's island as the server renders it for that search replaces the one on
 // the page, keeping the search box being typed in (its text, focus and caret).
 // The page is then just as if it had been opened at that search, so hydration
-// finds the markup and the props it expects. The start script announces
+// finds the markup and the start (island_start.rs) it expects. The start script announces
 // hydration with a `hydrating` event on the document; from then on this does
 // nothing, and puts back anything it changed.
 (() => {

@@ -4,12 +4,12 @@
 
 use super::{page_rendered, thousands};
 use crate::api::{
-    delete_as_shown, list_customers, restore_customers, CustomerError, RestoreCustomers,
+    delete_as_shown, list_customers, restore_customers, CustomerError, ListError, RestoreCustomers,
 };
 use crate::domain::{Customer, Page, Sort, SortField};
 use crate::here::Here;
 use crate::html::{push_attribute, push_text};
-use crate::island_prop::IslandProp;
+use crate::island_start::{hand_over, IslandStart, Started};
 use crate::url::{self, with_query};
 use leptos::either::Either;
 use leptos::prelude::*;
@@ -42,7 +42,8 @@ pub fn CustomerList() -> impl IntoView {
         <Suspense>
             {Suspend::new(async move {
                 let first = request.load().await;
-                view! { <CustomerBrowser page admin first=first.into()/> }
+                hand_over(ListStart { page, admin, first });
+                view! { <CustomerBrowser/> }
             })}
         </Suspense>
         <EarlySearch/>
@@ -113,19 +114,32 @@ impl ListRequest {
             order,
         )
         .await
+        .map_err(|ListError(error)| error)
     }
 }
 
-/// The list at `page` (its search, order and place in the query), starting
-/// from the server's `first` answer. Once hydrated, it searches as the user
-/// types and moves between pages and orders in place (the address and
-/// history follow, see [`Here`]); `admin` may export and import.
-#[island]
-fn CustomerBrowser(
+/// What the list starts from: the address it shows (its search, order and
+/// place in the list), whether the viewer may export and import, and the
+/// server's answer for that address.
+#[derive(Clone, serde::Serialize, serde::Deserialize)]
+struct ListStart {
     page: String,
     admin: bool,
-    first: IslandProp<Result<Page, CustomerError>>,
-) -> impl IntoView {
+    first: Result<Page, CustomerError>,
+}
+
+impl IslandStart for ListStart {
+    const ELEMENT_ID: &'static str = "list-start";
+}
+
+/// The list, from its [`ListStart`]. Once hydrated, it searches as the user
+/// types and moves between pages and orders in place (the address and
+/// history follow, see [`Here`]).
+#[island]
+fn CustomerBrowser() -> impl IntoView {
+    let start = Started::<ListStart>::take();
+    let carrier = start.carrier();
+    let ListStart { page, admin, first } = start.value;
     let here = Here::provide(&page);
     let param = move |key: &str| here.get(key);
     let request = Memo::new(move |_| ListRequest::from(param));
@@ -138,7 +152,7 @@ fn CustomerBrowser(
     let _ = leptos::server_fn::redirect::set_redirect_hook(move |to: &str| here.go(to, false));
     // The answer shown, and whether a newer one is on its way: the list shown
     // is then dimmed and marked busy, rather than left looking current.
-    let shown = RwSignal::new(first.into_inner());
+    let shown = RwSignal::new(first);
     let (loading, set_loading) = signal(false);
     let retried = RwSignal::new(0_u32);
     // Each request is numbered; an answer overtaken by a later request is dropped.
@@ -228,6 +242,7 @@ fn CustomerBrowser(
     };
 
     view! {
+        {carrier}
         <div class="page-heading">
             <h1>"Customers"</h1>
         </div>
@@ -317,8 +332,9 @@ impl DeleteFromList {
         self.failure.set(None);
         leptos::task::spawn_local(async move {
             let id = customer.id.clone();
-            let outcome =
-                delete_as_shown(customer.id, customer.first_name, customer.last_name).await;
+            let outcome = delete_as_shown(customer.id, customer.first_name, customer.last_name)
+                .await
+                .map_err(|ListError(error)| error);
             let href = match outcome {
                 Ok(()) | Err(CustomerError::NotFound(_)) => {
                     self.deleted.update(|n| *n += 1);
@@ -512,7 +528,7 @@ fn Deleted(ids: Vec<String>) -> impl IntoView {
         set_pending.set(true);
         failure.set(None);
         leptos::task::spawn_local(async move {
-            if let Err(error) = restore_customers(ids.get_value()).await {
+            if let Err(ListError(error)) = restore_customers(ids.get_value()).await {
                 failure.set(Some(error));
             }
             set_pending.set(false);
@@ -598,7 +614,9 @@ fn CustomerTable(
     // The customers ticked on this page (with JavaScript: for the count, the
     // select-all box and the button's state; without it, the boxes post as they are).
     let on_page: Vec<String> = customers.iter().map(|c| c.id.clone()).collect();
-    let selected = RwSignal::new(std::collections::BTreeSet::<String>::new());
+    // A list rather than a set: a page holds at most a few dozen, and the
+    // browser's bundle then carries no ordered-set code.
+    let selected = RwSignal::new(Vec::<String>::new());
     let count_selected = move || selected.read().len();
     let all_selected = {
         let on_page = on_page.clone();
@@ -618,7 +636,7 @@ fn CustomerTable(
         // Boxes ticked while the page was loading (or kept by the browser on
         // Back) count as ticked once it has hydrated.
         if let Some(body) = body.get_untracked() {
-            let ticked: std::collections::BTreeSet<String> = row_boxes(&body)
+            let ticked: Vec<String> = row_boxes(&body)
                 .filter(|row_box| row_box.checked())
                 .map(|row_box| row_box.value())
                 .collect();
@@ -636,7 +654,7 @@ fn CustomerTable(
             }
         }
         selected.set(match ticked {
-            true => on_page.iter().cloned().collect(),
+            true => on_page.to_vec(),
             false => Default::default(),
         });
     };
@@ -654,10 +672,9 @@ fn CustomerTable(
         }
         let (id, on) = (row_box.value(), row_box.checked());
         selected.update(|selected| {
+            selected.retain(|other| *other != id);
             if on {
-                selected.insert(id);
-            } else {
-                selected.remove(&id);
+                selected.push(id);
             }
         });
     };
