@@ -290,3 +290,42 @@ test('text typed before the early search has started (it waits for the styleshee
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+// A screen reader says a live region's changes, but may say nothing of one
+// newly put in: the list's status line is one element, kept through every
+// answer, before and after hydration, found or not.
+test('the status line is one live region through every answer, none found included', async () => {
+  const { page, problems, release } = await openListLoading();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const box = page.locator('#search');
+  const status = page.locator('.results [role="status"]');
+  const says = async (text) => {
+    await page.waitForFunction(
+      (text) => document.querySelector('.results [role="status"]')?.textContent === text,
+      text,
+    );
+    assert.equal(await status.count(), 1);
+    assert.ok(await page.evaluate(() => window.line === document.querySelector('.results [role="status"]')),
+      `the same element says “${text}”`);
+  };
+  await page.evaluate(() => { window.line = document.querySelector('.results [role="status"]'); });
+  await says('7 customers');
+
+  await box.fill('zzz-nobody');
+  await says('No customers match “zzz-nobody”.');
+  await notHydrated(page);
+  assert.equal(await page.locator('.empty-state').getByRole('link', { name: 'Create a customer' }).count(), 1);
+
+  release();
+  await waitForHydration(page);
+  await box.fill('ivo');
+  await says('1 customer matches “ivo”');
+  await expectIds(page, ['d']);
+  await box.fill('zzz-nobody');
+  await says('No customers match “zzz-nobody”.');
+  await expectIds(page, []);
+  await box.fill('');
+  await says('7 customers');
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});

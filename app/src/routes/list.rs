@@ -268,6 +268,15 @@ fn CustomerBrowser() -> impl IntoView {
         </form>
         <div class="results" class:pending=loading aria-busy=move || loading.get().to_string()
             on:click=follow_in_place>
+            // One status line for every answer, kept from one to the next: a
+            // screen reader says a live region's changes, but may say nothing
+            // of one newly put in (as "No customers match" would be).
+            <p class="count" role="status">
+                {move || shown.with(|answer| {
+                    let page = answer.as_ref().ok()?;
+                    Some(status_line(page, search.get_untracked().as_deref()))
+                })}
+            </p>
             {move || match shown.get() {
                 Ok(page) => {
                     let saved = here.get_untracked("saved");
@@ -575,20 +584,15 @@ fn CustomerTable(
         after,
         offset,
     } = page;
-    let count = match (&search, total) {
-        (None, 1) => "1 customer".to_owned(),
-        (None, n) => format!("{} customers", thousands(n)),
-        (Some(q), 1) => format!("1 customer matches “{q}”"),
-        (Some(q), n) => format!("{} customers match “{q}”", thousands(n)),
-    };
     if customers.is_empty() {
-        let empty = match &search {
-            Some(q) => format!("No customers match “{q}”."),
-            None => "No customers yet.".to_owned(),
+        // What was found is said in the status line above.
+        let hint = match search {
+            Some(_) => "Check the spelling, or search for fewer words.",
+            None => "Customers you create or import are listed here.",
         };
         return Either::Left(view! {
             <div class="empty-state">
-                <p>{empty}</p>
+                <p>{hint}</p>
                 <a href="/new" class="button primary">"Create a customer"</a>
             </div>
         });
@@ -692,7 +696,6 @@ fn CustomerTable(
         delete_now.run(customer);
     };
     Either::Right(view! {
-        <p class="count" role="status">{count}</p>
         <form id="selection" method="GET" action="/delete" class="selection">
             <div class="bulk-bar">
                 <span class="selected-count" aria-live="polite">
@@ -734,6 +737,19 @@ fn CustomerTable(
             <PagerLink href=last label="Last »"/>
         </nav>
     })
+}
+
+/// What the list shows for `search`, in words: how many customers it has or
+/// match, or that there are none.
+fn status_line(page: &Page, search: Option<&str>) -> String {
+    match (search, page.total) {
+        (Some(q), _) if page.customers.is_empty() => format!("No customers match “{q}”."),
+        (None, _) if page.customers.is_empty() => "No customers yet.".to_owned(),
+        (None, 1) => "1 customer".to_owned(),
+        (None, n) => format!("{} customers", thousands(n)),
+        (Some(q), 1) => format!("1 customer matches “{q}”"),
+        (Some(q), n) => format!("{} customers match “{q}”", thousands(n)),
+    }
 }
 
 /// A column heading that sorts the list by its column: ascending first, the
