@@ -60,7 +60,7 @@ impl LazyChunks {
                     .ok()
             })
             .unwrap_or_default();
-        let url = |file: &str| format!("/{pkg}/{file}");
+        let url = |file: &str| pkg_url(options, file);
         LazyChunks {
             loader: named("__wasm_split.", ".js").map(|name| url(name)),
             chunks: manifest
@@ -94,10 +94,9 @@ impl Bundle {
                     (file.trim() == kind).then(|| hash.trim())
                 });
                 let name = &options.output_name;
-                let pkg = &options.site_pkg_dir;
                 match hash {
-                    Some(hash) => format!("/{pkg}/{name}.{hash}.{extension}"),
-                    None => format!("/{pkg}/{name}.{extension}"),
+                    Some(hash) => pkg_url(options, &format!("{name}.{hash}.{extension}")),
+                    None => pkg_url(options, &format!("{name}.{extension}")),
                 }
             };
             Bundle {
@@ -108,6 +107,11 @@ impl Bundle {
             }
         })
     }
+}
+
+/// The URL of `file` in the site's package directory.
+fn pkg_url(options: &LeptosOptions, file: &str) -> String {
+    format!("/{}/{file}", options.site_pkg_dir)
 }
 
 /// `hash.txt` (`<kind>: <hash>` lines) beside the running binary; empty if absent.
