@@ -219,3 +219,27 @@ test('a row ticked before the page hydrates counts as selected once it has', asy
   assert.deepEqual(problems, []);
   await page.context().close();
 });
+
+test('an Undo refused without JavaScript is said above the list, and the Undo stays offered', async () => {
+  await apiSet('undo-n1', 'Undo', 'Refused');
+  const { page, problems } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await page.goto(`${shared.server.base}/delete?id=undo-n1`);
+  await page.getByRole('button', { name: 'Yes, delete' }).click();
+  await page.getByText('Deleted customer “undo-n1”.').waitFor();
+  // The Undo's post as no form of ours sends it (the ID twice), so the server
+  // refuses it: the list it answers with says why.
+  await page.route('**/api/restore_customers', (route) =>
+    route.continue({ postData: `${route.request().postData()}&ids[1]=undo-n1` }));
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByRole('alert').getByText('customer “undo-n1” is named twice').waitFor();
+  assert.equal((await apiGet('undo-n1')).status, 404, 'nothing restored');
+  // The Undo is still there, and works.
+  await page.unroute('**/api/restore_customers');
+  await page.getByRole('button', { name: 'Undo' }).click();
+  await page.getByText('Restored customer “undo-n1”.').waitFor();
+  assert.equal((await apiGet('undo-n1')).status, 200);
+  assert.equal(await page.getByRole('alert').count(), 0);
+  // The refused post's page came with its 400, which the console notes.
+  assert.deepEqual(problems.filter((p) => !p.includes('status of 400')), []);
+  await page.context().close();
+});

@@ -37,17 +37,29 @@ pub fn CustomerList() -> impl IntoView {
     let page = page_rendered();
     let (_, query) = url::split_href(&page);
     let request = ListRequest::from(|key| url::first_value(query, key));
+    let refused_undo = refused_undo();
     view! {
         <Title text="Customers"/>
         <Suspense>
             {Suspend::new(async move {
                 let first = request.load().await;
-                hand_over(ListStart { page, admin, first });
+                hand_over(ListStart { page, admin, first, refused_undo });
                 view! { <CustomerBrowser/> }
             })}
         </Suspense>
         <EarlySearch/>
     }
+}
+
+/// Why an Undo posted without JavaScript failed, when the list is rendered
+/// with its error (the server renders the page the form was on, see
+/// server/src/http/form_errors.rs): said above the list, as with JavaScript.
+fn refused_undo() -> Option<CustomerError> {
+    use leptos::server::ServerActionError;
+    use leptos::server_fn::error::ServerFnUrlError;
+    let refused = use_context::<ServerActionError>()?;
+    (refused.path() == <RestoreCustomers as ServerFn>::url())
+        .then(|| ServerFnUrlError::<ListError>::decode_err(refused.err()).0)
 }
 
 /// Answers the search box before the app has hydrated: a small script
@@ -119,13 +131,15 @@ impl ListRequest {
 }
 
 /// What the list starts from: the address it shows (its search, order and
-/// place in the list), whether the viewer may export and import, and the
-/// server's answer for that address.
+/// place in the list), whether the viewer may export and import, the
+/// server's answer for that address, and why an Undo posted without
+/// JavaScript failed, if it did.
 #[derive(Clone, serde::Serialize, serde::Deserialize)]
 struct ListStart {
     page: String,
     admin: bool,
     first: Result<Page, CustomerError>,
+    refused_undo: Option<CustomerError>,
 }
 
 impl IslandStart for ListStart {
@@ -139,13 +153,19 @@ impl IslandStart for ListStart {
 fn CustomerBrowser() -> impl IntoView {
     let start = Started::<ListStart>::take();
     let carrier = start.carrier();
-    let ListStart { page, admin, first } = start.value;
+    let ListStart {
+        page,
+        admin,
+        first,
+        refused_undo,
+    } = start.value;
     let here = Here::provide(&page);
     let param = move |key: &str| here.get(key);
     let request = Memo::new(move |_| ListRequest::from(param));
     let search = Memo::new(move |_| request.with(|r| r.search.clone()));
     let sort = Memo::new(move |_| request.with(|r| r.sort));
     let deleting = DeleteFromList::default();
+    deleting.failure.set(refused_undo);
     provide_context(deleting);
     // A write called from here (Undo) answers with the list to show: in place.
     #[cfg(feature = "hydrate")]
@@ -326,7 +346,7 @@ pub mod typed_before_hydration {
 
 /// Deleting straight from the list, with JavaScript (see [`rows_html`]):
 /// how many were deleted (the page is read again after each), and the last
-/// failure, said above the list.
+/// failure (or an Undo's posted without JavaScript), said above the list.
 #[derive(Clone, Copy, Default)]
 struct DeleteFromList {
     deleted: RwSignal<u32>,
