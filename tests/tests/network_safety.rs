@@ -355,17 +355,14 @@ async fn the_bundle_goes_out_compressed_as_the_client_accepts() {
 async fn the_bundle_names_no_folder_of_the_build_machine() {
     let (_dir, server) = sample_server();
     let site = std::env::var("LEPTOS_SITE_ROOT").expect("the scripts set LEPTOS_SITE_ROOT");
-    let home = std::env::var("HOME").unwrap_or_else(|_| "/root".into());
+    let home = std::env::var("HOME").unwrap_or_default();
     let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap();
-    let machine_paths = [
-        home.as_str(),
-        repo.to_str().unwrap(),
-        "/.cargo/",
-        "/root/",
-        "/home/",
-    ];
+    let mut machine_paths = vec![repo.to_str().unwrap(), "/.cargo/", "/home/"];
+    if home.len() > 1 {
+        machine_paths.push(&home);
+    }
     let client = Client::new();
     let mut served = 0;
     for entry in std::fs::read_dir(std::path::Path::new(&site).join("pkg")).unwrap() {
@@ -380,7 +377,7 @@ async fn the_bundle_names_no_folder_of_the_build_machine() {
             .unwrap();
         assert_eq!(response.status(), 200, "{name}");
         let body = response.bytes().await.unwrap();
-        for path in machine_paths {
+        for path in &machine_paths {
             assert!(
                 !body.windows(path.len()).any(|w| w == path.as_bytes()),
                 "{name} names {path}"
