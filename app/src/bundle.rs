@@ -146,8 +146,9 @@ pub fn Stylesheet(options: LeptosOptions) -> impl IntoView {
 /// island (the interactive parts; the rest of the page stays as the server
 /// sent it). Islands are never nested here, so one pass over them in document
 /// order does. A `hydrating` event on the document comes first, for the
-/// scripts that stand in until then (the list's early search). The script
-/// carries the response's CSP nonce.
+/// scripts that stand in until then (the list's early search): its `detail`
+/// is a list they may add promises to, which hydration waits for (an answer
+/// on its way, to be shown first). The script carries the response's CSP nonce.
 ///
 /// The module holds the list's island and the theme switch: the list is the
 /// page most used, and the one that must work soonest. Every other island is
@@ -165,7 +166,8 @@ pub fn BundleScripts(options: LeptosOptions) -> impl IntoView {
     let start = format!(
         "import({js:?}).then(async (bundle) => {{ \
          await bundle.default({{ module_or_path: {wasm:?} }}); \
-         document.dispatchEvent(new Event('hydrating')); bundle.hydrate(); \
+         const waits = []; document.dispatchEvent(new CustomEvent('hydrating', {{ detail: waits }})); \
+         await Promise.all(waits); bundle.hydrate(); \
          for (const island of document.querySelectorAll('leptos-island')) {{ \
          const hydrate = bundle[island.dataset.component]; if (hydrate) await hydrate(island); }} \
          document.documentElement.setAttribute('data-hydrated', ''); }});"

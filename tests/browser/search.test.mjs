@@ -216,22 +216,54 @@ test('before the app has loaded, an answer overtaken by a later search is not sh
   await page.context().close();
 });
 
-test('an early answer that comes once hydration has begun is dropped; the app answers instead', async () => {
-  const { page, problems, release } = await openListLoading();
+/** Holds the early search's answers for `text` until `answer()`; `askedFor` once asked. */
+async function holdEarlyAnswer(page, text) {
   let answer;
   const answered = new Promise((resolve) => { answer = resolve; });
   let asked;
   const askedFor = new Promise((resolve) => { asked = resolve; });
-  await page.route((url) => url.searchParams.get('q') === 'victor', async (route) => {
+  await page.route((url) => url.searchParams.get('q') === text, async (route) => {
     asked();
     await answered;
     await route.continue().catch(() => {});
   });
+  return { answer, askedFor };
+}
+
+test('an early answer on its way when the app is ready is shown first, then hydration takes over', async () => {
+  const { page, problems, release } = await openListLoading();
+  const { answer, askedFor } = await holdEarlyAnswer(page, 'victor');
+  const box = page.locator('#search');
+  await box.fill('victor');
+  await askedFor;
+  release();
+  // The app waits for the answer rather than asking again.
+  await page.waitForTimeout(700);
+  await notHydrated(page);
+  assert.equal(await page.locator('.results').getAttribute('aria-busy'), 'true');
+  // Typed meanwhile: not lost.
+  await box.fill('ivo');
+  answer();
+  await waitForHydration(page);
+  await expectIds(page, ['d']);
+  assert.equal(query(page), 'ivo');
+  await expectOneListTyping(page, 'ivo');
+  // Back walks the searches shown: victor's answer was shown on the way.
+  await page.goBack();
+  await page.waitForFunction(() => new URL(location.href).searchParams.get('q') === 'victor');
+  await expectIds(page, ['g']);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('an early answer that does not come within the time limit is given up, and the app answers', async () => {
+  const { page, problems, release } = await openListLoading();
+  const { answer, askedFor } = await holdEarlyAnswer(page, 'victor');
   await page.locator('#search').fill('victor');
   await askedFor;
   release();
+  // Past the early search's 2 s limit, hydration goes on without it.
   await waitForHydration(page);
-  // The app searched for what was typed, and is not busy any longer.
   await expectIds(page, ['g']);
   answer();
   await page.waitForTimeout(500);

@@ -7,9 +7,12 @@
 // list's island as the server renders it for that search replaces the one on
 // the page, keeping the search box being typed in (its text, focus and caret).
 // The page is then just as if it had been opened at that search, so hydration
-// finds the markup and the start (island_start.rs) it expects. The start script announces
-// hydration with a `hydrating` event on the document; from then on this does
-// nothing, and puts back anything it changed.
+// finds the markup and the start (island_start.rs) it expects. The start script
+// announces hydration with a `hydrating` event on the document, whose `detail`
+// is a list of promises it waits for first: an answer on its way then is
+// waited for and shown (asking the app for it again would cost another round
+// trip), a search still in its pause is left to the app. From then on this
+// does nothing, and puts back anything it changed.
 (() => {
   // The hydrated list's pause and time limit, set on this script by the server.
   const PAUSE_MS = Number(document.currentScript.dataset.pauseMs);
@@ -17,6 +20,8 @@
   let stopped = false;
   let timer = 0;
   let request = null;
+  // Settles once the request's answer is shown or given up.
+  let settled = null;
   let pushed = false;
 
   const box = () => document.getElementById('search');
@@ -46,8 +51,12 @@
     return text ? '/?' + text : '/';
   }
 
-  async function search(form) {
+  function search(form) {
     cancel();
+    settled = answer(form);
+  }
+
+  async function answer(form) {
     const address = addressOf(form);
     const controller = (request = new AbortController());
     const limit = setTimeout(() => controller.abort(), LIMIT_MS);
@@ -59,7 +68,7 @@
         headers: { Accept: 'text/html' },
       });
       const html = response.ok && !response.redirected ? await response.text() : '';
-      if (stopped || controller !== request) return;
+      if (controller !== request) return;
       const page = new DOMParser().parseFromString(html, 'text/html');
       const island = page.getElementById('search')?.closest('leptos-island');
       const input = box();
@@ -120,10 +129,15 @@
     if (!stopped && pushed) location.reload();
   });
 
-  document.addEventListener('hydrating', () => {
+  document.addEventListener('hydrating', (event) => {
     stopped = true;
-    const searching = request !== null;
-    cancel();
-    if (searching) busy(false);
+    clearTimeout(timer);
+    if (request === null) return;
+    if (Array.isArray(event.detail)) {
+      event.detail.push(settled);
+    } else {
+      cancel();
+      busy(false);
+    }
   }, { once: true });
 })();
