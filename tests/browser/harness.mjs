@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
 import { chromium } from 'playwright-core';
 import { before, after } from 'node:test';
 
@@ -138,4 +139,25 @@ export function legacyApi(shared) {
       if (response.status !== 200) throw new Error(`POST /set ${response.status}: ${await response.text()}`);
     },
   };
+}
+
+const axeSource = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
+
+/** The widths every page is checked at: a desktop and the narrowest phone. */
+export const VIEWPORTS = { desktop: { width: 1280, height: 720 }, phone: { width: 320, height: 640 } };
+
+/** axe-core's violations (WCAG 2.x A and AA, and axe's best practices) on the
+ *  page as it is now, one line per rule naming `label` and the elements. The
+ *  page's context needs `bypassCSP: true`: axe is injected as a script. */
+export async function axeViolations(page, label) {
+  await page.addScriptTag({ path: axeSource });
+  const found = await page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice'] },
+    });
+    return result.violations.map((v) => ({
+      rule: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n) => n.target.join(' ')),
+    }));
+  });
+  return found.map((v) => `${label}: ${v.rule} (${v.impact}) ${v.help}: ${v.targets.slice(0, 5).join(', ')}`);
 }

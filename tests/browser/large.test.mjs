@@ -2,11 +2,13 @@
 // store), in real headless Chromium: text typed before the page has hydrated,
 // on a slow 4G connection with a 4x slower CPU, is kept and searched; accent-
 // and case-insensitive full-name search; sorting either way with IDs in natural
-// order; bulk delete and Undo; counts formatted. (The 100,000-row import is in
-// import.test.mjs.)
+// order; bulk delete and Undo; counts formatted; axe-core finds nothing on the
+// list's pages. (The 100,000-row import is in import.test.mjs.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { useServerAndBrowser, newPage, waitForHydration, legacyApi } from './harness.mjs';
+import {
+  useServerAndBrowser, newPage, waitForHydration, legacyApi, axeViolations, VIEWPORTS,
+} from './harness.mjs';
 
 const N = 100_000;
 const shared = useServerAndBrowser({ generated: N });
@@ -101,4 +103,30 @@ test('bulk delete and Undo at 100,000', async () => {
   assert.equal((await fetch(`${shared.server.base}/get/bulk-big-2`)).status, 200);
   assert.deepEqual(problems, []);
   await page.context().close();
+});
+
+test('axe finds nothing on the list at 100,000, light and dark, desktop and phone', async () => {
+  const failures = [];
+  for (const [width, viewport] of Object.entries(VIEWPORTS)) {
+    for (const colorScheme of ['light', 'dark']) {
+      const context = await shared.browser.newContext({ colorScheme, viewport, bypassCSP: true });
+      const page = await context.newPage();
+      for (const path of ['/', '/?q=fernandez', '/?sort=last&order=desc', '/?last=1']) {
+        await page.goto(shared.server.base + path);
+        await waitForHydration(page);
+        failures.push(...await axeViolations(page, `${path} ${colorScheme} ${width}`));
+      }
+      // A page further on, reached by its link, with one row ticked.
+      await page.goto(shared.server.base + '/');
+      await waitForHydration(page);
+      await page.getByRole('link', { name: 'Next' }).first().click();
+      await page.waitForURL(/after=/);
+      await waitForHydration(page);
+      await page.locator('tbody input[type=checkbox]').first().check();
+      await page.getByText('1 selected').waitFor();
+      failures.push(...await axeViolations(page, `next page, ticked ${colorScheme} ${width}`));
+      await context.close();
+    }
+  }
+  assert.deepEqual(failures, []);
 });

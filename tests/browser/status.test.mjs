@@ -11,7 +11,9 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startServer, launchBrowser, newPage, waitForHydration } from './harness.mjs';
+import {
+  startServer, launchBrowser, newPage, waitForHydration, axeViolations, VIEWPORTS,
+} from './harness.mjs';
 
 const repo = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const BASE_PORT = 18779; // sentinels 18779-18781, master 18782, replicas 18783-18784
@@ -80,4 +82,20 @@ test('the status page shows the topology, then a real failover as it happens', a
   assert.equal(await page.evaluate(() => window.sameDocument), true);
   assert.deepEqual(problems, []);
   await page.context().close();
+
+  // The page with the replicas, the sentinels and the failover's timeline:
+  // axe finds nothing, light and dark, desktop and phone.
+  const failures = [];
+  for (const [width, viewport] of Object.entries(VIEWPORTS)) {
+    for (const colorScheme of ['light', 'dark']) {
+      const context = await shared.browser.newContext({ colorScheme, viewport, bypassCSP: true });
+      const checked = await context.newPage();
+      await checked.goto(`${shared.server.base}/status`);
+      await waitForHydration(checked);
+      await checked.locator('.status-timeline .event-name', { hasText: '+switch-master' }).waitFor();
+      failures.push(...await axeViolations(checked, `/status ${colorScheme} ${width}`));
+      await context.close();
+    }
+  }
+  assert.deepEqual(failures, []);
 });
