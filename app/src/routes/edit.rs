@@ -118,6 +118,9 @@ fn CustomerForm(
         .as_ref()
         .map(|stored| CustomerDraft::from(&stored.customer))
         .unwrap_or_default();
+    // Escape cancels (once hydrated), asking first if the fields differ from these.
+    #[cfg(feature = "hydrate")]
+    let opened_with = initial.clone();
     let existing_id = existing.as_ref().map(|s| s.customer.id.clone());
     let opened_at = existing.as_ref().map(|s| s.version);
 
@@ -268,6 +271,18 @@ fn CustomerForm(
     // then shows here, or its redirect is followed); without, it posts.
     let form = NodeRef::<leptos::html::Form>::new();
     let save_url = <SaveCustomer as ServerFn>::url();
+    #[cfg(feature = "hydrate")]
+    super::escape_goes_to("/".to_owned(), move || {
+        form.get_untracked().is_some_and(|form| {
+            let shown = form_to_save(&form);
+            let same = |now: Option<String>, then: &Option<String>| {
+                now.unwrap_or_default() == then.clone().unwrap_or_default()
+            };
+            !(same(shown.customer_id, &opened_with.id)
+                && same(shown.first_name, &opened_with.first_name)
+                && same(shown.last_name, &opened_with.last_name))
+        })
+    });
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         if let Some(form) = form.get_untracked() {

@@ -54,6 +54,8 @@ fn ChooseFile() -> impl IntoView {
                 <A href="/" attr:class="button">"Cancel"</A>
             </div>
         </form>
+        <PreloadIsland island="escape_goes_to"/>
+        <super::EscapeGoesTo href="/".to_owned()/>
     }
 }
 

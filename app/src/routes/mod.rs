@@ -113,18 +113,31 @@ fn use_customer() -> Resource<Result<Stored, CustomerError>> {
 #[island(lazy)]
 fn EscapeGoesTo(href: String) -> impl IntoView {
     #[cfg(feature = "hydrate")]
-    {
-        let handle = window_event_listener(leptos::ev::keydown, move |event| {
-            let plain =
-                !(event.ctrl_key() || event.alt_key() || event.meta_key() || event.shift_key());
-            if event.key() == "Escape" && plain && !event.is_composing() {
-                let _ = window().location().set_href(&href);
-            }
-        });
-        on_cleanup(move || handle.remove());
-    }
+    escape_goes_to(href, || false);
     #[cfg(not(feature = "hydrate"))]
     let _ = href;
+}
+
+/// Until the calling island is gone, Escape goes to `href`, as the page's
+/// Cancel link would; when `unsaved()` says changes would be lost, only once
+/// the user has confirmed. Not while an input method is composing.
+#[cfg(feature = "hydrate")]
+fn escape_goes_to(href: String, unsaved: impl Fn() -> bool + 'static) {
+    let handle = window_event_listener(leptos::ev::keydown, move |event| {
+        let plain = !(event.ctrl_key() || event.alt_key() || event.meta_key() || event.shift_key());
+        if event.key() != "Escape" || !plain || event.is_composing() || event.default_prevented() {
+            return;
+        }
+        let confirmed = || {
+            window()
+                .confirm_with_message("Discard your changes?")
+                .unwrap_or(false)
+        };
+        if !unsaved() || confirmed() {
+            let _ = window().location().set_href(&href);
+        }
+    });
+    on_cleanup(move || handle.remove());
 }
 
 /// A failed operation, said plainly; `role=alert` so screen readers announce it.
