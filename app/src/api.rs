@@ -305,9 +305,28 @@ pub async fn list_customers(
     };
     let sort = Sort::from_params(sort.as_deref(), order.as_deref());
     let query = PageQuery::new(search.as_deref(), cursor, PageQuery::DEFAULT_LIMIT).sorted(sort);
-    ssr::respond(async move { Ok(ssr::store()?.list(&query, ssr::freshness()).await?) })
-        .await
-        .map_err(ListError)
+    ssr::respond(async move {
+        let (store, freshness) = (ssr::store()?, ssr::freshness());
+        let page = store.list(&query, freshness).await?;
+        // Nothing left past the cursor (the last rows of the page were just
+        // deleted, or an old link): the nearest page there is, not an empty
+        // list that reads as if there were no customers.
+        let nearest = match query.cursor {
+            Cursor::After(_) => Cursor::End,
+            Cursor::Before(_) => Cursor::Start,
+            _ => return Ok(page),
+        };
+        if !page.customers.is_empty() || page.total == 0 {
+            return Ok(page);
+        }
+        let query = PageQuery {
+            cursor: nearest,
+            ..query
+        };
+        Ok(store.list(&query, freshness).await?)
+    })
+    .await
+    .map_err(ListError)
 }
 
 #[server(endpoint = "get_customer")]

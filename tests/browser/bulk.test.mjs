@@ -184,6 +184,30 @@ test('with JavaScript, Delete in a row deletes at once, keeps the list, and Undo
   await page.context().close();
 });
 
+test('deleting the last row of the last page shows the page before it, not an empty list', async () => {
+  for (let n = 1; n <= 26; n++) await apiSet(`lastrow-${String(n).padStart(2, '0')}`, 'Lastrow', `N${n}`);
+  const { page, problems } = await newPage(shared.browser);
+  await page.goto(`${shared.server.base}/?q=Lastrow`);
+  await waitForHydration(page);
+  await page.getByRole('link', { name: 'Next' }).first().click();
+  await page.getByText('Showing 26–26 of 26').waitFor();
+  await page.getByRole('link', { name: 'Delete Lastrow N26' }).click();
+  await page.getByText('Deleted customer “lastrow-26”.').waitFor();
+  await page.getByText('25 customers match “Lastrow”').waitFor();
+  await page.getByText('Showing 1–25 of 25').waitFor();
+  assert.equal(await page.locator('tbody tr').count(), 25);
+  assert.equal(await page.getByText('No customers yet.').count(), 0);
+  // An old link past the end, without JavaScript: the nearest page too.
+  const { page: plain, problems: plainProblems } = await newPage(shared.browser, { javaScriptEnabled: false });
+  await plain.goto(`${shared.server.base}/?q=Lastrow&after=lastrow-25`);
+  await plain.getByText('Showing 1–25 of 25').waitFor();
+  await plain.goto(`${shared.server.base}/?q=Lastrow&before=lastrow-01`);
+  await plain.getByText('Showing 1–25 of 25').waitFor();
+  assert.deepEqual([...problems, ...plainProblems], []);
+  await page.context().close();
+  await plain.context().close();
+});
+
 test('with JavaScript, a row changed by someone else since it was shown goes to the confirmation instead', async () => {
   await apiSet('row-del-3', 'Rowchg', 'Before');
   const { page, problems } = await newPage(shared.browser);
