@@ -45,7 +45,7 @@
   function addressOf(form) {
     const query = new URLSearchParams();
     for (const [name, value] of new FormData(form)) {
-      if (typeof value === 'string' && value !== '') query.append(name, value);
+      if (typeof value === 'string' && value.trim() !== '') query.append(name, value);
     }
     const text = query.toString();
     return text ? '/?' + text : '/';

@@ -103,7 +103,8 @@ impl ListRequest {
     /// From the address's non-empty query values.
     fn from(param: impl Fn(&str) -> Option<String>) -> ListRequest {
         ListRequest {
-            search: param("q"),
+            // Only spaces: no search, as the stores take it.
+            search: param("q").filter(|q| !q.trim().is_empty()),
             sort: Sort::from_params(param("sort").as_deref(), param("order").as_deref()),
             after: param("after"),
             before: param("before"),
@@ -313,7 +314,7 @@ fn CustomerBrowser() -> impl IntoView {
 /// The list searching for `text` (none when empty), in `sort`'s order.
 fn search_href(text: &str, sort: Sort) -> String {
     let (field, order) = sort.params();
-    let q = Some(text).filter(|t| !t.is_empty());
+    let q = Some(text).filter(|t| !t.trim().is_empty());
     with_query("/", &[("q", q), ("sort", field), ("order", order)])
 }
 
@@ -762,7 +763,7 @@ fn CustomerTable(
 /// What the list shows for `search`, in words: how many customers it has or
 /// match, or that there are none.
 fn status_line(page: &Page, search: Option<&str>) -> String {
-    match (search, page.total) {
+    match (search.map(str::trim), page.total) {
         (Some(q), _) if page.customers.is_empty() => format!("No customers match “{q}”."),
         (None, _) if page.customers.is_empty() => "No customers yet.".to_owned(),
         (None, 1) => "1 customer".to_owned(),
@@ -933,6 +934,30 @@ mod tests {
         ] {
             assert_eq!(crate::routes::thousands(n), text);
         }
+    }
+
+    #[test]
+    fn a_search_of_only_spaces_is_no_search() {
+        use crate::domain::{Page, Sort};
+        let request = super::ListRequest::from(|name| (name == "q").then(|| "   ".to_owned()));
+        assert_eq!(request.search, None);
+        assert_eq!(super::search_href(" \t ", Sort::default()), "/");
+        assert_eq!(super::search_href("jo ", Sort::default()), "/?q=jo%20");
+        let page = Page {
+            customers: vec![crate::domain::Customer {
+                id: "a".into(),
+                first_name: "Jo".into(),
+                last_name: "Doe".into(),
+            }],
+            total: 1,
+            before: None,
+            after: None,
+            offset: 0,
+        };
+        assert_eq!(
+            super::status_line(&page, Some(" jo ")),
+            "1 customer matches “jo”"
+        );
     }
 
     #[test]
