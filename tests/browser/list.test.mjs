@@ -158,6 +158,31 @@ test('a long name is cut with an ellipsis, not squeezing the other columns; IDs 
   assert.ok(cells.firstCut, 'the long name is cut');
   assert.equal(cells.firstTitle, long, 'and whole in its title');
   assert.ok(cells.lastWidth > 150 && cells.lastWidth === cells.otherLastWidth, 'the last-name column keeps its width');
+  // A long ID stays on one line with its row focused too (the names then wrap, whole).
+  const longId = `id-${'7'.repeat(90)}`;
+  await fetch(`${shared.server.base}/set`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ customerID: longId, firstName: long, lastName: 'Short' }),
+  });
+  await page.goto(`${shared.server.base}/?saved=${longId}`);
+  await waitForHydration(page);
+  const row = page.locator('tbody tr[aria-current="true"]');
+  const idCell = row.locator('td.id');
+  await row.locator('input[type=checkbox]').focus();
+  const focused = await idCell.evaluate((td) => {
+    const text = document.createRange();
+    text.selectNodeContents(td);
+    return {
+      lines: text.getClientRects().length,
+      cut: td.scrollWidth > td.clientWidth,
+      scrolls: getComputedStyle(td).overflowX,
+    };
+  });
+  assert.equal(focused.lines, 1, `the ID on one line: ${JSON.stringify(focused)}`);
+  assert.ok(focused.cut && focused.scrolls === 'auto', `and scrolls sideways: ${JSON.stringify(focused)}`);
+  assert.ok(await row.locator('td[data-label="First name"]').evaluate((td) => td.scrollWidth <= td.clientWidth),
+    'the long name is whole');
   assert.deepEqual(problems, []);
   await page.context().close();
 });
