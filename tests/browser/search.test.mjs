@@ -94,9 +94,13 @@ test('a search with no answer within 2 s says so, and Retry fetches it again', a
   await page.context().close();
 });
 
-test('an answer overtaken by a later search is not shown', async () => {
+test('an answer overtaken by a later search is not shown, and its request is cancelled', async () => {
   const { page, problems } = await openList();
   await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const cancelled = [];
+  page.on('requestfailed', (request) => {
+    if ((request.postData() ?? '').includes('search=victor')) cancelled.push(request.failure()?.errorText);
+  });
   // The first search's answer comes late, after the second's.
   await page.route('**/api/list_customers*', async (route) => {
     const body = route.request().postData() ?? '';
@@ -111,6 +115,7 @@ test('an answer overtaken by a later search is not shown', async () => {
   await page.waitForTimeout(1500); // the late answer has arrived by now
   await expectIds(page, ['d']);
   assert.equal(query(page), 'ivo');
+  assert.deepEqual(cancelled, ['net::ERR_ABORTED'], 'the older request was aborted');
   assert.deepEqual(problems, []);
   await page.context().close();
 });

@@ -176,8 +176,10 @@ fn CustomerBrowser() -> impl IntoView {
     let shown = RwSignal::new(first);
     let (loading, set_loading) = signal(false);
     let retried = RwSignal::new(0_u32);
-    // Each request is numbered; an answer overtaken by a later request is dropped.
+    // Each request is numbered; an answer overtaken by a later request is
+    // dropped, and the request itself cancelled (its fetch aborted).
     let asked = StoredValue::new(0_u32);
+    let in_flight = StoredValue::new(None::<futures::future::AbortHandle>);
     Effect::new(move |first_run: Option<()>| {
         let request = request.get();
         // After a deletion from the list, or a Retry, the page is read again.
@@ -190,8 +192,18 @@ fn CustomerBrowser() -> impl IntoView {
         let number = asked.get_value() + 1;
         asked.set_value(number);
         set_loading.set(true);
+        let (cancel, cancelled) = futures::future::AbortHandle::new_pair();
+        if let Some(older) = in_flight
+            .try_update_value(|slot| slot.replace(cancel))
+            .flatten()
+        {
+            older.abort();
+        }
         leptos::task::spawn_local(async move {
-            let answer = within_answer_limit(request.load()).await;
+            let answer = within_answer_limit(request.load());
+            let Ok(answer) = futures::future::Abortable::new(answer, cancelled).await else {
+                return;
+            };
             if asked.get_value() == number {
                 shown.set(answer);
                 set_loading.set(false);
