@@ -4,7 +4,7 @@
 
 use crate::customer_json::customer_from_object;
 use app::domain::{lookup_keys, Customer, FieldValue, RowProblem};
-use serde_json::{Map, Value};
+use serde_json::Value;
 use std::collections::HashMap;
 
 /// The columns a CSV file must name in its header, in any order.
@@ -37,7 +37,7 @@ pub fn read_file(name: &str, bytes: &[u8]) -> Result<FileRows, String> {
 }
 
 fn read_json(bytes: &[u8]) -> Result<FileRows, String> {
-    let entries: Map<String, Value> = serde_json::from_slice(bytes)
+    let Entries(entries) = serde_json::from_slice(bytes)
         .map_err(|e| format!("The file is not a JSON object keyed by customerID ({e})."))?;
     let mut file = Rows::default();
     for (n, (key, value)) in entries.iter().enumerate() {
@@ -45,6 +45,34 @@ fn read_json(bytes: &[u8]) -> Result<FileRows, String> {
         file.add(row, key, customer_in_entry(key, value));
     }
     Ok(file.done())
+}
+
+/// A JSON object's entries in file order, a repeated key included: rows are
+/// numbered as the file has them, and a key given twice is rejected as a CSV
+/// row repeating an ID is (a map would keep one of the two, unsaid).
+struct Entries(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Entries {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Entries, D::Error> {
+        struct InOrder;
+        impl<'de> serde::de::Visitor<'de> for InOrder {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an object keyed by customerID")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Entries, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0));
+                while let Some(entry) = map.next_entry::<String, Value>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        deserializer.deserialize_map(InOrder)
+    }
 }
 
 /// The customer of one entry of an object keyed by `customerID`; why not, in
@@ -270,6 +298,26 @@ mod tests {
         assert_eq!(ids(&file), ["a"]);
         let rows: Vec<u64> = file.rejected.iter().map(|p| p.row).collect();
         assert_eq!(rows, [2, 3, 4]);
+    }
+
+    #[test]
+    fn json_entries_keep_the_file_order_and_a_repeated_key_is_rejected() {
+        let json = r#"{"b": {"customerID": "b", "firstName": "", "lastName": "B"},
+                       "x": {"customerID": "x", "firstName": "Ann", "lastName": "X"},
+                       "a": {"customerID": "a", "firstName": "Al", "lastName": "A"},
+                       "x": {"customerID": "x", "firstName": "Bob", "lastName": "X"}}"#;
+        let file = read_file("customers.json", json.as_bytes()).unwrap();
+        assert_eq!(file.rows, 4);
+        assert_eq!(ids(&file), ["x", "a"]);
+        assert_eq!(file.customers[0].1.first_name, "Ann");
+        let rejected: Vec<(u64, &str, &str)> = file
+            .rejected
+            .iter()
+            .map(|p| (p.row, p.id.as_str(), p.reason.as_str()))
+            .collect();
+        assert_eq!(rejected[0].0, 1);
+        assert_eq!(rejected[0].1, "b");
+        assert_eq!(rejected[1], (4, "x", "Customer ID “x” is already on row 2"));
     }
 
     #[test]
