@@ -72,17 +72,22 @@ impl Theme {
     }
 }
 
+/// The theme a request's cookies name (the pages rendered without Leptos use
+/// this too); the system's if none.
+#[cfg(feature = "ssr")]
+pub fn theme_of_request(headers: &http::HeaderMap) -> Theme {
+    let cookies = headers.get_all(http::header::COOKIE);
+    let joined: Vec<&str> = cookies.iter().filter_map(|v| v.to_str().ok()).collect();
+    Theme::from_cookie_header(&joined.join("; "))
+}
+
 /// The theme of the request being rendered; the system's in the browser, where
 /// the server's value is used instead.
 pub fn theme_here() -> Theme {
     #[cfg(feature = "ssr")]
     {
         use_context::<http::request::Parts>()
-            .and_then(|parts| {
-                let cookies = parts.headers.get_all(http::header::COOKIE);
-                let joined: Vec<&str> = cookies.iter().filter_map(|v| v.to_str().ok()).collect();
-                (!joined.is_empty()).then(|| Theme::from_cookie_header(&joined.join("; ")))
-            })
+            .map(|parts| theme_of_request(&parts.headers))
             .unwrap_or_default()
     }
     #[cfg(not(feature = "ssr"))]

@@ -319,3 +319,36 @@ async fn protected_mode_counts_the_forwarded_client_behind_a_trusted_proxy() {
     let page = open_page(&server, "/sign-in", None).await;
     assert!(page.text().await.unwrap().contains("No sign-in is needed"));
 }
+
+/// The pages the server writes without Leptos (sign-in, refusals) come in the
+/// theme the cookie names, as every other page does, with a description.
+#[tokio::test]
+async fn the_sign_in_page_keeps_the_chosen_theme() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = server_with_ann(dir.path(), &[]);
+    for (cookie, theme) in [
+        ("theme=dark", Some("dark")),
+        ("a=1; theme=light", Some("light")),
+        ("theme=system", None),
+        ("", None),
+    ] {
+        let page = no_redirects()
+            .get(server.url("/sign-in"))
+            .header("accept", "text/html")
+            .header("cookie", cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        let opening = html.lines().find(|line| line.starts_with("<html")).unwrap();
+        match theme {
+            Some(theme) => assert_eq!(opening, format!(r#"<html lang="en" data-theme="{theme}">"#)),
+            None => assert_eq!(opening, r#"<html lang="en">"#, "{cookie}"),
+        }
+        assert!(
+            html.contains(r#"<meta name="description" content=""#),
+            "{html}"
+        );
+    }
+}

@@ -151,7 +151,7 @@ async fn authorized(guard: &Guard, mut request: Request, next: Next) -> Response
                 let ended = matches!(refusal, Refusal::SessionEnded);
                 super::sign_in::redirect_to_sign_in(back, ended)
             } else if navigation {
-                super::sign_in::refused_page(guard.stylesheet_href, refusal)
+                super::sign_in::refused_page(request.headers(), guard.stylesheet_href, refusal)
             } else if request.uri().path().starts_with(guard::SERVER_FN_PREFIX) {
                 server_fn_refusal(refusal)
             } else {

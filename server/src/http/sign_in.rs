@@ -46,6 +46,7 @@ enum Note {
 
 pub async fn page(
     State(state): State<AppState>,
+    headers: HeaderMap,
     axum::extract::Query(query): axum::extract::Query<SignInQuery>,
 ) -> Response {
     let note = if !state.guard.access.needs_sign_in() {
@@ -58,7 +59,7 @@ pub async fn page(
         }
     };
     let next = safe_next(query.next.as_deref());
-    render(&state, StatusCode::OK, note, "", next)
+    render(&state, &headers, StatusCode::OK, note, "", next)
 }
 
 pub async fn sign_in(State(state): State<AppState>, request: Request) -> Response {
@@ -103,7 +104,8 @@ pub async fn sign_in(State(state): State<AppState>, request: Request) -> Respons
                 Refusal::Throttled(wait) => Some(wait.as_secs().max(1)),
                 _ => None,
             };
-            let mut response = render(&state, status, Note::Refused(refusal), &form.name, next);
+            let note = Note::Refused(refusal);
+            let mut response = render(&state, &headers, status, note, &form.name, next);
             if let Some(seconds) = retry_after {
                 response
                     .headers_mut()
@@ -191,7 +193,14 @@ fn encode_query_value(value: &str) -> String {
     encoded
 }
 
-fn render(state: &AppState, status: StatusCode, note: Note, name: &str, next: &str) -> Response {
+fn render(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: StatusCode,
+    note: Note,
+    name: &str,
+    next: &str,
+) -> Response {
     let (message, role) = match &note {
         Note::None => (String::new(), "status"),
         Note::SessionEnded => (
@@ -232,18 +241,28 @@ fn render(state: &AppState, status: StatusCode, note: Note, name: &str, next: &s
         autofocus_password = if name.is_empty() { "" } else { " autofocus" },
     );
     let stylesheet = app::stylesheet_href(&state.leptos_options);
-    document(stylesheet, status, "Sign in", &body)
+    document(headers, stylesheet, status, "Sign in", &body)
 }
 
-/// A whole page around `body` (HTML), with the site's header and stylesheet.
-pub(super) fn document(stylesheet: &str, status: StatusCode, title: &str, body: &str) -> Response {
+/// A whole page around `body` (HTML), with the site's header and stylesheet,
+/// in the theme the request's cookie names (as the app's pages are).
+pub(super) fn document(
+    request: &HeaderMap,
+    stylesheet: &str,
+    status: StatusCode,
+    title: &str,
+    body: &str,
+) -> Response {
+    let theme = app::theme::theme_of_request(request).attribute();
+    let theme = theme.map_or(String::new(), |theme| format!(r#" data-theme="{theme}""#));
     let html = format!(
         r#"<!DOCTYPE html>
-<html lang="en">
+<html lang="en"{theme}>
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="color-scheme" content="light dark">
+<meta name="description" content="Find, add, edit and remove customer records.">
 <title>{title} · Customer records</title>
 <link rel="icon" href="/favicon.svg" type="image/svg+xml">
 <link rel="stylesheet" href="{stylesheet}">
@@ -274,7 +293,7 @@ pub(super) fn document(stylesheet: &str, status: StatusCode, title: &str, body: 
 
 /// The page for a refused navigation (a link, or a form posted without
 /// JavaScript): the refusal's status and message, and the ways on.
-pub fn refused_page(stylesheet: &str, refusal: Refusal) -> Response {
+pub fn refused_page(request: &HeaderMap, stylesheet: &str, refusal: Refusal) -> Response {
     let plain = refusal.clone().into_response();
     let title = match plain.status() {
         StatusCode::FORBIDDEN => "Not allowed",
@@ -287,7 +306,7 @@ pub fn refused_page(stylesheet: &str, refusal: Refusal) -> Response {
 <p><a href="/">Back to the customers</a> · <a href="/sign-in">Sign in as someone else</a></p>"#,
         escape(&user_message(&refusal)),
     );
-    let mut page = document(stylesheet, plain.status(), title, &body);
+    let mut page = document(request, stylesheet, plain.status(), title, &body);
     for name in [header::RETRY_AFTER, header::CONNECTION] {
         if let Some(value) = plain.headers().get(&name) {
             page.headers_mut().insert(name, value.clone());

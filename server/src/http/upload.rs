@@ -9,7 +9,7 @@ use crate::import::{read_file, CSV_COLUMNS};
 use app::domain::Author;
 use axum::extract::multipart::{Multipart, MultipartError, MultipartRejection};
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::Extension;
 
@@ -19,9 +19,10 @@ const NAME_CHARS: usize = 120;
 pub async fn upload(
     State(state): State<AppState>,
     Extension(author): Extension<Author>,
+    request: HeaderMap,
     form: Result<Multipart, MultipartRejection>,
 ) -> Response {
-    let refuse = |status, message: &str| refused(&state, status, message);
+    let refuse = |status, message: &str| refused(&state, &request, status, message);
     let Ok(mut form) = form else {
         return refuse(
             StatusCode::BAD_REQUEST,
@@ -39,12 +40,12 @@ pub async fn upload(
                     .collect();
                 match field.bytes().await {
                     Ok(bytes) => break (name, bytes),
-                    Err(error) => return unreadable_upload(&state, error),
+                    Err(error) => return unreadable_upload(&state, &request, error),
                 }
             }
             Ok(Some(_)) => continue,
             Ok(None) => return refuse(StatusCode::BAD_REQUEST, "Choose a file to import."),
-            Err(error) => return unreadable_upload(&state, error),
+            Err(error) => return unreadable_upload(&state, &request, error),
         }
     };
     if name.is_empty() && bytes.is_empty() {
@@ -83,7 +84,7 @@ pub async fn upload(
     }
 }
 
-fn unreadable_upload(state: &AppState, error: MultipartError) -> Response {
+fn unreadable_upload(state: &AppState, request: &HeaderMap, error: MultipartError) -> Response {
     let status = error.status();
     let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
         format!(
@@ -93,11 +94,11 @@ fn unreadable_upload(state: &AppState, error: MultipartError) -> Response {
     } else {
         "The upload could not be read; it may have been cut off. Please try again.".to_owned()
     };
-    refused(state, status, &message)
+    refused(state, request, status, &message)
 }
 
 /// The page for a refused upload: why, and the way back to the import page.
-fn refused(state: &AppState, status: StatusCode, message: &str) -> Response {
+fn refused(state: &AppState, request: &HeaderMap, status: StatusCode, message: &str) -> Response {
     let body = format!(
         r#"<h1>Import customers</h1>
 <p class="notice error" role="alert">{}</p>
@@ -107,6 +108,7 @@ fn refused(state: &AppState, status: StatusCode, message: &str) -> Response {
         CSV_COLUMNS.join(","),
     );
     document(
+        request,
         state.guard.stylesheet_href,
         status,
         "Import customers",
