@@ -97,10 +97,20 @@ impl Page {
         total: u64,
         behind: u64,
     ) -> Page {
-        let more_in_direction = window.len() > limit;
+        let mut more_in_direction = window.len() > limit;
         window.truncate(limit);
-        let offset = if cursor.reads_down() {
+        if cursor.reads_down() {
             window.reverse();
+        }
+        // The last page holds what is left after whole pages (the 51st to
+        // 60th of 60), so that paging back from it meets the pages paging on
+        // from the first does.
+        let left_over = (total % limit.max(1) as u64) as usize;
+        if matches!(cursor, Cursor::End) && left_over > 0 && window.len() > left_over {
+            window.drain(..window.len() - left_over);
+            more_in_direction = true;
+        }
+        let offset = if cursor.reads_down() {
             total.saturating_sub(behind + window.len() as u64)
         } else {
             behind
@@ -180,9 +190,21 @@ mod tests {
             0,
         );
         let ids: Vec<_> = page.customers.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["d", "e"]);
-        assert_eq!((page.before.as_deref(), page.after), (Some("d"), None));
-        assert_eq!(page.offset, 3);
+        assert_eq!(ids, ["e"], "what is left after whole pages of 2");
+        assert_eq!((page.before.as_deref(), page.after), (Some("e"), None));
+        assert_eq!(page.offset, 4);
+        // Whole pages: a full last page.
+        let window = vec![customer("d"), customer("c"), customer("b")];
+        let page = Page::from_window(&Cursor::End, 2, window, 4, 0);
+        let ids: Vec<_> = page.customers.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["c", "d"]);
+        assert_eq!((page.before.as_deref(), page.offset), (Some("c"), 2));
+        // Fewer than a page in all: all of them, nothing before.
+        let page = Page::from_window(&Cursor::End, 2, vec![customer("a")], 1, 0);
+        assert_eq!(
+            (page.customers.len(), page.before, page.offset),
+            (1, None, 0)
+        );
     }
 
     #[test]
