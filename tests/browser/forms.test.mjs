@@ -35,6 +35,16 @@ test('fields are checked as the user types and leaves them, before any submit', 
   assert.equal(await hintOf(page, 'firstName').textContent(), '170 of 200 characters.');
   assert.equal(await first.getAttribute('aria-invalid'), 'false');
 
+  // Pasted decomposed (e and a combining accent, as macOS writes names): counted
+  // as the server stores and counts it, one character each.
+  await first.fill('e\u0301'.repeat(170));
+  await page.waitForFunction(() => document.querySelector('#firstName-hint')?.textContent
+    === '170 of 200 characters.');
+  assert.equal(await errorOf(page, 'firstName').count(), 0);
+  await first.fill('e\u0301'.repeat(201));
+  await page.waitForFunction(() => document.querySelector('#firstName-error')?.textContent
+    === 'First name can be at most 200 characters; this one has 201');
+
   await first.fill('  Ada ');
   await page.waitForFunction(() => document.querySelector('#firstName-hint')?.textContent
     === 'Spaces at the start or end will be removed.');

@@ -273,6 +273,12 @@ pub fn lookup_keys(id: &str) -> Vec<Cow<'_, str>> {
     }
 }
 
+/// How many characters `text` has as it is stored (NFC): what the length
+/// rules count, so what the forms' counters show.
+pub fn length_in_chars(text: &str) -> usize {
+    nfc(text).chars().count()
+}
+
 #[cfg(not(feature = "hydrate"))]
 fn nfc(text: &str) -> Cow<'_, str> {
     use unicode_normalization::{is_nfc_quick, IsNormalized, UnicodeNormalization};
@@ -282,13 +288,22 @@ fn nfc(text: &str) -> Cow<'_, str> {
     }
 }
 
-/// In the browser, where [`check_field`] runs only for the forms' live hints,
-/// text is checked as typed: keyboards give NFC text as a rule, and Unicode's
-/// composition tables were 63 KB of the 503 KB gzipped wasm. The
-/// server's check, which decides, normalises.
+/// In the browser, where [`check_field`] runs for the forms' live hints, the
+/// browser's own normalisation (`String.prototype.normalize`): Unicode's
+/// composition tables were 63 KB of the 503 KB gzipped wasm. Text pasted
+/// decomposed (an e and a combining accent, as macOS writes names) is then
+/// counted as the server counts it.
 #[cfg(feature = "hydrate")]
 fn nfc(text: &str) -> Cow<'_, str> {
-    Cow::Borrowed(text)
+    if text.is_ascii() {
+        return Cow::Borrowed(text);
+    }
+    let normalised = String::from(js_sys::JsString::from(text).normalize("NFC"));
+    if normalised == text {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(normalised)
+    }
 }
 
 /// Unicode category Cf: zero-width spaces and joiners, direction marks and
@@ -343,7 +358,7 @@ fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, Problem> {
     }
     let text = nfc(text);
     let too_long = |text: &str, max: usize| {
-        let given = text.chars().count();
+        let given = length_in_chars(text);
         (given > max).then_some(Problem::TooLong { max, given })
     };
     match field {

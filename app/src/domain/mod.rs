@@ -14,7 +14,8 @@ mod version;
 
 pub use audit::{Action, AuditEntry, AuditPage, AuditQuery, Author};
 pub use customer::{
-    lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, Problem, ValidationErrors,
+    length_in_chars, lookup_keys, Customer, CustomerDraft, Field, FieldError, FieldValue, Problem,
+    ValidationErrors,
 };
 #[cfg(feature = "ssr")]
 pub use import::Imports;

@@ -9,7 +9,9 @@
 use super::{error_fallback, page_rendered, use_customer, ErrorNotice, RefusedPost};
 use crate::api::{CustomerError, SaveCustomer};
 use crate::bundle::PreloadIsland;
-use crate::domain::{Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors};
+use crate::domain::{
+    length_in_chars, Customer, CustomerDraft, Field, Problem, Stored, ValidationErrors,
+};
 use crate::here::Here;
 use crate::island_prop::IslandProp;
 use crate::url::with_query;
@@ -356,7 +358,7 @@ fn form_to_save(form: &leptos::web_sys::HtmlFormElement) -> SaveCustomer {
 /// nears the limit, and that spaces around a name will go.
 fn form_hint(field: Field, text: &str) -> Option<String> {
     let name = matches!(field, Field::FirstName | Field::LastName);
-    let counted = if name { text.trim() } else { text }.chars().count();
+    let counted = length_in_chars(if name { text.trim() } else { text });
     let max = field.max_chars();
     let mut notes = Vec::new();
     if counted * 10 >= max * 8 {
