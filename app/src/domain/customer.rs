@@ -357,8 +357,10 @@ fn check_field(field: Field, value: FieldValue<'_>) -> Result<String, Problem> {
         return Err(Problem::ControlCharacters);
     }
     let text = nfc(text);
+    // `text` is NFC already: counted as `length_in_chars` counts, without
+    // normalising twice.
     let too_long = |text: &str, max: usize| {
-        let given = length_in_chars(text);
+        let given = text.chars().count();
         (given > max).then_some(Problem::TooLong { max, given })
     };
     match field {
