@@ -2,16 +2,20 @@
 // slowed 4× and Lighthouse's "slow 4G" network (150 ms round trip, 1.6 Mbit/s
 // down, 750 kbit/s up, no cache), opening the list and searching. Prints one
 // line `TTW {json}` with the medians, in ms since the navigation started: first
-// paint, hydrated, and the search's answer shown ("working") when typed
+// paint, hydrated, and the search's answer shown ("working") when put in
 // - as soon as the page has painted, as a user would (`working_ms`): before
-//   the app has hydrated, the list's early search answers it;
-// - the moment the page is marked hydrated (`working_after_hydration_ms`),
-//   which is what this figure measured until the early search.
+//   the app has hydrated, the list's early search answers it. The text comes
+//   in one go (the value, then one `input` event, as a paste, the browser's
+//   autofill or Playwright's `fill` put it), so it is searched at once;
+// - the same, typed key by key, an `input` event per character, all at once
+//   (`working_keys_ms`): the search waits for its 150 ms pause after the last;
+// - in one go, the moment the page is marked hydrated
+//   (`working_after_hydration_ms`), which is what this figure measured until
+//   the early search.
 // Each is REPS page loads of its own.
 //
 // Every time is taken inside the page, by a script installed before it loads:
-// it types the search (the value, then an `input` event, as `fill` does) and
-// notes when the answer is shown. Waiting for those moments from here instead,
+// it puts in the search and notes when the answer is shown. Waiting for those moments from here instead,
 // over the DevTools protocol of a CPU slowed 4×, noticed them 0.3-0.5 s late.
 //
 //   node scripts/bench/time_to_working.mjs BASE_URL SEARCH_TEXT [REPS]
@@ -31,9 +35,10 @@ if (!base || !search) {
   process.exit(2);
 }
 
-// Runs in the page before its own scripts: types `search` once the page has
-// painted (`when` = 'paint') or is marked hydrated ('hydrated'). Times are
-// `performance.now()`: milliseconds since the navigation started.
+// Runs in the page before its own scripts: puts in `search` once the page has
+// painted (`when` = 'paint' in one go, 'keys' key by key) or is marked
+// hydrated ('hydrated'). Times are `performance.now()`: milliseconds since the
+// navigation started.
 function typeWhen({ search, when }) {
   const times = (window.__ttw = {});
   let before = null;
@@ -48,13 +53,20 @@ function typeWhen({ search, when }) {
     const root = document.documentElement;
     const results = document.querySelector('.results');
     if (!times.hydrated && root.hasAttribute('data-hydrated')) times.hydrated = performance.now();
-    const ready = when === 'paint' ? painted : Boolean(times.hydrated);
+    const ready = when === 'hydrated' ? Boolean(times.hydrated) : painted;
     const input = document.getElementById('search');
     if (!times.typed && ready && input) {
       times.typed = performance.now();
       before = results?.textContent ?? null;
-      input.value = search;
-      input.dispatchEvent(new Event('input', { bubbles: true }));
+      if (when === 'keys') {
+        for (const key of search) {
+          input.value += key;
+          input.dispatchEvent(new InputEvent('input', { bubbles: true, inputType: 'insertText', data: key }));
+        }
+      } else {
+        input.value = search;
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      }
     } else if (times.typed && !times.working && results
       && results.getAttribute('aria-busy') === 'false' && results.textContent !== before) {
       // Working: the list shows the search's answer (matches, or none).
@@ -69,9 +81,9 @@ const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--no-first-run'],
 });
-const runs = { paint: [], hydrated: [] };
+const runs = { paint: [], keys: [], hydrated: [] };
 try {
-  for (const when of ['paint', 'hydrated']) {
+  for (const when of ['paint', 'keys', 'hydrated']) {
     for (let i = 0; i < Number(reps); i++) {
       const context = await browser.newContext();
       const page = await context.newPage();
@@ -101,12 +113,13 @@ const median = (values) => {
   const sorted = values.filter((v) => v !== null).sort((a, b) => a - b);
   return sorted.length ? sorted[Math.floor(sorted.length / 2)] : null;
 };
-const all = [...runs.paint, ...runs.hydrated];
+const all = [...runs.paint, ...runs.keys, ...runs.hydrated];
 const result = {
   paint_ms: median(all.map((r) => r.paint)),
   hydrated_ms: median(all.map((r) => r.hydrated)),
   typed_ms: median(runs.paint.map((r) => r.typed)),
   working_ms: median(runs.paint.map((r) => r.working)),
+  working_keys_ms: median(runs.keys.map((r) => r.working)),
   working_after_hydration_ms: median(runs.hydrated.map((r) => r.working)),
   runs: all.length,
 };

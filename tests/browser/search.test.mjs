@@ -120,6 +120,66 @@ test('an answer overtaken by a later search is not shown, and its request is can
   await page.context().close();
 });
 
+/**
+ * Holds back the page's timers of the search's pause (150 ms) until
+ * `window.endPauses()`, and returns the searches the page asks for from then
+ * on: the pause can then only end when the test says so. (Under Playwright's
+ * own clock, the app's timers were not cleared: it keeps their handles as `i32`.)
+ */
+async function holdPauses(page) {
+  await page.evaluate(() => {
+    const { setTimeout: start, clearTimeout: clear } = window;
+    const held = new Map();
+    window.setTimeout = (callback, ms, ...args) => {
+      if (ms !== 150) return start(callback, ms, ...args);
+      const id = start(() => {}, 3_600_000);
+      held.set(id, () => callback(...args));
+      return id;
+    };
+    window.clearTimeout = (id) => {
+      held.delete(id);
+      clear(id);
+    };
+    window.endPauses = () => {
+      const due = [...held.values()];
+      held.clear();
+      due.forEach((callback) => callback());
+    };
+  });
+  const asked = [];
+  page.on('request', (request) => {
+    if (request.resourceType() === 'fetch') asked.push(`${request.url()} ${request.postData() ?? ''}`);
+  });
+  return asked;
+}
+
+/**
+ * Text put in at once (filled in, as by a paste or the browser) is searched
+ * without the pause; keys typed wait for the pause, whose end the test holds back.
+ */
+async function expectWholeTextAtOnceKeysAfterPause(page, asked) {
+  await page.locator('#search').fill('ivo');
+  await expectIds(page, ['d']);
+  const before = asked.length;
+  assert.ok(before >= 1, 'the filled-in text was asked for');
+  for (let i = 0; i < 3; i++) await page.keyboard.press('Backspace');
+  await page.waitForTimeout(500);
+  assert.equal(asked.length, before, 'no search while the pause has not passed');
+  await expectIds(page, ['d']);
+  await page.evaluate(() => window.endPauses());
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  assert.equal(asked.length, before + 1, `one search for the three keys: ${asked.join('\n')}`);
+}
+
+test('text that comes in one go is searched at once; typed keys wait for a pause', async () => {
+  const { page, problems } = await openList();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const asked = await holdPauses(page);
+  await expectWholeTextAtOnceKeysAfterPause(page, asked);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
 // Before the app has hydrated (its WebAssembly held back here), the list's
 // early search (app/src/routes/early_search.js) answers with the server's
 // rendering of the search; hydration then takes over that page as it is.
@@ -217,6 +277,17 @@ test('before the app has loaded, an answer overtaken by a later search is not sh
   release();
   await waitForHydration(page);
   await expectIds(page, ['d']);
+  assert.deepEqual(problems, []);
+  await page.context().close();
+});
+
+test('before the app has loaded, too, text that comes in one go is searched at once', async () => {
+  const { page, problems } = await openListLoading();
+  await expectIds(page, ['a', 'b', 'c', 'd', 'e', 'f', 'g']);
+  const asked = await holdPauses(page);
+  await page.locator('#search').focus();
+  await expectWholeTextAtOnceKeysAfterPause(page, asked);
+  await notHydrated(page);
   assert.deepEqual(problems, []);
   await page.context().close();
 });

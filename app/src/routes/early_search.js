@@ -113,10 +113,27 @@
     timer = setTimeout(() => search(form), PAUSE_MS);
   }
 
+  // One key's worth (a character typed or deleted): more may follow, so the
+  // search waits for a pause. Text that came in one go is searched at once.
+  // The same rule as `more_may_be_typed` in list.rs.
+  function moreMayBeTyped(event) {
+    switch (event.inputType) {
+      case 'insertText': return [...(event.data ?? '')].length === 1;
+      case 'insertCompositionText':
+      case 'deleteContentBackward':
+      case 'deleteContentForward': return true;
+      default: return false;
+    }
+  }
+
   document.addEventListener('input', (event) => {
     const input = event.target;
     if (stopped || input.id !== 'search' || !input.form) return;
-    searchSoon(input.form);
+    if (moreMayBeTyped(event)) {
+      searchSoon(input.form);
+    } else {
+      search(input.form);
+    }
   });
 
   // Text typed before this ran: an inline script waits for the stylesheet,

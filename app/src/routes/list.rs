@@ -19,7 +19,7 @@ use leptos::web_sys::{Element, HtmlInputElement};
 use leptos_meta::Title;
 use std::time::Duration;
 
-/// How long typing must pause before the search runs.
+/// How long typing must pause before the search runs (see [`more_may_be_typed`]).
 const SEARCH_PAUSE: Duration = Duration::from_millis(150);
 /// A search not followed by another within this long is settled: the next one
 /// is a new step in history, so Back returns to it (the searches typed on the
@@ -84,6 +84,23 @@ fn EarlySearch() -> impl IntoView {
     // As `inner_html`: a script's text is not HTML-escaped.
     view! {
         <script nonce=nonce data-pause-ms=pause data-limit-ms=limit inner_html=SCRIPT.as_str()></script>
+    }
+}
+
+/// Whether a change to the search box was one key's worth (a character typed
+/// or deleted), after which more keys may well follow: the search then waits
+/// for typing to pause. Text that came in one go (pasted, dropped, filled in
+/// by the browser or a script, a word deleted, the box cleared) is the search
+/// meant, and waiting would only make it slower. `early_search.js` keeps the
+/// same rule.
+fn more_may_be_typed(event: &leptos::ev::Event) -> bool {
+    let Some(input) = event.dyn_ref::<leptos::web_sys::InputEvent>() else {
+        return false;
+    };
+    match input.input_type().as_str() {
+        "insertText" => input.data().is_some_and(|text| text.chars().count() == 1),
+        "insertCompositionText" | "deleteContentBackward" | "deleteContentForward" => true,
+        _ => false,
     }
 }
 
@@ -211,7 +228,8 @@ fn CustomerBrowser() -> impl IntoView {
         });
     });
     // Once hydrated, search as the user types, once typing pauses (one request
-    // per pause, not per key); the form still works without JS.
+    // per pause, not per key), or at once when the whole text came in one go;
+    // the form still works without JS.
     let pending = StoredValue::new(None::<TimeoutHandle>);
     // Set while a search is being typed: until it settles, its searches replace
     // one another in history.
@@ -236,7 +254,12 @@ fn CustomerBrowser() -> impl IntoView {
         if let Some(previous) = pending.get_value() {
             previous.clear();
         }
-        pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
+        if more_may_be_typed(&ev) {
+            pending.set_value(set_timeout_with_handle(go, SEARCH_PAUSE).ok());
+        } else {
+            pending.set_value(None);
+            go();
+        }
     };
     // Enter (or the button) searches at once, as a new step in history.
     let search_box = NodeRef::<leptos::html::Input>::new();
