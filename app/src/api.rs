@@ -390,10 +390,9 @@ pub async fn save_customer(
             }
             Err(other) => return Err(other.into()),
         }
-        ssr::redirect(&crate::url::with_query(
-            "/",
-            &[("saved", Some(&customer.id))],
-        ));
+        // The list at the page the customer is on, scrolled to its row.
+        let list = crate::url::with_query("/", &[("saved", Some(&customer.id))]);
+        ssr::redirect(&format!("{list}#saved"));
         Ok(())
     })
     .await

@@ -116,15 +116,24 @@ for (const javaScriptEnabled of [true, false]) {
     if (javaScriptEnabled) await waitForHydration(page);
     await page.getByLabel('Last name').fill(`Saved ${javaScriptEnabled}`);
     await page.getByRole('button', { name: 'Save changes' }).click();
-    await page.waitForURL((url) => url.searchParams.get('saved') === 'p030');
-    await expectPage(page, 'Showing 38–60 of 60', 'p030');
+    await page.waitForURL((url) => url.searchParams.get('saved') === 'p030' && url.hash === '#saved');
+    // The page it is on, as paging meets it (it is the 38th of 60).
+    await expectPage(page, 'Showing 26–50 of 60', 'p018');
     const current = page.locator('tbody tr[aria-current="true"]');
     assert.equal(await current.count(), 1, 'one row is marked');
     assert.equal(await current.locator('td.id').textContent(), 'p030');
     assert.equal(await current.getAttribute('class'), 'saved');
-    // The page around it is there to go to.
+    // Brought into view, well below the top edge.
+    await page.waitForFunction(() => {
+      const row = document.querySelector('tr.saved').getBoundingClientRect();
+      return row.top >= innerHeight * 0.2 && row.bottom <= innerHeight;
+    });
+    // The pages around it are the ones paging meets.
     await follow(page, 'Previous', javaScriptEnabled);
-    await expectPage(page, 'Showing 13–37 of 60', 'p005');
+    await expectPage(page, 'Showing 1–25 of 60', 'a');
+    assert.equal(await page.locator('tbody tr[aria-current]').count(), 0);
+    await follow(page, 'Next', javaScriptEnabled);
+    await expectPage(page, 'Showing 26–50 of 60', 'p018');
     assert.equal(await page.locator('tbody tr[aria-current]').count(), 0);
     assert.deepEqual(problems, []);
     await page.context().close();

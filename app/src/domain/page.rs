@@ -14,7 +14,9 @@ pub enum Cursor {
     Before(String),
     /// The last page.
     End,
-    /// The page starting at this customer: where a customer just saved is shown.
+    /// The page this customer falls in, in whole pages from the first: where a
+    /// customer just saved is shown. The page is placed by its first customer,
+    /// which may come before this one.
     At(String),
 }
 
@@ -88,8 +90,8 @@ impl Page {
     /// Builds a page from matches fetched in the query's order *in the cursor's direction*,
     /// with at most `limit + 1` items: the extra one only says there is more.
     /// `behind` counts the matches on the cursor's other side: up to and including
-    /// an `After` ID, before an `At` ID, from a `Before` ID on (0 from either end);
-    /// it places the page.
+    /// an `After` ID, before an `At` page's first customer, from a `Before` ID on
+    /// (0 from either end); it places the page.
     pub fn from_window(
         cursor: &Cursor,
         limit: usize,

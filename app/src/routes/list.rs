@@ -895,7 +895,8 @@ fn rows_html(customers: &[Customer], saved: Option<&str>) -> String {
         let edit = with_query("/edit", &[("id", Some(id))]);
         let delete = with_query("/delete", &[("id", Some(id))]);
         html.push_str(match saved == Some(id.as_str()) {
-            true => r#"<tr class="saved" aria-current="true">"#,
+            // `#saved`, the address a save goes to, brings it into view.
+            true => r#"<tr id="saved" class="saved" aria-current="true">"#,
             false => "<tr>",
         });
         html.push_str(r#"<td class="select"><input type="checkbox" name="id" value=""#);
@@ -1023,7 +1024,7 @@ mod tests {
                 r#"<a class="delete" href="/delete?id=a%26b" data-id="a&amp;b" "#,
                 r#"aria-label="Delete &lt;img src=x onerror=alert(1)&gt; O&quot;Neil">Delete</a>"#,
                 r#"</td></tr>"#,
-                r#"<tr class="saved" aria-current="true"><td class="select">"#,
+                r#"<tr id="saved" class="saved" aria-current="true"><td class="select">"#,
                 r#"<input type="checkbox" name="id" value="7" aria-label="Select Ada Lovelace">"#,
                 r#"</td><td class="id" title="7" data-label="ID">7</td>"#,
                 r#"<td title="Ada" data-label="First name">Ada</td>"#,

@@ -9,7 +9,7 @@
 //! place it ("26–50 of 100,000"), a count of what lies behind it.
 
 use super::row::Row;
-use app::domain::{Cursor, Needle, Page, PageQuery, SortField};
+use app::domain::{Cursor, Customer, Needle, Page, PageQuery, SortField};
 use std::cmp::Ordering;
 use std::ops::Bound;
 
@@ -235,16 +235,33 @@ fn page_in<const FIELD: usize>(
         (Cursor::End, _) => (view.backward(Bound::Unbounded), None),
         _ => (view.forward(Bound::Unbounded), None),
     };
-    let window = walk
-        .filter(keep)
-        .take(query.limit + 1)
-        .map(|placed| placed.row.customer())
-        .collect();
+    let mut behind = behind.map_or(0, count);
+    // A page at a customer (the one just saved) is the whole page it falls in,
+    // as paging from the first meets it: it starts with the matches before the
+    // customer that share its page.
+    let mut window: Vec<Customer> = match (&cursor, &at) {
+        (Cursor::At(_), Some(p)) => {
+            let lead: Vec<Customer> = view
+                .backward(Bound::Excluded(p))
+                .filter(keep)
+                .take(behind % query.limit)
+                .map(|placed| placed.row.customer())
+                .collect();
+            behind -= lead.len();
+            lead.into_iter().rev().collect()
+        }
+        _ => Vec::new(),
+    };
+    let rest = query.limit + 1 - window.len();
+    window.extend(
+        walk.filter(keep)
+            .take(rest)
+            .map(|placed| placed.row.customer()),
+    );
     let total = match matcher {
         None => set.len(),
         Some(_) => count(view.forward(Bound::Unbounded)),
     };
-    let behind = behind.map_or(0, count);
     Page::from_window(&cursor, query.limit, window, total as u64, behind as u64)
 }
 
@@ -375,8 +392,13 @@ mod tests {
             (ids(&next), next.offset, next.after.as_deref()),
             (vec!["7", "9"], 3, None)
         );
+        // At 3: the page it falls in, which starts with 1.
         let at_3 = orders.page(&query(Cursor::At("3".into()), sort, Some("odd")), at("3"));
-        assert_eq!((ids(&at_3), at_3.offset), (vec!["3", "5", "7"], 1));
+        assert_eq!((ids(&at_3), at_3.offset), (vec!["1", "3", "5"], 0));
+        assert_eq!((at_3.before, at_3.after.as_deref()), (None, Some("5")));
+        let at_7 = orders.page(&query(Cursor::At("7".into()), sort, Some("odd")), at("7"));
+        assert_eq!((ids(&at_7), at_7.offset), (vec!["7", "9"], 3));
+        assert_eq!((at_7.before.as_deref(), at_7.after), (Some("7"), None));
     }
 
     #[test]

@@ -171,18 +171,26 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     assert_eq!(first.before, None);
     assert_eq!(first.offset, 0);
 
-    // A page at an ID starts with it, or with the next one if it is not there.
-    let at = page(&*store, None, Cursor::At("c020".into()), 10).await;
-    assert_eq!(ids(&at.customers).first(), Some(&"c020"));
-    assert_eq!((at.offset, at.before.as_deref()), (20, Some("c020")));
-    assert_eq!(at.after.as_deref(), Some("c029"));
-    let at = page(&*store, None, Cursor::At("c020a".into()), 10).await;
-    assert_eq!(ids(&at.customers).first(), Some(&"c021"));
-    let at = page(&*store, None, Cursor::At("c000".into()), 10).await;
+    // A page at an ID is the whole page it falls in (or would, if it is not
+    // there), the page paging from the first meets.
+    for id in ["c020", "c025", "c029", "c020a"] {
+        let at = page(&*store, None, Cursor::At(id.into()), 10).await;
+        assert_eq!(ids(&at.customers).first(), Some(&"c020"), "at {id}");
+        assert_eq!((at.offset, at.before.as_deref()), (20, Some("c020")));
+        assert_eq!(at.after.as_deref(), Some("c029"));
+    }
+    let at = page(&*store, None, Cursor::At("c029a".into()), 10).await;
+    assert_eq!(ids(&at.customers).first(), Some(&"c030"));
+    let at = page(&*store, None, Cursor::At("c007".into()), 10).await;
     assert_eq!((at.offset, at.before), (0, None));
+    assert_eq!(ids(&at.customers).first(), Some(&"c000"));
+    let at = page(&*store, None, Cursor::At("c051".into()), 10).await;
+    assert_eq!(ids(&at.customers), ["c050", "c051", "c052"]);
+    assert_eq!((at.offset, at.after), (50, None));
+    // Among a search's matches (c040 to c049) in threes: c045 is on c043-c045.
     let at = page(&*store, Some("c04"), Cursor::At("c045".into()), 3).await;
-    assert_eq!(ids(&at.customers), ["c045", "c046", "c047"]);
-    assert_eq!(at.offset, 5);
+    assert_eq!(ids(&at.customers), ["c043", "c044", "c045"]);
+    assert_eq!(at.offset, 3);
 
     // The last page holds what is left after whole pages (the 51st to 53rd
     // of 53 in pages of 10), and knows where it is.
