@@ -2,8 +2,9 @@
 //
 // On a slow phone the WebAssembly takes a second or more to arrive, and the
 // search box is on screen long before. Until then this answers a search as the
-// hydrated list would (the same pause, the older request cancelled, the list
-// dimmed and marked busy meanwhile), but with the server's own page for it: the
+// hydrated list would (the same pause after a key, none for text put in at
+// once, the older request cancelled, the list dimmed and marked busy
+// meanwhile), but with the server's own page for it: the
 // list's island as the server renders it for that search replaces the one on
 // the page, keeping the search box being typed in (its text, focus and caret).
 // The page is then just as if it had been opened at that search, so hydration
