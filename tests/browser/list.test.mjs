@@ -109,7 +109,7 @@ for (const javaScriptEnabled of [true, false]) {
     await page.context().close();
   });
 
-  test(`after a save the list opens at the customer, highlighted (${js})`, async () => {
+  test(`after a save the list opens at the page the customer is on, scrolled to it and highlighted (${js})`, async () => {
     await seed();
     const { page, problems } = await newPage(shared.browser, { javaScriptEnabled });
     await page.goto(shared.server.base + '/edit?id=p030');

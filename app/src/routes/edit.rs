@@ -110,7 +110,7 @@ fn CustomerForm(
     Here::provide(&page);
     RefusedPost::provide(refused.into_inner());
     let save = ServerAction::<SaveCustomer>::new();
-    // A save accepted answers with the page to go to (the list, at the customer).
+    // A save accepted answers with the page to go to (the list, at the page the customer is on).
     #[cfg(feature = "hydrate")]
     let _ = leptos::server_fn::redirect::set_redirect_hook(|to: &str| {
         let _ = window().location().set_href(to);

@@ -112,7 +112,7 @@ struct ListRequest {
     after: Option<String>,
     before: Option<String>,
     last: bool,
-    /// After a save, the list opens at the customer saved.
+    /// After a save, the list opens at the page the customer saved is on.
     saved: Option<String>,
 }
 

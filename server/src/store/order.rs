@@ -235,34 +235,41 @@ fn page_in<const FIELD: usize>(
         (Cursor::End, _) => (view.backward(Bound::Unbounded), None),
         _ => (view.forward(Bound::Unbounded), None),
     };
+    let limit = query.limit.max(1);
+    let ahead: Vec<Customer> = walk
+        .filter(keep)
+        .take(limit + 1)
+        .map(|placed| placed.row.customer())
+        .collect();
     let mut behind = behind.map_or(0, count);
     // A page at a customer (the one just saved) is the whole page it falls in,
     // as paging from the first meets it: it starts with the matches before the
-    // customer that share its page.
-    let mut window: Vec<Customer> = match (&cursor, &at) {
+    // customer that share its page. Nothing at or after it (it is gone, and
+    // would sort last): the last page.
+    let window = match (&cursor, &at) {
         (Cursor::At(_), Some(p)) => {
-            let lead: Vec<Customer> = view
+            let sharing = match behind % limit {
+                0 if ahead.is_empty() => limit.min(behind),
+                sharing => sharing,
+            };
+            let mut window: Vec<Customer> = view
                 .backward(Bound::Excluded(p))
                 .filter(keep)
-                .take(behind % query.limit)
+                .take(sharing)
                 .map(|placed| placed.row.customer())
                 .collect();
-            behind -= lead.len();
-            lead.into_iter().rev().collect()
+            behind -= window.len();
+            window.reverse();
+            window.extend(ahead);
+            window
         }
-        _ => Vec::new(),
+        _ => ahead,
     };
-    let rest = query.limit + 1 - window.len();
-    window.extend(
-        walk.filter(keep)
-            .take(rest)
-            .map(|placed| placed.row.customer()),
-    );
     let total = match matcher {
         None => set.len(),
         Some(_) => count(view.forward(Bound::Unbounded)),
     };
-    Page::from_window(&cursor, query.limit, window, total as u64, behind as u64)
+    Page::from_window(&cursor, limit, window, total as u64, behind as u64)
 }
 
 type Walk<'a, const FIELD: usize> = Box<dyn Iterator<Item = &'a Placed<FIELD>> + 'a>;

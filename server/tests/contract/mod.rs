@@ -191,6 +191,14 @@ pub async fn pages_walk_in_id_order(h: &impl Harness) {
     let at = page(&*store, Some("c04"), Cursor::At("c045".into()), 3).await;
     assert_eq!(ids(&at.customers), ["c043", "c044", "c045"]);
     assert_eq!(at.offset, 3);
+    // A customer gone that would sort after whole pages: the last page, not an
+    // empty one.
+    let at = page(&*store, Some("c04"), Cursor::At("c049a".into()), 5).await;
+    assert_eq!(ids(&at.customers), ["c045", "c046", "c047", "c048", "c049"]);
+    assert_eq!(
+        (at.offset, at.before.as_deref(), at.after),
+        (5, Some("c045"), None)
+    );
 
     // The last page holds what is left after whole pages (the 51st to 53rd
     // of 53 in pages of 10), and knows where it is.
