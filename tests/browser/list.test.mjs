@@ -123,11 +123,16 @@ for (const javaScriptEnabled of [true, false]) {
     assert.equal(await current.count(), 1, 'one row is marked');
     assert.equal(await current.locator('td.id').textContent(), 'p030');
     assert.equal(await current.getAttribute('class'), 'saved');
-    // Brought into view, well below the top edge.
+    // Brought into view, well below the top edge, with the notice of the
+    // save still in sight above it.
     await page.waitForFunction(() => {
       const row = document.querySelector('tr.saved').getBoundingClientRect();
       return row.top >= innerHeight * 0.2 && row.bottom <= innerHeight;
     });
+    assert.ok(await page.evaluate(() => scrollY > 0), 'scrolled');
+    const notice = page.getByRole('status').filter({ hasText: 'Saved customer “p030”.' });
+    const [box, row] = [await notice.boundingBox(), await current.boundingBox()];
+    assert.ok(box.y >= 0 && box.y + box.height < row.y, `the notice in sight, above the row: ${JSON.stringify([box, row])}`);
     // The pages around it are the ones paging meets.
     await follow(page, 'Previous', javaScriptEnabled);
     await expectPage(page, 'Showing 1–25 of 60', 'a');

@@ -541,7 +541,7 @@ fn Notices() -> impl IntoView {
         })
     };
     view! {
-        <div aria-live="polite">
+        <div class="notices" aria-live="polite">
             {saved}
             {move || {
                 let deleted = all("deleted");
